@@ -1,0 +1,58 @@
+//! Command-line arguments (clap) and their validation into run settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// forumsim: how far does migrants' rights protection drift toward a race to the bottom when
+/// States cooperate in informal forums or binding regimes, and which forum design stops it?
+#[derive(Debug, Parser)]
+#[command(name = "forumsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario's replications and write summary.csv, replications.csv, states.csv and
+    /// manifest.json (the default command: without a file, runs the built-in status quo)
+    Run(RunArgs),
+    /// Validate a scenario file and print its fully resolved parameters
+    Check {
+        /// Scenario file (TOML)
+        scenario: PathBuf,
+    },
+    /// List every parameter with its default, range, unit and meaning
+    Params,
+    /// List the scenarios of a folder with their one-line descriptions
+    List {
+        /// Folder to list
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// Scenario file (TOML); without it, the built-in default (the status quo)
+    pub scenario: Option<PathBuf>,
+    /// Number of replications (overrides the scenario's run.replications)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reps: Option<u64>,
+    /// Master seed (overrides the scenario's run.seed)
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads; results are identical for any number [default: all cores]
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
+    pub threads: Option<u64>,
+    /// Result folder [default: output/<scenario name>]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing result folder
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,192 @@
+//! Migration flows: destination choice, admission, stocks and trafficking exposure.
+//!
+//! Outflow of origin region r and stream s (forced, labour):
+//! $O_{rs} = g_s \sum_{o \in r} \text{pop}_o (1-y_o)^\psi (1 + w_s C_r)$.
+//! Utility of destination j: $V_{rsj} = W_{sj} + \beta_{net}\ln(1+S_{rj}) - \beta_{far}[\text{region}(j) \ne r]$
+//! with $W_{sj} = \beta_y y_j + \beta_{p,s} A_{sj} - \beta_e e_j + \beta_{l,s} l_j + \beta_{size} \ln(\text{pop}_j/\overline{\text{pop}})$.
+//! Logit shares over destinations plus the outside option "stay" with utility
+//! $V_{0s} + \ln(N/193)$ (the log term keeps the moving share of a world independent of its number
+//! of States). Because $e^{V}$ factors into a destination part and an origin-destination part,
+//! a year costs one exponential per destination and stream plus one per region-destination pair.
+//!
+//! Admission: labour arrivals are regular up to the quota $Q_j = l_j \kappa_Q \text{pop}_j y_j$,
+//! the rest irregular; a share of forced arrivals is recognised, rising with asylum protection;
+//! rejected claimants are removed with a share rising with enforcement, the rest become irregular.
+//! Trafficking exposure = irregular arrivals × (θ0 + θe e) × (1 − p_trafficking).
+//!
+//! # References
+//! McFadden (1974), conditional logit; Beine, Docquier and Özden (2011) on diaspora networks.
+
+use crate::scenario::Scenario;
+use crate::world::{FORCED, LABOUR, World};
+
+/// Reference number of States for the outside option (the UN membership).
+const REFERENCE_STATES: f64 = 193.0;
+
+/// Destination part of the utility, $W_{sj}$, for State `j` with instrument values given.
+#[inline]
+pub fn destination_utility(
+    scenario: &Scenario,
+    stream: usize,
+    income: f64,
+    protection: f64,
+    enforcement: f64,
+    legal: f64,
+    log_size: f64,
+) -> f64 {
+    let fp = &scenario.flows;
+    let (beta_p, beta_l) = if stream == FORCED {
+        (fp.beta_protection_forced, fp.beta_legal_forced)
+    } else {
+        (fp.beta_protection_labour, fp.beta_legal_labour)
+    };
+    fp.beta_income * income + beta_p * protection - fp.beta_enforcement * enforcement
+        + beta_l * legal
+        + fp.beta_size * log_size
+}
+
+/// Protection domain that stream `s` cares about: asylum for forced, labour for labour migrants.
+#[inline]
+pub fn stream_domain(stream: usize) -> usize {
+    if stream == FORCED { 0 } else { 1 }
+}
+
+pub fn step(world: &mut World, scenario: &Scenario) {
+    allocate(world, scenario);
+    admit(world, scenario);
+}
+
+/// Destination choice: pools, shares, inflows and stayers.
+pub fn allocate(world: &mut World, scenario: &Scenario) {
+    let fp = &scenario.flows;
+    let n = world.n_states;
+    let nr = world.n_regions;
+    for r in 0..nr {
+        let base = world.region_base[r];
+        let c = world.crisis[r];
+        world.pool[FORCED * nr + r] = fp.g_forced * base * (1.0 + c);
+        world.pool[LABOUR * nr + r] = fp.g_labour * base * (1.0 + fp.crisis_labour_weight * c);
+    }
+    for s in [FORCED, LABOUR] {
+        let d = stream_domain(s);
+        for j in 0..n {
+            let w = destination_utility(
+                scenario,
+                s,
+                world.income[j],
+                world.protection[d][j],
+                world.enforcement[j],
+                world.legal[j],
+                world.log_size[j],
+            );
+            world.scratch_attract[s * n + j] = w.exp();
+        }
+    }
+    let far = (-fp.beta_far).exp();
+    let size_term = (n as f64 / REFERENCE_STATES).ln();
+    let outside = [
+        (fp.v0_forced + size_term).exp(),
+        (fp.v0_labour + size_term).exp(),
+    ];
+    for s in [FORCED, LABOUR] {
+        world.scratch_denominator[s * nr..(s + 1) * nr].fill(outside[s]);
+    }
+    for j in 0..n {
+        let own = world.region[j] as usize;
+        let a_f = world.scratch_attract[FORCED * n + j];
+        let a_l = world.scratch_attract[LABOUR * n + j];
+        let row = j * nr;
+        for r in 0..nr {
+            let mut net = (fp.beta_network * world.network[row + r].ln_1p()).exp();
+            if r != own {
+                net *= far;
+            }
+            world.scratch_network[row + r] = net;
+            world.scratch_denominator[FORCED * nr + r] += a_f * net;
+            world.scratch_denominator[LABOUR * nr + r] += a_l * net;
+        }
+    }
+    for s in [FORCED, LABOUR] {
+        for r in 0..nr {
+            world.stayed[s * nr + r] =
+                world.pool[s * nr + r] * outside[s] / world.scratch_denominator[s * nr + r];
+        }
+        for j in 0..n {
+            let a = world.scratch_attract[s * n + j];
+            let row = j * nr;
+            let mut inflow = 0.0;
+            for r in 0..nr {
+                let share =
+                    a * world.scratch_network[row + r] / world.scratch_denominator[s * nr + r];
+                world.share[(s * n + j) * nr + r] = share;
+                inflow += world.pool[s * nr + r] * share;
+            }
+            world.inflow[s][j] = inflow;
+        }
+    }
+}
+
+/// Admission, stocks, diaspora networks and trafficking exposure.
+pub fn admit(world: &mut World, scenario: &Scenario) {
+    let ap = &scenario.admission;
+    let n = world.n_states;
+    let nr = world.n_regions;
+    let keep = 1.0 - ap.mu;
+    for j in 0..n {
+        let labour = world.inflow[LABOUR][j];
+        let forced = world.inflow[FORCED][j];
+        let e = world.enforcement[j];
+        let l = world.legal[j];
+        let quota = l * ap.kappa_quota * world.population[j] * world.income[j];
+        let regular = labour.min(quota);
+        let recognition =
+            (ap.recognition_base + ap.recognition_protection * world.protection[0][j]).min(1.0);
+        let recognised = forced * recognition;
+        let rejected = forced - recognised;
+        let removal = (ap.removal_enforcement * e).min(1.0);
+        let removed = rejected * removal;
+        let irregular = (labour - regular) + (rejected - removed);
+        world.arrivals_irregular_prev[j] = world.arrivals_irregular[j];
+        world.arrivals_regular[j] = regular;
+        world.arrivals_refugee[j] = recognised;
+        world.arrivals_irregular[j] = irregular;
+        world.trafficking[j] = irregular
+            * (ap.theta0 + ap.theta_enforcement * e).min(1.0)
+            * (1.0 - world.protection[2][j]);
+        let regularised = (ap.regularisation * l).min(1.0) * world.stock_irregular[j];
+        world.stock_regular[j] = (world.stock_regular[j] + regular + regularised) * keep;
+        world.stock_refugee[j] = (world.stock_refugee[j] + recognised) * keep;
+        world.stock_irregular[j] = (world.stock_irregular[j] - regularised + irregular) * keep;
+        // Those removed leave; everyone else joins the diaspora network of their region.
+        let forced_staying = if forced > 0.0 {
+            1.0 - removed / forced
+        } else {
+            1.0
+        };
+        let row = j * nr;
+        for r in 0..nr {
+            let arrived = world.pool[LABOUR * nr + r] * world.share[(LABOUR * n + j) * nr + r]
+                + world.pool[FORCED * nr + r]
+                    * world.share[(FORCED * n + j) * nr + r]
+                    * forced_staying;
+            world.network[row + r] = (world.network[row + r] + arrived) * keep;
+        }
+    }
+}
+
+/// Anticipated inflow of stream `s` into State `j` if its own attractiveness changed by
+/// $k = e^{\Delta V}$, all else fixed: $\sum_r O_{rs}\, s k / (1 - s + s k)$ (exact for a logit).
+#[inline]
+pub fn anticipated_inflow(world: &World, s: usize, j: usize, k: f64) -> f64 {
+    if k == 1.0 {
+        return world.inflow[s][j];
+    }
+    let nr = world.n_regions;
+    let shares = &world.share[(s * world.n_states + j) * nr..(s * world.n_states + j + 1) * nr];
+    let pools = &world.pool[s * nr..(s + 1) * nr];
+    let mut total = 0.0;
+    for (pool, &share) in pools.iter().zip(shares) {
+        total += pool * share * k / (1.0 - share + share * k);
+    }
+    total
+}

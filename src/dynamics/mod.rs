@@ -1,0 +1,53 @@
+//! The yearly step of MODEL.md section 3, in its fixed order:
+//!
+//! 1. [`shocks`]: crisis onset and decay, election shocks, scheduled events;
+//! 2. [`flows`]: destination choice, admission, stocks, trafficking exposure;
+//! 3. [`pressure`]: domestic political pressure;
+//! 4. [`forums`]: meetings, practice exchange, joint statements, follow-up, transfers, trust;
+//! 5. [`treaties`]: ratification, withdrawal, compliance detection;
+//! 6. [`policy`]: every State's choice of its instruments.
+//!
+//! Observation (step 7) lives in `experiment::observe`. Each sub-step reads the world as the
+//! previous one left it and, within a sub-step, every State reads the same snapshot: the order of
+//! States never changes results. Randomness enters only through [`Streams`].
+
+pub mod flows;
+pub mod forums;
+pub mod policy;
+pub mod pressure;
+pub mod shocks;
+pub mod treaties;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::scenario::Scenario;
+use crate::world::World;
+
+/// The random streams of one replication, one per purpose (MODEL.md section 7). Forums and
+/// treaties each have their own stream, keyed by name, so that adding or changing one forum never
+/// shifts the draws of crises, elections or any other forum.
+#[derive(Debug, Clone)]
+pub struct Streams {
+    pub crises: ChaCha8Rng,
+    pub elections: ChaCha8Rng,
+    pub choices: ChaCha8Rng,
+    pub forums: Vec<ChaCha8Rng>,
+    pub treaties: Vec<ChaCha8Rng>,
+}
+
+/// Advances the world by one year (`world.year`), then moves the clock on.
+pub fn step(world: &mut World, scenario: &Scenario, streams: &mut Streams) {
+    shocks::step(world, scenario, &mut streams.crises, &mut streams.elections);
+    flows::step(world, scenario);
+    pressure::step(world, scenario);
+    forums::step(world, scenario, &mut streams.forums);
+    treaties::step(world, scenario, &mut streams.treaties);
+    policy::step(world, scenario, &mut streams.choices);
+    world.year += 1;
+}
+
+/// The logistic function.
+#[inline]
+pub(crate) fn logistic(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}

@@ -1,0 +1,226 @@
+//! Policy choice: each State moves each instrument (asylum, labour and trafficking protection,
+//! enforcement, legal channels) by one of $\{-\delta, 0, +\delta\}$ a year, by logit with
+//! temperature $T$ over its utility, the other instruments held at last year's values and other
+//! States fixed (a noisy myopic best response). All States choose from the same snapshot.
+//!
+//! $U_i = -h_i c_{irr} \widehat{irr}_i - h_i c_{vis} \widehat{inflow}_i
+//! + (1-h_i) c_{rights} \overline{rv(p_i)} - c_{prot}\overline{p_i^2}
+//! + c_{econ} y_i \widehat{reg}_i - c_{enf} e_i^2 - \text{treaty and forum costs} - c_{adj}|\Delta|$,
+//! with arrivals per 1000 inhabitants anticipated from last year's outflows and the exact logit
+//! response to the State's own change: a change $\Delta V$ of its utility turns a share $s$ into
+//! $s k/(1 - s + s k)$, $k = e^{\Delta V}$. Lowering protection deflects flows to others: this is
+//! the race-to-the-bottom engine, and nothing else writes it in.
+//!
+//! $rv$ is the value of protection; under a regional "cover" the part above the common floor is
+//! worth $(1 - \text{cover})$ of itself. The quadratic running cost of protection is a change from
+//! MODEL.md recorded in `docs/ODD.md` (it gives each State an interior optimum).
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use super::flows::anticipated_inflow;
+use super::forums::{agenda, visibility};
+use super::treaties::{detection_probability, effective_floor};
+use crate::scenario::Scenario;
+use crate::world::{FORCED, LABOUR, N_DOMAINS, World};
+
+/// Number of policy instruments.
+pub const N_INSTRUMENTS: usize = 5;
+/// Instrument names, in order.
+pub const INSTRUMENTS: [&str; N_INSTRUMENTS] = [
+    "protection_asylum",
+    "protection_labour",
+    "protection_trafficking",
+    "enforcement",
+    "legal_channels",
+];
+
+pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
+    build_penalties(world, scenario);
+    let pp = &scenario.policy;
+    let fp = &scenario.flows;
+    let delta = pp.delta;
+    for i in 0..world.n_states {
+        let x = [
+            world.protection[0][i],
+            world.protection[1][i],
+            world.protection[2][i],
+            world.enforcement[i],
+            world.legal[i],
+        ];
+        let mut chosen = x;
+        for k in 0..N_INSTRUMENTS {
+            let u: f64 = rng.random();
+            let mut utility = [0.0; 3];
+            let mut values = [0.0; 3];
+            for (o, slot) in utility.iter_mut().enumerate() {
+                let v = (x[k] + (o as f64 - 1.0) * delta).clamp(0.0, 1.0);
+                values[o] = v;
+                let change = v - x[k];
+                let (dv_forced, dv_labour) = match k {
+                    0 => (fp.beta_protection_forced * change, 0.0),
+                    1 => (0.0, fp.beta_protection_labour * change),
+                    2 => (0.0, 0.0),
+                    3 => (-fp.beta_enforcement * change, -fp.beta_enforcement * change),
+                    _ => (fp.beta_legal_forced * change, fp.beta_legal_labour * change),
+                };
+                let forced = anticipated_inflow(world, FORCED, i, dv_forced.exp());
+                let labour = anticipated_inflow(world, LABOUR, i, dv_labour.exp());
+                let mut y = x;
+                y[k] = v;
+                let option = if change < 0.0 {
+                    0
+                } else if change > 0.0 {
+                    2
+                } else {
+                    1
+                };
+                *slot = utility_of(world, scenario, i, &y, forced, labour, k, option)
+                    - pp.c_adjust * change.abs();
+            }
+            chosen[k] = values[logit_pick(&utility, pp.temperature, u)];
+        }
+        world.scratch_policy[i] = chosen;
+    }
+    for i in 0..world.n_states {
+        let c = world.scratch_policy[i];
+        for (k, v) in c.iter().enumerate() {
+            world.set_instrument(i, k, *v);
+        }
+    }
+}
+
+/// Index of the option drawn by logit with temperature `t` from uniform `u`.
+#[inline]
+pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
+    let max = utility.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let w = utility.map(|x| ((x - max) / t).exp());
+    let total = w[0] + w[1] + w[2];
+    let target = u * total;
+    if target < w[0] {
+        0
+    } else if target < w[0] + w[1] {
+        1
+    } else {
+        2
+    }
+}
+
+/// Utility of State `i` with instruments `y`, anticipated inflows, and option `option` of
+/// instrument `k` (for the precomputed treaty and forum costs).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn utility_of(
+    world: &World,
+    scenario: &Scenario,
+    i: usize,
+    y: &[f64; N_INSTRUMENTS],
+    forced: f64,
+    labour: f64,
+    k: usize,
+    option: usize,
+) -> f64 {
+    let pp = &scenario.policy;
+    let ap = &scenario.admission;
+    let h = world.pressure[i];
+    let pop = world.population[i];
+    let income = world.income[i];
+    let per_mille = 1000.0 / pop;
+    let quota = y[4] * ap.kappa_quota * pop * income;
+    let regular = labour.min(quota);
+    let recognition = (ap.recognition_base + ap.recognition_protection * y[0]).min(1.0);
+    let removal = (ap.removal_enforcement * y[3]).min(1.0);
+    let irregular = (labour - regular) + forced * (1.0 - recognition) * (1.0 - removal);
+    let (cover, floors) = world.scratch_cover[i];
+    let mut rights = 0.0;
+    let mut running = 0.0;
+    let mut penalty = 0.0;
+    for d in 0..N_DOMAINS {
+        let p = y[d];
+        rights += if cover > 0.0 {
+            p.min(floors[d]) + (1.0 - cover) * (p - floors[d]).max(0.0)
+        } else {
+            p
+        };
+        running += p * p;
+        penalty += world.scratch_penalty[i][d][if d == k { option } else { 1 }];
+    }
+    rights /= N_DOMAINS as f64;
+    running /= N_DOMAINS as f64;
+    -h * pp.c_irregular * irregular * per_mille - h * pp.c_visible * (labour + forced) * per_mille
+        + (1.0 - h) * pp.c_rights * rights
+        - pp.c_protection_cost * running
+        + pp.c_econ * income * regular * per_mille
+        - pp.c_enforcement * y[3] * y[3]
+        - penalty
+}
+
+/// Treaty and forum costs of each protection option, and regional cover, per State.
+fn build_penalties(world: &mut World, scenario: &Scenario) {
+    let delta = scenario.policy.delta;
+    let w_rep = scenario.policy.w_reputation;
+    world.scratch_penalty.fill([[0.0; 3]; N_DOMAINS]);
+    world.scratch_cover.fill((0.0, [0.0; N_DOMAINS]));
+    let options = |p: f64| [(p - delta).clamp(0.0, 1.0), p, (p + delta).clamp(0.0, 1.0)];
+    for t in &world.treaties {
+        if world.year < t.design.opened as i32 {
+            continue;
+        }
+        let weight =
+            t.design.sanction * detection_probability(t) * t.design.obligation / N_DOMAINS as f64;
+        for i in 0..world.n_states {
+            if !t.party[i] {
+                continue;
+            }
+            if t.design.cover > world.scratch_cover[i].0 {
+                world.scratch_cover[i] = (t.design.cover, t.floors);
+            }
+            for d in 0..N_DOMAINS {
+                let floor = effective_floor(t, d);
+                for (o, v) in options(world.protection[d][i]).iter().enumerate() {
+                    world.scratch_penalty[i][d][o] += weight * (floor - v).max(0.0);
+                }
+            }
+        }
+    }
+    for f in &world.forums {
+        let Some(anchor) = f.anchor else { continue };
+        let a = agenda(f);
+        let total = a[0] + a[1] + a[2];
+        if total <= 0.0 {
+            continue;
+        }
+        let vis = visibility(f);
+        for k in 0..f.n_members {
+            if !f.attended[k] {
+                continue;
+            }
+            let i = f.participants[k] as usize;
+            for d in 0..N_DOMAINS {
+                let weight = w_rep * vis * a[d] / total;
+                if weight == 0.0 {
+                    continue;
+                }
+                for (o, v) in options(world.protection[d][i]).iter().enumerate() {
+                    world.scratch_penalty[i][d][o] += weight * (anchor[d] - v).max(0.0);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logit_pick_is_greedy_at_low_temperature_and_uniform_at_high() {
+        let u = [1.0, 0.0, 0.5];
+        for k in 0..100 {
+            assert_eq!(logit_pick(&u, 1e-6, k as f64 / 100.0), 0);
+        }
+        assert_eq!(logit_pick(&u, 1e6, 0.1), 0);
+        assert_eq!(logit_pick(&u, 1e6, 0.5), 1);
+        assert_eq!(logit_pick(&u, 1e6, 0.9), 2);
+    }
+}

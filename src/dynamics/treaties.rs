@@ -1,0 +1,186 @@
+//! Treaties: ratification and withdrawal, endogenous floors under regional "cover", and
+//! compliance detection for parties.
+//!
+//! Each year a non-party considers ratifying with probability $u$ and ratifies with probability
+//! $\sigma(NB_i/T)$, where
+//! $NB_i = b_{dia}\min(1, \text{emigrant share}/\text{ref}) + b_{trust}\,\text{trust}
+//! + b_{peer}\,\text{regional ratifier share} + b_{rep}\,\text{reputation}
+//! - O\,h_i\,\text{political cost}\cdot\text{shortfall}_i\cdot\text{exposure}_i - \text{fixed cost}$.
+//! Origin States (large diasporas, few immigrants) gain and pay little; destination States under
+//! pressure pay a lot: breadth versus depth emerges from this. The floors bind by their precision:
+//! the effective floor is $P \cdot \text{floor}$ (the rest is "to the extent possible").
+//! A party's shortfall is detected with probability $1 - (1-D)(1-\tau/2)$.
+//!
+//! Under cover (EU-style regional law) the floor is revised every few years to the voice-weighted
+//! low quantile of the parties' protection, and `policy` values protection above it less (seed
+//! 3.2.3.1: regional standards used to justify restrictive domestic policy).
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use super::forums::weighted_quantile;
+use super::logistic;
+use crate::scenario::Scenario;
+use crate::world::{N_DOMAINS, TreatyState, World};
+
+/// Effective floor of domain `d`: the precise part of the floor.
+#[inline]
+pub fn effective_floor(t: &TreatyState, d: usize) -> f64 {
+    t.floors[d] * t.design.precision
+}
+
+/// Mean shortfall of protection value `p(d)` below the effective floors.
+#[inline]
+pub fn shortfall_of(t: &TreatyState, p: impl Fn(usize) -> f64) -> f64 {
+    (0..N_DOMAINS)
+        .map(|d| (effective_floor(t, d) - p(d)).max(0.0))
+        .sum::<f64>()
+        / N_DOMAINS as f64
+}
+
+/// Probability that a party's shortfall is detected.
+#[inline]
+pub fn detection_probability(t: &TreatyState) -> f64 {
+    1.0 - (1.0 - t.design.delegation) * (1.0 - 0.5 * t.design.transparency)
+}
+
+pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
+    let mut treaties = std::mem::take(&mut world.treaties);
+    for (treaty, rng) in treaties.iter_mut().zip(rngs.iter_mut()) {
+        treaty.detected = 0;
+        treaty.noncompliant = 0;
+        if world.year < treaty.design.opened as i32 {
+            continue;
+        }
+        decide(world, scenario, treaty, rng, true);
+        if treaty.design.cover > 0.0
+            && (world.year - treaty.design.opened as i32) % (treaty.design.revision_interval as i32)
+                == 0
+        {
+            revise_floor(world, treaty);
+        }
+        let p_detect = detection_probability(treaty);
+        let loss = scenario.forum_dynamics.reputation_loss;
+        for i in 0..world.n_states {
+            let u: f64 = rng.random();
+            if !treaty.party[i] {
+                continue;
+            }
+            let gap = shortfall_of(treaty, |d| world.protection[d][i]);
+            if gap > 0.0 {
+                treaty.noncompliant += 1;
+                if u < p_detect {
+                    treaty.detected += 1;
+                    world.reputation[i] = (world.reputation[i] - loss * gap).max(0.0);
+                }
+            }
+        }
+    }
+    world.treaties = treaties;
+}
+
+/// Ratification history before the first simulated year: treaties opened earlier are ratified
+/// year by year from their opening, with the States' initial policies and pressure.
+pub fn spin_up(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
+    let start = scenario.run.start_year;
+    let Some(first) = world
+        .treaties
+        .iter()
+        .map(|t| t.design.opened as i32)
+        .filter(|&y| y < start)
+        .min()
+    else {
+        return;
+    };
+    let mut treaties = std::mem::take(&mut world.treaties);
+    for year in first..start {
+        for (treaty, rng) in treaties.iter_mut().zip(rngs.iter_mut()) {
+            if year >= treaty.design.opened as i32 {
+                decide(world, scenario, treaty, rng, false);
+            }
+        }
+    }
+    world.treaties = treaties;
+}
+
+/// Ratification and (when `allow_withdrawal`) withdrawal decisions of one year.
+fn decide(
+    world: &mut World,
+    scenario: &Scenario,
+    treaty: &mut TreatyState,
+    rng: &mut ChaCha8Rng,
+    allow_withdrawal: bool,
+) {
+    if let Some(members) = &treaty.fixed_members {
+        for &i in members {
+            treaty.party[i as usize] = true;
+        }
+        return;
+    }
+    let tp = &scenario.treaty_dynamics;
+    // Peer shares from the start-of-year snapshot.
+    world.scratch_region_count.fill(0.0);
+    for i in 0..world.n_states {
+        if treaty.party[i] {
+            world.scratch_region_count[world.region[i] as usize] += 1.0;
+        }
+    }
+    let design = &treaty.design;
+    for i in 0..world.n_states {
+        let u_consider: f64 = rng.random();
+        let u_decide: f64 = rng.random();
+        let region = world.region[i] as usize;
+        let peers = world.scratch_region_count[region] / world.region_size[region];
+        let trust = match treaty.trust_forum {
+            Some(f) => {
+                let forum = &world.forums[f];
+                match forum.position[i] {
+                    u32::MAX => 0.0,
+                    k => forum.trust[k as usize],
+                }
+            }
+            None => 0.5,
+        };
+        let gap = shortfall_of(treaty, |d| world.protection[d][i]);
+        let exposure = (world.stock(i) / world.population[i] / tp.exposure_ref).min(1.0);
+        let benefit = tp.b_diaspora * (world.emigrant_share[i] / tp.diaspora_ref).min(1.0)
+            + tp.b_trust * trust
+            + tp.b_peer * peers
+            + tp.b_reputation * world.reputation[i]
+            - design.obligation * world.pressure[i] * design.political_cost * gap * exposure
+            - design.fixed_cost;
+        if treaty.party[i] {
+            if allow_withdrawal
+                && u_consider < tp.withdraw_prob
+                && u_decide < logistic(-benefit / tp.ratify_temperature)
+            {
+                treaty.party[i] = false;
+            }
+        } else if u_consider < design.consider_prob
+            && u_decide < logistic(benefit / tp.ratify_temperature)
+        {
+            treaty.party[i] = true;
+        }
+    }
+}
+
+/// Under cover: the floor becomes the voice-weighted low quantile of the parties' protection.
+fn revise_floor(world: &World, treaty: &mut TreatyState) {
+    let alpha = treaty.design.power_exponent;
+    let q = treaty.design.floor_quantile;
+    let mut floors = treaty.floors;
+    for (d, floor) in floors.iter_mut().enumerate() {
+        treaty.scratch_sort.clear();
+        for i in 0..world.n_states {
+            if treaty.party[i] {
+                treaty
+                    .scratch_sort
+                    .push((world.protection[d][i], world.power[i].powf(alpha)));
+            }
+        }
+        if !treaty.scratch_sort.is_empty() {
+            *floor = weighted_quantile(&mut treaty.scratch_sort, q);
+        }
+    }
+    treaty.floors = floors;
+}

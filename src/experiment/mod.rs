@@ -1,0 +1,256 @@
+//! Experiments: replications of a scenario run in parallel with rayon, each from its own seeded
+//! streams, collected by index and reduced in index order.
+//!
+//! Replication *r* depends only on (scenario, master seed, sweep point, *r*), never on the thread
+//! count or the order in which replications finish.
+
+pub mod observe;
+pub mod seeds;
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::dynamics::{self, treaties};
+use crate::error::{Error, Result};
+use crate::scenario::Scenario;
+use crate::world::{Facts, N_DOMAINS, World};
+use observe::{ProtectionLevels, metric_names, observe, protection_levels};
+
+/// How to run a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunConfig {
+    pub replications: u64,
+    pub seed: u64,
+    /// Worker threads (results never depend on it).
+    pub threads: usize,
+    /// Sweep point index (0 for a plain run).
+    pub point: u64,
+}
+
+impl RunConfig {
+    /// The scenario's own settings with `threads` workers.
+    pub fn from_scenario(scenario: &Scenario, threads: usize) -> RunConfig {
+        RunConfig {
+            replications: scenario.run.replications,
+            seed: scenario.run.seed,
+            threads: threads.max(1),
+            point: 0,
+        }
+    }
+}
+
+/// Replication-level results (one row of `replications.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicationRecord {
+    pub replication: u64,
+    pub start: ProtectionLevels,
+    pub end: ProtectionLevels,
+    /// Race-to-the-bottom index (P(0) - P(T)) / P(0) on mean protection.
+    pub rtb: f64,
+    /// The same on migrant-weighted protection.
+    pub rtb_migrant_weighted: f64,
+    /// Change of mean protection per decade.
+    pub drift_per_decade: f64,
+    /// Years from the start until mean protection first fell below the floor (None: never).
+    pub years_to_floor: Option<u32>,
+    pub irregular_share_end: f64,
+    pub pressure_end: f64,
+    /// Parties per treaty at the end.
+    pub parties: Vec<f64>,
+    /// Mean attendance per forum over its meetings (NaN if it never met).
+    pub attendance: Vec<f64>,
+}
+
+/// Everything one replication produces.
+#[derive(Debug, Clone)]
+pub struct ReplicationOutput {
+    pub record: ReplicationRecord,
+    /// Year-major trace: `trace[t * n_metrics + m]`.
+    pub trace: Vec<f64>,
+    /// Final values per State: the instruments, pressure, then party status per treaty.
+    pub finals: Vec<f64>,
+}
+
+/// Columns of the per-State finals, before one per treaty.
+pub const STATE_COLUMNS: [&str; 6] = [
+    "protection_asylum",
+    "protection_labour",
+    "protection_trafficking",
+    "enforcement",
+    "legal_channels",
+    "pressure",
+];
+
+/// Results of a run, reduced in replication order.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub metrics: Vec<String>,
+    pub years: Vec<i32>,
+    pub traces: Vec<Vec<f64>>,
+    pub records: Vec<ReplicationRecord>,
+    /// Mean over replications of each State's finals: `state_means[i * n_columns + c]`.
+    pub state_means: Vec<f64>,
+    pub state_columns: Vec<String>,
+    pub threads: usize,
+    pub wall_seconds: f64,
+}
+
+/// Simulates one replication.
+pub fn simulate(
+    scenario: &Scenario,
+    facts: &Facts,
+    seed: u64,
+    point: u64,
+    replication: u64,
+) -> Result<ReplicationOutput> {
+    let key = seeds::replication_key(seed, point, replication);
+    let mut world_rng = seeds::stream(key, seeds::WORLD);
+    let mut world = World::new(facts, scenario, &mut world_rng);
+    let mut streams = seeds::streams(key, scenario);
+    treaties::spin_up(&mut world, scenario, &mut streams.treaties);
+    let metrics = metric_names(scenario).len();
+    let n_years = scenario.n_years();
+    let mut trace = vec![f64::NAN; n_years * metrics];
+    let mut scratch = Vec::with_capacity(world.n_states);
+    let start = protection_levels(&world);
+    let mut years_to_floor = None;
+    let mut attendance_sum = vec![0.0; world.forums.len()];
+    let mut meetings = vec![0u32; world.forums.len()];
+    for t in 0..n_years {
+        let year = world.year;
+        dynamics::step(&mut world, scenario, &mut streams);
+        if let Some(check) = world.check_invariants() {
+            return Err(Error::Invariant {
+                replication,
+                year,
+                check,
+            });
+        }
+        let row = &mut trace[t * metrics..(t + 1) * metrics];
+        observe(&world, scenario, row, &mut scratch);
+        if years_to_floor.is_none() && row[0] < scenario.observation.floor {
+            years_to_floor = Some(t as u32 + 1);
+        }
+        for (f, forum) in world.forums.iter().enumerate() {
+            if forum.met_this_year {
+                attendance_sum[f] += forum.attendance as f64;
+                meetings[f] += 1;
+            }
+        }
+    }
+    let end = protection_levels(&world);
+    let rtb = |a: f64, b: f64| if a > 0.0 { (a - b) / a } else { f64::NAN };
+    let n = world.n_states;
+    let n_treaties = world.treaties.len();
+    let columns = STATE_COLUMNS.len() + n_treaties;
+    let mut finals = vec![0.0; n * columns];
+    for i in 0..n {
+        let row = &mut finals[i * columns..(i + 1) * columns];
+        for d in 0..N_DOMAINS {
+            row[d] = world.protection[d][i];
+        }
+        row[3] = world.enforcement[i];
+        row[4] = world.legal[i];
+        row[5] = world.pressure[i];
+        for (k, t) in world.treaties.iter().enumerate() {
+            row[STATE_COLUMNS.len() + k] = if t.party[i] { 1.0 } else { 0.0 };
+        }
+    }
+    let last = &trace[(n_years - 1) * metrics..];
+    let record = ReplicationRecord {
+        replication,
+        start,
+        end,
+        rtb: rtb(start.mean, end.mean),
+        rtb_migrant_weighted: rtb(start.migrant_weighted, end.migrant_weighted),
+        drift_per_decade: (end.mean - start.mean) / (n_years as f64 / 10.0),
+        years_to_floor,
+        irregular_share_end: last[11],
+        pressure_end: last[16],
+        parties: world
+            .treaties
+            .iter()
+            .map(|t| t.n_parties() as f64)
+            .collect(),
+        attendance: attendance_sum
+            .iter()
+            .zip(&meetings)
+            .map(|(s, &m)| if m > 0 { s / f64::from(m) } else { f64::NAN })
+            .collect(),
+    };
+    Ok(ReplicationOutput {
+        record,
+        trace,
+        finals,
+    })
+}
+
+/// Runs all replications of a scenario. `progress` is called with the number of replications
+/// done after each chunk (from the calling thread).
+pub fn run(
+    scenario: &Scenario,
+    facts: &Facts,
+    config: &RunConfig,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RunOutput> {
+    let started = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads.max(1))
+        .build()
+        .map_err(|e| Error::Write {
+            path: "thread pool".into(),
+            source: std::io::Error::other(e),
+        })?;
+    let n_states = facts.n_states();
+    let state_columns: Vec<String> = STATE_COLUMNS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(
+            scenario
+                .treaties
+                .iter()
+                .map(|t| format!("ratified_{}", t.name)),
+        )
+        .collect();
+    let ncol = state_columns.len();
+    let mut state_sums = vec![0.0; n_states * ncol];
+    let mut traces = Vec::with_capacity(config.replications as usize);
+    let mut records = Vec::with_capacity(config.replications as usize);
+    // Chunks keep memory bounded by the rows kept and let progress be reported; within a chunk
+    // results are collected by index, then reduced in index order.
+    let chunk = (16 * config.threads.max(1)) as u64;
+    let mut done = 0;
+    while done < config.replications {
+        let end = (done + chunk).min(config.replications);
+        let outputs: Vec<Result<ReplicationOutput>> = pool.install(|| {
+            (done..end)
+                .into_par_iter()
+                .map(|r| simulate(scenario, facts, config.seed, config.point, r))
+                .collect()
+        });
+        for out in outputs {
+            let out = out?;
+            for (s, v) in state_sums.iter_mut().zip(&out.finals) {
+                *s += v;
+            }
+            traces.push(out.trace);
+            records.push(out.record);
+        }
+        done = end;
+        progress(done);
+    }
+    let reps = config.replications as f64;
+    let state_means = state_sums.iter().map(|s| s / reps).collect();
+    let first = scenario.run.start_year;
+    Ok(RunOutput {
+        metrics: metric_names(scenario),
+        years: (0..scenario.n_years() as i32).map(|t| first + t).collect(),
+        traces,
+        records,
+        state_means,
+        state_columns,
+        threads: config.threads.max(1),
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}

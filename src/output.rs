@@ -1,0 +1,260 @@
+//! Result files: `summary.csv`, `replications.csv`, `states.csv` and `manifest.json`. The column
+//! schema lives only here.
+//!
+//! A result folder is written whole into a temporary sibling folder and renamed into place, so a
+//! reader never sees a half-written result; an existing result is replaced only with `force`.
+//! Numbers are written in Rust's shortest round-trip form, so equal results give equal bytes.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::experiment::{RunOutput, seeds};
+use crate::scenario::Scenario;
+use crate::stats::summarize;
+use crate::world::{DOMAINS, Facts};
+
+/// Checks that `dir` may receive results: it must not hold a result unless `force`.
+pub fn check_destination(dir: &Path, force: bool) -> Result<()> {
+    if dir.exists() && !force {
+        let empty = fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            return Err(Error::OutputExists {
+                path: dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
+    move |e| Error::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    }
+}
+
+/// Formats a number for CSV: empty for NaN.
+fn num(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else {
+        x.to_string()
+    }
+}
+
+/// Writes every result file of a run into `dir`, atomically.
+pub fn write_run(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    facts: &Facts,
+    run: &RunOutput,
+    seed: u64,
+) -> Result<()> {
+    check_destination(dir, force)?;
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(write_err(parent))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result".into());
+    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
+    }
+    fs::create_dir_all(&tmp).map_err(write_err(&tmp))?;
+    write_summary(&tmp.join("summary.csv"), run)?;
+    write_replications(&tmp.join("replications.csv"), scenario, run)?;
+    write_states(&tmp.join("states.csv"), facts, run)?;
+    write_manifest(&tmp.join("manifest.json"), scenario, run, seed)?;
+    if dir.exists() {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        fs::rename(dir, &old).map_err(write_err(dir))?;
+        fs::rename(&tmp, dir).map_err(write_err(dir))?;
+        fs::remove_dir_all(&old).map_err(write_err(&old))?;
+    } else {
+        fs::rename(&tmp, dir).map_err(write_err(dir))?;
+    }
+    Ok(())
+}
+
+/// `summary.csv`: one row per year and metric, across replications.
+pub fn write_summary(path: &Path, run: &RunOutput) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
+    w.write_record([
+        "year",
+        "metric",
+        "n",
+        "mean",
+        "sd",
+        "q05",
+        "q25",
+        "q50",
+        "q75",
+        "q95",
+        "ci95_low",
+        "ci95_high",
+    ])
+    .map_err(csv_err(path))?;
+    let nm = run.metrics.len();
+    let mut values = Vec::with_capacity(run.traces.len());
+    let mut scratch = Vec::with_capacity(run.traces.len());
+    for (t, year) in run.years.iter().enumerate() {
+        for (m, metric) in run.metrics.iter().enumerate() {
+            values.clear();
+            values.extend(run.traces.iter().map(|tr| tr[t * nm + m]));
+            let Some(s) = summarize(&values, &mut scratch) else {
+                continue;
+            };
+            w.write_record([
+                year.to_string(),
+                metric.clone(),
+                s.n.to_string(),
+                num(s.mean),
+                num(s.sd),
+                num(s.q05),
+                num(s.q25),
+                num(s.q50),
+                num(s.q75),
+                num(s.q95),
+                num(s.ci_low),
+                num(s.ci_high),
+            ])
+            .map_err(csv_err(path))?;
+        }
+    }
+    w.flush().map_err(write_err(path))
+}
+
+/// `replications.csv`: one row per replication.
+pub fn write_replications(path: &Path, scenario: &Scenario, run: &RunOutput) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
+    let mut header: Vec<String> = [
+        "replication",
+        "rtb",
+        "rtb_migrant_weighted",
+        "drift_per_decade",
+        "years_to_floor",
+        "protection_mean_start",
+        "protection_mean_end",
+        "protection_migrant_weighted_start",
+        "protection_migrant_weighted_end",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for d in DOMAINS {
+        header.push(format!("protection_{d}_start"));
+        header.push(format!("protection_{d}_end"));
+    }
+    header.push("irregular_share_end".into());
+    header.push("pressure_end".into());
+    for t in &scenario.treaties {
+        header.push(format!("parties_{}", t.name));
+    }
+    for f in &scenario.forums {
+        header.push(format!("attendance_{}", f.name));
+    }
+    w.write_record(&header).map_err(csv_err(path))?;
+    for r in &run.records {
+        let mut row = vec![
+            r.replication.to_string(),
+            num(r.rtb),
+            num(r.rtb_migrant_weighted),
+            num(r.drift_per_decade),
+            r.years_to_floor.map(|y| y.to_string()).unwrap_or_default(),
+            num(r.start.mean),
+            num(r.end.mean),
+            num(r.start.migrant_weighted),
+            num(r.end.migrant_weighted),
+        ];
+        for d in 0..DOMAINS.len() {
+            row.push(num(r.start.domains[d]));
+            row.push(num(r.end.domains[d]));
+        }
+        row.push(num(r.irregular_share_end));
+        row.push(num(r.pressure_end));
+        row.extend(r.parties.iter().map(|&x| num(x)));
+        row.extend(r.attendance.iter().map(|&x| num(x)));
+        w.write_record(&row).map_err(csv_err(path))?;
+    }
+    w.flush().map_err(write_err(path))
+}
+
+/// `states.csv`: per State, the mean over replications of its final values.
+pub fn write_states(path: &Path, facts: &Facts, run: &RunOutput) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
+    let mut header = vec![
+        "iso3".to_string(),
+        "name".into(),
+        "region".into(),
+        "income_group".into(),
+    ];
+    header.extend(run.state_columns.iter().cloned());
+    w.write_record(&header).map_err(csv_err(path))?;
+    let nc = run.state_columns.len();
+    for i in 0..facts.n_states() {
+        let mut row = vec![
+            facts.iso3[i].clone(),
+            facts.name[i].clone(),
+            facts.region_names[facts.region[i] as usize].clone(),
+            facts.income_group[i].name().to_string(),
+        ];
+        row.extend(
+            run.state_means[i * nc..(i + 1) * nc]
+                .iter()
+                .map(|&x| num(x)),
+        );
+        w.write_record(&row).map_err(csv_err(path))?;
+    }
+    w.flush().map_err(write_err(path))
+}
+
+/// `manifest.json`: what produced the results.
+pub fn write_manifest(path: &Path, scenario: &Scenario, run: &RunOutput, seed: u64) -> Result<()> {
+    let resolved: toml::Table = scenario.resolved_toml().parse().unwrap_or_default();
+    let manifest = serde_json::json!({
+        "program": "forumsim",
+        "version": env!("CARGO_PKG_VERSION"),
+        "scenario": scenario.name,
+        "scenario_source": scenario.source,
+        "scenario_hash": scenario.content_hash(),
+        "scenario_hash_algorithm": "fnv1a64 of the resolved scenario as canonical TOML",
+        "master_seed": seed,
+        "sweep_point": 0,
+        "seed_derivation": seeds::DERIVATION,
+        "rng": "ChaCha8Rng (rand_chacha 0.10)",
+        "replications": run.records.len(),
+        "threads": run.threads,
+        "wall_seconds": run.wall_seconds,
+        "years": [run.years.first(), run.years.last()],
+        "metrics": run.metrics,
+        "parameters": resolved,
+    });
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    let mut f = fs::File::create(path).map_err(write_err(path))?;
+    f.write_all(text.as_bytes()).map_err(write_err(path))?;
+    f.write_all(b"\n").map_err(write_err(path))
+}
+
+/// The default result folder of a scenario.
+pub fn default_dir(scenario: &Scenario) -> PathBuf {
+    Path::new("output").join(&scenario.name)
+}

@@ -1,0 +1,250 @@
+//! Scenarios: TOML files in, one validated [`Scenario`] out.
+//!
+//! A file is checked on its own first (unknown keys, wrong types, out-of-range values, each named
+//! by file and key path), then merged over the file it `extends`, then checked as a whole against
+//! the facts of its world (ISO3 codes, region names, forum tables). Only this module knows TOML.
+//! After loading, a `Scenario` is never invalid.
+
+pub mod params;
+mod parse;
+
+use std::path::{Path, PathBuf};
+
+pub use params::{
+    AdmissionParams, FlowParams, ForumDesign, ForumDynamics, Kind, ObservationParams, ParamSpec,
+    PolicyParams, PressureParams, TreatyDesign, TreatyDynamics, WorldParams,
+};
+
+use crate::error::{Error, Result};
+use crate::world::facts::{Facts, IncomeGroup, Role};
+
+/// The built-in default scenario (the status quo), embedded so a fresh clone runs without files.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/status_quo.toml");
+/// The name under which the built-in default is reported.
+pub const DEFAULT_SCENARIO_FILE: &str = "scenarios/status_quo.toml (built in)";
+
+/// Which facts the world is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorldKind {
+    /// The 193 UN member States of the embedded data.
+    Un193,
+    /// A generated world of `n_states` States in `n_regions` regions.
+    Synthetic,
+}
+
+/// Run settings: horizon, replications, seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    pub start_year: i32,
+    pub end_year: i32,
+    pub replications: u64,
+    pub seed: u64,
+}
+
+/// A set of States named by list or rule; rules given together intersect.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Selector {
+    pub all: bool,
+    pub iso3: Option<Vec<String>>,
+    pub regions: Option<Vec<String>>,
+    pub income: Option<Vec<IncomeGroup>>,
+    /// A forum of the membership table (`data/forums.csv`).
+    pub data: Option<String>,
+}
+
+impl Selector {
+    pub fn none() -> Selector {
+        Selector::default()
+    }
+
+    /// Whether the selector names nobody by construction.
+    pub fn is_empty_rule(&self) -> bool {
+        !self.all
+            && self.iso3.is_none()
+            && self.regions.is_none()
+            && self.income.is_none()
+            && self.data.is_none()
+    }
+
+    /// The States selected, in index order. With `data`, `role` picks members or observers.
+    pub fn resolve(&self, facts: &Facts, role: Role) -> Vec<u32> {
+        if self.is_empty_rule() {
+            return Vec::new();
+        }
+        let data_set: Option<Vec<u32>> = self.data.as_ref().map(|name| {
+            facts
+                .forum_roles
+                .get(name)
+                .map(|v| {
+                    v.iter()
+                        .filter(|(_, r)| *r == role)
+                        .map(|(i, _)| *i)
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        (0..facts.n_states())
+            .filter(|&i| {
+                self.iso3
+                    .as_ref()
+                    .is_none_or(|codes| codes.iter().any(|c| *c == facts.iso3[i]))
+                    && self
+                        .regions
+                        .as_ref()
+                        .is_none_or(|rs| rs.iter().any(|r| facts.in_region(i, r)))
+                    && self
+                        .income
+                        .as_ref()
+                        .is_none_or(|gs| gs.contains(&facts.income_group[i]))
+                    && data_set.as_ref().is_none_or(|d| d.contains(&(i as u32)))
+            })
+            .map(|i| i as u32)
+            .collect()
+    }
+}
+
+/// A change of a forum's design from a given year on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineChange {
+    pub year: i32,
+    pub field: &'static str,
+    pub value: f64,
+}
+
+/// A forum: global, regional, or the conference of a treaty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForumSpec {
+    pub name: String,
+    pub description: String,
+    pub design: ForumDesign,
+    pub members: Selector,
+    pub observers: Selector,
+    /// Sorted by year, in file order within a year.
+    pub timeline: Vec<TimelineChange>,
+}
+
+/// A treaty: floors per domain that parties commit to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreatySpec {
+    pub name: String,
+    pub description: String,
+    pub design: TreatyDesign,
+    /// Fixed membership from the opening year (regional law); `None` means ratification.
+    pub members: Option<Selector>,
+    /// The forum whose trust counts in the ratification decision.
+    pub trust_forum: Option<String>,
+}
+
+/// An exogenous event of the scenario's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A displacement crisis in an origin region (multiplier on outflows, decays geometrically).
+    Crisis {
+        year: i32,
+        region: String,
+        magnitude: f64,
+    },
+    /// A lasting shift of baseline domestic hostility.
+    Pressure {
+        year: i32,
+        members: Selector,
+        shift: f64,
+    },
+    /// A firewall between public services and immigration enforcement.
+    Firewall {
+        year: i32,
+        members: Selector,
+        level: f64,
+    },
+}
+
+impl Event {
+    pub fn year(&self) -> i32 {
+        match self {
+            Event::Crisis { year, .. }
+            | Event::Pressure { year, .. }
+            | Event::Firewall { year, .. } => *year,
+        }
+    }
+}
+
+/// A validated scenario: everything a run needs, with every default filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The seed passage the scenario encodes.
+    pub passage: String,
+    /// The file it was loaded from (or the built-in label).
+    pub source: String,
+    pub run: RunSettings,
+    pub world_kind: WorldKind,
+    pub world: WorldParams,
+    pub flows: FlowParams,
+    pub admission: AdmissionParams,
+    pub pressure: PressureParams,
+    pub policy: PolicyParams,
+    pub forum_dynamics: ForumDynamics,
+    pub treaty_dynamics: TreatyDynamics,
+    pub observation: ObservationParams,
+    pub forums: Vec<ForumSpec>,
+    pub treaties: Vec<TreatySpec>,
+    /// Sorted by year, in file order within a year.
+    pub events: Vec<Event>,
+}
+
+impl Scenario {
+    /// Loads and validates a scenario file (following `extends`).
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let table = parse::load_merged(path, &mut Vec::new())?;
+        parse::build(path, &table)
+    }
+
+    /// The built-in default scenario.
+    pub fn builtin_default() -> Result<Scenario> {
+        let file = PathBuf::from(DEFAULT_SCENARIO_FILE);
+        let table = parse::parse_text(&file, DEFAULT_SCENARIO)?;
+        parse::check_file(&file, &table)?;
+        if table.contains_key("extends") {
+            return Err(Error::Invalid {
+                file,
+                key: "extends".into(),
+                message: "the built-in scenario cannot extend another file".into(),
+            });
+        }
+        parse::build(&file, &table)
+    }
+
+    /// The facts of this scenario's world.
+    pub fn facts(&self) -> Result<Facts> {
+        match self.world_kind {
+            WorldKind::Un193 => Facts::un193(self.run.start_year),
+            WorldKind::Synthetic => Ok(Facts::synthetic(
+                self.world.n_states as usize,
+                self.world.n_regions as usize,
+                self.run.seed,
+            )),
+        }
+    }
+
+    /// Number of simulated years.
+    pub fn n_years(&self) -> usize {
+        (self.run.end_year - self.run.start_year + 1) as usize
+    }
+
+    /// Every setting with its resolved value, as canonical TOML text (sorted keys).
+    pub fn resolved_toml(&self) -> String {
+        toml::to_string(&parse::resolved_table(self)).unwrap_or_default()
+    }
+
+    /// Content hash of the resolved scenario (FNV-1a 64 over [`Scenario::resolved_toml`]): equal
+    /// for files that differ only in layout, comments or defaults spelled out.
+    pub fn content_hash(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.resolved_toml().bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+}

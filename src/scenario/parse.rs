@@ -1,0 +1,900 @@
+//! TOML to [`Scenario`]: reading, `extends`, merging, and validation with key paths.
+
+use std::path::{Path, PathBuf};
+
+use toml::{Table, Value};
+
+use super::params::Section;
+use super::*;
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "passage",
+    "extends",
+    "run",
+    "world",
+    "flows",
+    "admission",
+    "pressure",
+    "policy",
+    "forum_dynamics",
+    "treaty_dynamics",
+    "observation",
+    "forums",
+    "treaties",
+    "events",
+];
+const RUN_KEYS: &[&str] = &["start_year", "end_year", "replications", "seed"];
+const FORUM_EXTRA_KEYS: &[&str] = &["enabled", "description", "members", "observers", "timeline"];
+const TREATY_EXTRA_KEYS: &[&str] = &["enabled", "description", "members", "trust_forum"];
+const SELECTOR_KEYS: &[&str] = &["region", "income", "data"];
+const EVENT_KINDS: &[&str] = &["crisis", "pressure", "firewall"];
+
+/// Parses TOML text; syntax errors name the file and the line.
+pub(super) fn parse_text(file: &Path, text: &str) -> Result<Table> {
+    text.parse::<Table>().map_err(|e| Error::Syntax {
+        file: file.to_path_buf(),
+        message: e.to_string().trim().replace('\n', " | "),
+    })
+}
+
+/// Reads a file, checks it on its own, and merges it over the file it extends.
+pub(super) fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Table> {
+    let canonical = path.canonicalize().map_err(|source| Error::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    if chain.contains(&canonical) {
+        let mut names: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
+        names.push(canonical.display().to_string());
+        return Err(Error::ExtendsCycle {
+            file: path.to_path_buf(),
+            chain: names.join(" -> "),
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let table = parse_text(path, &text)?;
+    check_file(path, &table)?;
+    chain.push(canonical);
+    let merged = match table.get("extends") {
+        Some(Value::String(parent)) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let base = load_merged(&dir.join(parent), chain)?;
+            merge(base, table)
+        }
+        _ => table,
+    };
+    chain.pop();
+    Ok(merged)
+}
+
+/// Deep merge: tables merge key by key, every other value (arrays included) replaces.
+pub(super) fn merge(mut base: Table, over: Table) -> Table {
+    for (key, value) in over {
+        if key == "extends" {
+            continue;
+        }
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(b)), Value::Table(o)) => {
+                let merged = merge(std::mem::take(b), o);
+                *b = merged;
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+    base
+}
+
+/// Checks one file on its own: keys, types and ranges, but not completeness.
+pub(super) fn check_file(file: &Path, table: &Table) -> Result<()> {
+    Builder {
+        file,
+        partial: true,
+    }
+    .build(table)
+    .map(|_| ())
+}
+
+/// Builds the scenario from the merged table, with every check.
+pub(super) fn build(file: &Path, table: &Table) -> Result<Scenario> {
+    Builder {
+        file,
+        partial: false,
+    }
+    .build(table)
+}
+
+struct Builder<'a> {
+    file: &'a Path,
+    partial: bool,
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a datetime",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
+}
+
+impl Builder<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> Error {
+        Error::Invalid {
+            file: self.file.to_path_buf(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn unknown(&self, key: &str, allowed: &[&str]) -> Error {
+        self.err(
+            key,
+            format!("unknown key; expected one of: {}", allowed.join(", ")),
+        )
+    }
+
+    fn table<'t>(&self, v: &'t Value, key: &str) -> Result<&'t Table> {
+        v.as_table()
+            .ok_or_else(|| self.err(key, format!("expected a table, found {}", type_name(v))))
+    }
+
+    fn string<'t>(&self, v: &'t Value, key: &str) -> Result<&'t str> {
+        v.as_str()
+            .ok_or_else(|| self.err(key, format!("expected a string, found {}", type_name(v))))
+    }
+
+    fn number(&self, v: &Value, key: &str) -> Result<f64> {
+        match v {
+            Value::Integer(i) => Ok(*i as f64),
+            Value::Float(f) => Ok(*f),
+            other => Err(self.err(
+                key,
+                format!("expected a number, found {}", type_name(other)),
+            )),
+        }
+    }
+
+    fn integer(&self, v: &Value, key: &str, min: i64, max: i64) -> Result<i64> {
+        match v {
+            Value::Integer(i) if (min..=max).contains(i) => Ok(*i),
+            Value::Integer(i) => Err(self.err(
+                key,
+                format!("expected an integer in [{min}, {max}], found {i}"),
+            )),
+            other => Err(self.err(
+                key,
+                format!("expected an integer, found {}", type_name(other)),
+            )),
+        }
+    }
+
+    fn boolean(&self, v: &Value, key: &str) -> Result<bool> {
+        v.as_bool().ok_or_else(|| {
+            self.err(
+                key,
+                format!("expected true or false, found {}", type_name(v)),
+            )
+        })
+    }
+
+    /// Sets one numeric parameter of a section after checking its range.
+    fn param<S: Section>(&self, section: &mut S, name: &str, v: &Value, key: &str) -> Result<()> {
+        let Some(spec) = S::specs().iter().find(|s| s.name == name) else {
+            let names: Vec<&str> = S::specs().iter().map(|s| s.name).collect();
+            return Err(self.unknown(key, &names));
+        };
+        let x = self.number(v, key)?;
+        spec.check(x).map_err(|m| self.err(key, m))?;
+        if let Some(slot) = section.value_mut(name) {
+            *slot = x;
+        }
+        Ok(())
+    }
+
+    /// A whole `[section]` of numeric parameters.
+    fn section<S: Section + Default>(&self, table: &Table, key: &str) -> Result<S> {
+        let mut s = S::default();
+        if let Some(v) = table.get(key) {
+            for (k, v) in self.table(v, key)? {
+                self.param(&mut s, k, v, &join(key, k))?;
+            }
+        }
+        Ok(s)
+    }
+
+    fn strings(&self, v: &Value, key: &str) -> Result<Vec<String>> {
+        match v {
+            Value::String(s) => Ok(vec![s.clone()]),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(k, x)| self.string(x, &format!("{key}[{k}]")).map(str::to_string))
+                .collect(),
+            other => Err(self.err(
+                key,
+                format!(
+                    "expected a string or an array of strings, found {}",
+                    type_name(other)
+                ),
+            )),
+        }
+    }
+
+    /// `"all"`, `"none"`, a list of ISO3 codes, or a table of rules (`region`, `income`, `data`).
+    fn selector(&self, v: &Value, key: &str) -> Result<Selector> {
+        match v {
+            Value::String(s) if s == "all" => Ok(Selector {
+                all: true,
+                ..Selector::default()
+            }),
+            Value::String(s) if s == "none" => Ok(Selector::none()),
+            Value::Array(_) => {
+                let codes = self.strings(v, key)?;
+                for (k, c) in codes.iter().enumerate() {
+                    if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                        return Err(self.err(
+                            &format!("{key}[{k}]"),
+                            format!("expected a State code such as \"MEX\", found {c:?}"),
+                        ));
+                    }
+                }
+                Ok(Selector {
+                    iso3: Some(codes),
+                    ..Selector::default()
+                })
+            }
+            Value::Table(t) => {
+                let mut s = Selector::default();
+                for (k, v) in t {
+                    let path = join(key, k);
+                    match k.as_str() {
+                        "region" => s.regions = Some(self.strings(v, &path)?),
+                        "income" => {
+                            let names = self.strings(v, &path)?;
+                            let mut groups = Vec::new();
+                            for name in names {
+                                groups.push(IncomeGroup::parse(&name).ok_or_else(|| {
+                                    self.err(
+                                        &path,
+                                        format!(
+                                            "expected an income group (low, lower_middle, upper_middle, high), found {name:?}"
+                                        ),
+                                    )
+                                })?);
+                            }
+                            s.income = Some(groups);
+                        }
+                        "data" => s.data = Some(self.string(v, &path)?.to_string()),
+                        _ => return Err(self.unknown(&path, SELECTOR_KEYS)),
+                    }
+                }
+                if s.is_empty_rule() {
+                    return Err(self.err(key, "expected at least one of: region, income, data"));
+                }
+                Ok(s)
+            }
+            other => Err(self.err(
+                key,
+                format!(
+                    "expected \"all\", \"none\", a list of State codes or a table of rules, found {}",
+                    type_name(other)
+                ),
+            )),
+        }
+    }
+
+    fn build(&self, t: &Table) -> Result<Scenario> {
+        for key in t.keys() {
+            if !TOP_KEYS.contains(&key.as_str()) {
+                return Err(self.unknown(key, TOP_KEYS));
+            }
+        }
+        let text = |key: &str| -> Result<String> {
+            t.get(key)
+                .map(|v| self.string(v, key).map(str::to_string))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        let default_name = self
+            .file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario")
+            .split(' ')
+            .next()
+            .unwrap_or("scenario")
+            .to_string();
+        let mut name = text("name")?;
+        if name.is_empty() {
+            name = default_name;
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+            || name.starts_with('.')
+        {
+            return Err(self.err(
+                "name",
+                format!("expected letters, digits, '_', '-' or '.' (it names the output folder), found {name:?}"),
+            ));
+        }
+        if let Some(v) = t.get("extends") {
+            self.string(v, "extends")?;
+        }
+
+        let mut run = RunSettings {
+            start_year: 2007,
+            end_year: 2056,
+            replications: 200,
+            seed: 20_160_209,
+        };
+        if let Some(v) = t.get("run") {
+            for (k, v) in self.table(v, "run")? {
+                let key = join("run", k);
+                match k.as_str() {
+                    "start_year" => run.start_year = self.integer(v, &key, 1900, 2300)? as i32,
+                    "end_year" => run.end_year = self.integer(v, &key, 1900, 2300)? as i32,
+                    "replications" => {
+                        run.replications = self.integer(v, &key, 1, 10_000_000)? as u64
+                    }
+                    "seed" => run.seed = self.integer(v, &key, 0, i64::MAX)? as u64,
+                    _ => return Err(self.unknown(&key, RUN_KEYS)),
+                }
+            }
+        }
+        if !self.partial && run.end_year < run.start_year {
+            return Err(self.err(
+                "run.end_year",
+                format!(
+                    "expected a year not before run.start_year ({}), found {}",
+                    run.start_year, run.end_year
+                ),
+            ));
+        }
+
+        let mut world_kind = WorldKind::Un193;
+        let mut world = WorldParams::default();
+        if let Some(v) = t.get("world") {
+            for (k, v) in self.table(v, "world")? {
+                let key = join("world", k);
+                if k == "kind" {
+                    world_kind = match self.string(v, &key)? {
+                        "un193" => WorldKind::Un193,
+                        "synthetic" => WorldKind::Synthetic,
+                        other => {
+                            return Err(self.err(
+                                &key,
+                                format!("expected \"un193\" or \"synthetic\", found {other:?}"),
+                            ));
+                        }
+                    };
+                } else {
+                    self.param(&mut world, k, v, &key)?;
+                }
+            }
+        }
+        if !self.partial && world.election_period_max < world.election_period_min {
+            return Err(self.err(
+                "world.election_period_max",
+                "expected a value not below world.election_period_min",
+            ));
+        }
+
+        let mut forums = Vec::new();
+        if let Some(v) = t.get("forums") {
+            for (fname, fv) in self.table(v, "forums")? {
+                let path = join("forums", fname);
+                if let Some(f) = self.forum(fname, fv, &path)? {
+                    forums.push(f);
+                }
+            }
+        }
+        let mut treaties = Vec::new();
+        if let Some(v) = t.get("treaties") {
+            for (tname, tv) in self.table(v, "treaties")? {
+                let path = join("treaties", tname);
+                if let Some(tr) = self.treaty(tname, tv, &path)? {
+                    treaties.push(tr);
+                }
+            }
+        }
+        let mut events = Vec::new();
+        if let Some(v) = t.get("events") {
+            let arr = v.as_array().ok_or_else(|| {
+                self.err(
+                    "events",
+                    format!(
+                        "expected an array of tables ([[events]]), found {}",
+                        type_name(v)
+                    ),
+                )
+            })?;
+            for (k, ev) in arr.iter().enumerate() {
+                events.push(self.event(ev, &format!("events[{k}]"))?);
+            }
+        }
+        events.sort_by_key(Event::year);
+
+        let scenario = Scenario {
+            name,
+            description: text("description")?,
+            passage: text("passage")?,
+            source: self.file.display().to_string(),
+            run,
+            world_kind,
+            world,
+            flows: self.section(t, "flows")?,
+            admission: self.section(t, "admission")?,
+            pressure: self.section(t, "pressure")?,
+            policy: self.section(t, "policy")?,
+            forum_dynamics: self.section(t, "forum_dynamics")?,
+            treaty_dynamics: self.section(t, "treaty_dynamics")?,
+            observation: self.section(t, "observation")?,
+            forums,
+            treaties,
+            events,
+        };
+        if !self.partial {
+            self.check_against_facts(&scenario)?;
+        }
+        Ok(scenario)
+    }
+
+    fn forum(&self, name: &str, v: &Value, path: &str) -> Result<Option<ForumSpec>> {
+        let t = self.table(v, path)?;
+        let mut spec = ForumSpec {
+            name: name.to_string(),
+            description: String::new(),
+            design: ForumDesign::default(),
+            members: Selector::none(),
+            observers: Selector::none(),
+            timeline: Vec::new(),
+        };
+        let mut enabled = true;
+        let mut has_members = false;
+        for (k, v) in t {
+            let key = join(path, k);
+            match k.as_str() {
+                "enabled" => enabled = self.boolean(v, &key)?,
+                "description" => spec.description = self.string(v, &key)?.to_string(),
+                "members" => {
+                    spec.members = self.selector(v, &key)?;
+                    has_members = true;
+                }
+                "observers" => spec.observers = self.selector(v, &key)?,
+                "timeline" => {
+                    let arr = v.as_array().ok_or_else(|| {
+                        self.err(
+                            &key,
+                            format!("expected an array of tables, found {}", type_name(v)),
+                        )
+                    })?;
+                    for (i, change) in arr.iter().enumerate() {
+                        let ckey = format!("{key}[{i}]");
+                        let ct = self.table(change, &ckey)?;
+                        let year = match ct.get("year") {
+                            Some(y) => self.integer(y, &join(&ckey, "year"), 1900, 2300)? as i32,
+                            None => {
+                                return Err(self.err(
+                                    &join(&ckey, "year"),
+                                    "missing; expected the year of the change",
+                                ));
+                            }
+                        };
+                        for (ck, cv) in ct {
+                            if ck == "year" {
+                                continue;
+                            }
+                            let fkey = join(&ckey, ck);
+                            let Some(fspec) = ForumDesign::spec(ck) else {
+                                let mut names: Vec<&str> =
+                                    ForumDesign::SPECS.iter().map(|s| s.name).collect();
+                                names.insert(0, "year");
+                                return Err(self.unknown(&fkey, &names));
+                            };
+                            let x = self.number(cv, &fkey)?;
+                            fspec.check(x).map_err(|m| self.err(&fkey, m))?;
+                            spec.timeline.push(TimelineChange {
+                                year,
+                                field: fspec.name,
+                                value: x,
+                            });
+                        }
+                    }
+                }
+                _ => {
+                    if ForumDesign::spec(k).is_some() {
+                        self.param(&mut spec.design, k, v, &key)?;
+                    } else {
+                        let mut names: Vec<&str> = FORUM_EXTRA_KEYS.to_vec();
+                        names.extend(ForumDesign::SPECS.iter().map(|s| s.name));
+                        return Err(self.unknown(&key, &names));
+                    }
+                }
+            }
+        }
+        spec.timeline.sort_by_key(|c| c.year);
+        if !enabled {
+            return Ok(None);
+        }
+        if !self.partial {
+            if !has_members {
+                return Err(self.err(
+                    &join(path, "members"),
+                    "missing; expected \"all\", a list of State codes or a table of rules",
+                ));
+            }
+            if spec.design.last_year < spec.design.first_year {
+                return Err(self.err(
+                    &join(path, "last_year"),
+                    "expected a year not before first_year",
+                ));
+            }
+        }
+        Ok(Some(spec))
+    }
+
+    fn treaty(&self, name: &str, v: &Value, path: &str) -> Result<Option<TreatySpec>> {
+        let t = self.table(v, path)?;
+        let mut spec = TreatySpec {
+            name: name.to_string(),
+            description: String::new(),
+            design: TreatyDesign::default(),
+            members: None,
+            trust_forum: None,
+        };
+        let mut enabled = true;
+        for (k, v) in t {
+            let key = join(path, k);
+            match k.as_str() {
+                "enabled" => enabled = self.boolean(v, &key)?,
+                "description" => spec.description = self.string(v, &key)?.to_string(),
+                "members" => spec.members = Some(self.selector(v, &key)?),
+                "trust_forum" => spec.trust_forum = Some(self.string(v, &key)?.to_string()),
+                _ => {
+                    if TreatyDesign::spec(k).is_some() {
+                        self.param(&mut spec.design, k, v, &key)?;
+                    } else {
+                        let mut names: Vec<&str> = TREATY_EXTRA_KEYS.to_vec();
+                        names.extend(TreatyDesign::SPECS.iter().map(|s| s.name));
+                        return Err(self.unknown(&key, &names));
+                    }
+                }
+            }
+        }
+        Ok(enabled.then_some(spec))
+    }
+
+    fn event(&self, v: &Value, path: &str) -> Result<Event> {
+        let t = self.table(v, path)?;
+        let get = |k: &str| t.get(k);
+        let kind_key = join(path, "kind");
+        let kind = match get("kind") {
+            Some(k) => self.string(k, &kind_key)?,
+            None => {
+                return Err(self.err(
+                    &kind_key,
+                    "missing; expected one of: crisis, pressure, firewall",
+                ));
+            }
+        };
+        let allowed: &[&str] = match kind {
+            "crisis" => &["kind", "year", "region", "magnitude"],
+            "pressure" => &["kind", "year", "members", "shift"],
+            "firewall" => &["kind", "year", "members", "level"],
+            other => {
+                return Err(self.err(
+                    &kind_key,
+                    format!(
+                        "expected one of: {}, found {other:?}",
+                        EVENT_KINDS.join(", ")
+                    ),
+                ));
+            }
+        };
+        for k in t.keys() {
+            if !allowed.contains(&k.as_str()) {
+                return Err(self.unknown(&join(path, k), allowed));
+            }
+        }
+        let need = |k: &str| -> Result<&Value> {
+            get(k).ok_or_else(|| self.err(&join(path, k), "missing"))
+        };
+        let year = self.integer(need("year")?, &join(path, "year"), 1900, 2300)? as i32;
+        let ranged = |k: &str, lo: f64, hi: f64| -> Result<f64> {
+            let key = join(path, k);
+            let x = self.number(need(k)?, &key)?;
+            if !(lo..=hi).contains(&x) {
+                return Err(self.err(&key, format!("expected a value in [{lo}, {hi}], found {x}")));
+            }
+            Ok(x)
+        };
+        Ok(match kind {
+            "crisis" => Event::Crisis {
+                year,
+                region: self
+                    .string(need("region")?, &join(path, "region"))?
+                    .to_string(),
+                magnitude: ranged("magnitude", 0.0, 1000.0)?,
+            },
+            "pressure" => Event::Pressure {
+                year,
+                members: match get("members") {
+                    Some(m) => self.selector(m, &join(path, "members"))?,
+                    None => Selector {
+                        all: true,
+                        ..Selector::default()
+                    },
+                },
+                shift: ranged("shift", -1.0, 1.0)?,
+            },
+            _ => Event::Firewall {
+                year,
+                members: match get("members") {
+                    Some(m) => self.selector(m, &join(path, "members"))?,
+                    None => Selector {
+                        all: true,
+                        ..Selector::default()
+                    },
+                },
+                level: ranged("level", 0.0, 1.0)?,
+            },
+        })
+    }
+
+    /// Checks names against the facts of the world: State codes, regions, forum tables.
+    fn check_against_facts(&self, s: &Scenario) -> Result<()> {
+        let facts = s.facts()?;
+        let check_selector = |sel: &Selector, key: &str| -> Result<()> {
+            if let Some(codes) = &sel.iso3 {
+                for (k, c) in codes.iter().enumerate() {
+                    if facts.state_by_iso3(c).is_none() {
+                        return Err(self.err(
+                            &format!("{key}[{k}]"),
+                            format!("unknown State code {c:?}; expected a code of the world's States (e.g. \"{}\")", facts.iso3[0]),
+                        ));
+                    }
+                }
+            }
+            if let Some(regions) = &sel.regions {
+                for r in regions {
+                    if !facts.is_region_name(r) {
+                        return Err(self.err(
+                            &join(key, "region"),
+                            format!(
+                                "unknown region {r:?}; expected one of: {}",
+                                facts.region_names.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+            if let Some(d) = &sel.data
+                && !facts.forum_roles.contains_key(d)
+            {
+                let known: Vec<&str> = facts.forum_roles.keys().map(String::as_str).collect();
+                return Err(self.err(
+                    &join(key, "data"),
+                    if known.is_empty() {
+                        "membership tables exist only for world kind \"un193\"".to_string()
+                    } else {
+                        format!(
+                            "unknown forum table {d:?}; expected one of: {}",
+                            known.join(", ")
+                        )
+                    },
+                ));
+            }
+            Ok(())
+        };
+        for f in &s.forums {
+            check_selector(&f.members, &format!("forums.{}.members", f.name))?;
+            check_selector(&f.observers, &format!("forums.{}.observers", f.name))?;
+        }
+        for t in &s.treaties {
+            if let Some(m) = &t.members {
+                check_selector(m, &format!("treaties.{}.members", t.name))?;
+            }
+            if let Some(tf) = &t.trust_forum
+                && !s.forums.iter().any(|f| &f.name == tf)
+            {
+                return Err(self.err(
+                    &format!("treaties.{}.trust_forum", t.name),
+                    format!("unknown forum {tf:?}; expected the name of an enabled forum of this scenario"),
+                ));
+            }
+        }
+        for (k, e) in s.events.iter().enumerate() {
+            match e {
+                Event::Crisis { region, .. } => {
+                    if !facts.region_names.iter().any(|r| r == region) {
+                        return Err(self.err(
+                            &format!("events[{k}].region"),
+                            format!(
+                                "unknown migration region {region:?}; expected one of: {}",
+                                facts.region_names.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                Event::Pressure { members, .. } | Event::Firewall { members, .. } => {
+                    check_selector(members, &format!("events[{k}].members"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn section_table<S: Section>(s: &S) -> Table {
+    let mut t = Table::new();
+    for spec in S::specs() {
+        let v = s.value(spec.name).unwrap_or(spec.default);
+        let value = if spec.kind == Kind::Int {
+            Value::Integer(v as i64)
+        } else {
+            Value::Float(v)
+        };
+        t.insert(spec.name.to_string(), value);
+    }
+    t
+}
+
+fn selector_value(s: &Selector) -> Value {
+    if s.all {
+        return Value::String("all".into());
+    }
+    if s.is_empty_rule() {
+        return Value::String("none".into());
+    }
+    if let (Some(codes), None, None, None) = (&s.iso3, &s.regions, &s.income, &s.data) {
+        return Value::Array(codes.iter().cloned().map(Value::String).collect());
+    }
+    let mut t = Table::new();
+    let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+    if let Some(r) = &s.regions {
+        t.insert("region".into(), strings(r));
+    }
+    if let Some(g) = &s.income {
+        t.insert(
+            "income".into(),
+            Value::Array(g.iter().map(|g| Value::String(g.name().into())).collect()),
+        );
+    }
+    if let Some(d) = &s.data {
+        t.insert("data".into(), Value::String(d.clone()));
+    }
+    if let Some(c) = &s.iso3 {
+        t.insert("iso3".into(), strings(c));
+    }
+    Value::Table(t)
+}
+
+/// Every setting of a scenario with its resolved value.
+pub(super) fn resolved_table(s: &Scenario) -> Table {
+    let mut t = Table::new();
+    t.insert("name".into(), Value::String(s.name.clone()));
+    t.insert("description".into(), Value::String(s.description.clone()));
+    t.insert("passage".into(), Value::String(s.passage.clone()));
+    let mut run = Table::new();
+    run.insert("start_year".into(), Value::Integer(s.run.start_year.into()));
+    run.insert("end_year".into(), Value::Integer(s.run.end_year.into()));
+    run.insert(
+        "replications".into(),
+        Value::Integer(s.run.replications as i64),
+    );
+    run.insert("seed".into(), Value::Integer(s.run.seed as i64));
+    t.insert("run".into(), Value::Table(run));
+    let mut world = section_table(&s.world);
+    world.insert(
+        "kind".into(),
+        Value::String(
+            match s.world_kind {
+                WorldKind::Un193 => "un193",
+                WorldKind::Synthetic => "synthetic",
+            }
+            .into(),
+        ),
+    );
+    t.insert("world".into(), Value::Table(world));
+    t.insert("flows".into(), Value::Table(section_table(&s.flows)));
+    t.insert(
+        "admission".into(),
+        Value::Table(section_table(&s.admission)),
+    );
+    t.insert("pressure".into(), Value::Table(section_table(&s.pressure)));
+    t.insert("policy".into(), Value::Table(section_table(&s.policy)));
+    t.insert(
+        "forum_dynamics".into(),
+        Value::Table(section_table(&s.forum_dynamics)),
+    );
+    t.insert(
+        "treaty_dynamics".into(),
+        Value::Table(section_table(&s.treaty_dynamics)),
+    );
+    t.insert(
+        "observation".into(),
+        Value::Table(section_table(&s.observation)),
+    );
+    let mut forums = Table::new();
+    for f in &s.forums {
+        let mut ft = section_table(&f.design);
+        ft.insert("description".into(), Value::String(f.description.clone()));
+        ft.insert("members".into(), selector_value(&f.members));
+        ft.insert("observers".into(), selector_value(&f.observers));
+        let timeline: Vec<Value> = f
+            .timeline
+            .iter()
+            .map(|c| {
+                let mut ct = Table::new();
+                ct.insert("year".into(), Value::Integer(c.year.into()));
+                ct.insert(c.field.into(), Value::Float(c.value));
+                Value::Table(ct)
+            })
+            .collect();
+        ft.insert("timeline".into(), Value::Array(timeline));
+        forums.insert(f.name.clone(), Value::Table(ft));
+    }
+    t.insert("forums".into(), Value::Table(forums));
+    let mut treaties = Table::new();
+    for tr in &s.treaties {
+        let mut tt = section_table(&tr.design);
+        tt.insert("description".into(), Value::String(tr.description.clone()));
+        if let Some(m) = &tr.members {
+            tt.insert("members".into(), selector_value(m));
+        }
+        if let Some(f) = &tr.trust_forum {
+            tt.insert("trust_forum".into(), Value::String(f.clone()));
+        }
+        treaties.insert(tr.name.clone(), Value::Table(tt));
+    }
+    t.insert("treaties".into(), Value::Table(treaties));
+    let events: Vec<Value> = s
+        .events
+        .iter()
+        .map(|e| {
+            let mut et = Table::new();
+            et.insert("year".into(), Value::Integer(e.year().into()));
+            match e {
+                Event::Crisis {
+                    region, magnitude, ..
+                } => {
+                    et.insert("kind".into(), Value::String("crisis".into()));
+                    et.insert("region".into(), Value::String(region.clone()));
+                    et.insert("magnitude".into(), Value::Float(*magnitude));
+                }
+                Event::Pressure { members, shift, .. } => {
+                    et.insert("kind".into(), Value::String("pressure".into()));
+                    et.insert("members".into(), selector_value(members));
+                    et.insert("shift".into(), Value::Float(*shift));
+                }
+                Event::Firewall { members, level, .. } => {
+                    et.insert("kind".into(), Value::String("firewall".into()));
+                    et.insert("members".into(), selector_value(members));
+                    et.insert("level".into(), Value::Float(*level));
+                }
+            }
+            Value::Table(et)
+        })
+        .collect();
+    t.insert("events".into(), Value::Array(events));
+    t
+}

@@ -1,0 +1,438 @@
+//! The world of one replication: every State's attributes, policies and stocks in
+//! struct-of-arrays form, and the live state of each forum and treaty.
+//!
+//! `World` is plain data. It is built once per replication from the [`Facts`] and the scenario
+//! (with the replication's world-jitter stream), then changed only by `dynamics`. Every buffer the
+//! yearly loop needs is allocated here, so a year allocates nothing.
+
+pub mod facts;
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use crate::scenario::{Event, ForumDesign, Scenario, TreatyDesign};
+pub use facts::{Facts, IncomeGroup, Role};
+
+/// Policy domains of rights protection, in the order of the seed's normative framework.
+pub const DOMAINS: [&str; 3] = ["asylum", "labour", "trafficking"];
+/// Number of protection domains.
+pub const N_DOMAINS: usize = 3;
+/// Migration streams: forced (asylum seekers) and labour migrants.
+pub const STREAMS: [&str; 2] = ["forced", "labour"];
+pub const FORCED: usize = 0;
+pub const LABOUR: usize = 1;
+
+/// Live state of one forum in a replication.
+#[derive(Debug, Clone)]
+pub struct ForumState {
+    pub name: String,
+    /// Design in force this year (the scenario's design with timeline changes applied).
+    pub design: ForumDesign,
+    /// Participants: members first, then observers, each in State order.
+    pub participants: Vec<u32>,
+    /// Position of each State among the participants (`u32::MAX` if none).
+    pub position: Vec<u32>,
+    pub n_members: usize,
+    /// Trust of each participant in the forum, by participant position.
+    pub trust: Vec<f64>,
+    /// Whether each participant attended the latest meeting.
+    pub attended: Vec<bool>,
+    /// Norm anchor of the latest joint statement, per domain; `None` before the first statement.
+    pub anchor: Option<[f64; N_DOMAINS]>,
+    /// Attendees of the latest meeting and whether it was held this year.
+    pub attendance: usize,
+    pub met_this_year: bool,
+    /// Next timeline change to apply.
+    pub next_change: usize,
+    /// Scratch buffers for a meeting.
+    pub scratch_success: Vec<f64>,
+    pub scratch_voice: Vec<f64>,
+    pub scratch_sort: Vec<(f64, f64)>,
+}
+
+/// Live state of one treaty in a replication.
+#[derive(Debug, Clone)]
+pub struct TreatyState {
+    pub name: String,
+    pub design: TreatyDesign,
+    /// Floors in force per domain (endogenous under cover).
+    pub floors: [f64; N_DOMAINS],
+    /// Fixed membership (regional law): parties from the opening year, no ratification.
+    pub fixed_members: Option<Vec<u32>>,
+    /// Party status per State.
+    pub party: Vec<bool>,
+    /// Index of the forum whose trust counts in ratification, if any.
+    pub trust_forum: Option<usize>,
+    /// Shortfalls detected this year.
+    pub detected: usize,
+    /// Parties with a shortfall below a floor this year.
+    pub noncompliant: usize,
+    /// Scratch buffer for floor revisions.
+    pub scratch_sort: Vec<(f64, f64)>,
+}
+
+impl TreatyState {
+    pub fn n_parties(&self) -> usize {
+        self.party.iter().filter(|&&p| p).count()
+    }
+}
+
+/// The world of one replication.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub n_states: usize,
+    pub n_regions: usize,
+    pub year: i32,
+
+    // Fixed attributes of the States.
+    pub region: Vec<u16>,
+    pub income_group: Vec<IncomeGroup>,
+    pub income: Vec<f64>,
+    pub population: Vec<f64>,
+    pub power: Vec<f64>,
+    pub h0: Vec<f64>,
+    pub election_period: Vec<u8>,
+    pub election_phase: Vec<u8>,
+    pub emigrant_share: Vec<f64>,
+    /// Destination States: more immigrants than emigrants at the start.
+    pub destination: Vec<bool>,
+    /// log(population / mean population), for the size pull.
+    pub log_size: Vec<f64>,
+    /// Poverty-weighted population of each State, pop (1 - y)^psi.
+    pub emigration_weight: Vec<f64>,
+
+    // Policy.
+    pub protection: [Vec<f64>; N_DOMAINS],
+    pub enforcement: Vec<f64>,
+    pub legal: Vec<f64>,
+    pub firewall: Vec<f64>,
+
+    // Dynamic state.
+    pub pressure: Vec<f64>,
+    pub stock_regular: Vec<f64>,
+    pub stock_refugee: Vec<f64>,
+    pub stock_irregular: Vec<f64>,
+    /// Stock in destination j from origin region r, at `j * n_regions + r`.
+    pub network: Vec<f64>,
+    pub discourse: Vec<f64>,
+    pub reputation: Vec<f64>,
+    /// Crisis multiplier per origin region.
+    pub crisis: Vec<f64>,
+
+    // Flows of the current year.
+    /// Potential movers per stream and origin region, at `s * n_regions + r`.
+    pub pool: Vec<f64>,
+    /// Share of the pool of (s, r) going to destination j, at `(s * n_states + j) * n_regions + r`.
+    pub share: Vec<f64>,
+    /// Movers who stayed home per stream and origin region.
+    pub stayed: Vec<f64>,
+    pub inflow: [Vec<f64>; 2],
+    pub arrivals_regular: Vec<f64>,
+    pub arrivals_refugee: Vec<f64>,
+    pub arrivals_irregular: Vec<f64>,
+    pub arrivals_irregular_prev: Vec<f64>,
+    pub trafficking: Vec<f64>,
+
+    // Scratch for the yearly step (allocated once).
+    pub scratch_attract: Vec<f64>,
+    pub scratch_network: Vec<f64>,
+    pub scratch_denominator: Vec<f64>,
+    pub scratch_policy: Vec<[f64; 5]>,
+    /// Summed forum pull (learning, transfers) per State and instrument this year.
+    pub scratch_pull: Vec<[f64; 5]>,
+    /// Forum attendance this year per State (number of meetings attended), for discourse.
+    pub scratch_discourse: Vec<f64>,
+    /// Election and event shocks to pressure this year.
+    pub pressure_shock: Vec<f64>,
+    /// Poverty-weighted population of each origin region (sum of `emigration_weight`).
+    pub region_base: Vec<f64>,
+    /// Number of States per region.
+    pub region_size: Vec<f64>,
+    /// Cost of each policy option per State: [domain][option], option 0 = down, 1 = stay, 2 = up.
+    pub scratch_penalty: Vec<[[f64; 3]; N_DOMAINS]>,
+    /// Regional cover per State: (strength, floors).
+    pub scratch_cover: Vec<(f64, [f64; N_DOMAINS])>,
+    /// Share of States of each region that are parties, per treaty (scratch).
+    pub scratch_region_count: Vec<f64>,
+
+    pub forums: Vec<ForumState>,
+    pub treaties: Vec<TreatyState>,
+    /// Targets of each scheduled event: the region index of a crisis, the States of other events.
+    pub event_targets: Vec<Vec<u32>>,
+}
+
+fn jitter(rng: &mut ChaCha8Rng, half_width: f64) -> f64 {
+    (2.0 * rng.random::<f64>() - 1.0) * half_width
+}
+
+impl World {
+    /// Builds the world of one replication. All draws come from `rng` (the world-jitter stream),
+    /// in State order, a fixed number per State.
+    pub fn new(facts: &Facts, scenario: &Scenario, rng: &mut ChaCha8Rng) -> World {
+        let n = facts.n_states();
+        let nr = facts.n_regions();
+        let wp = &scenario.world;
+        let mut income = Vec::with_capacity(n);
+        let mut h0 = Vec::with_capacity(n);
+        let mut protection: [Vec<f64>; N_DOMAINS] = Default::default();
+        let mut enforcement = Vec::with_capacity(n);
+        let mut legal = Vec::with_capacity(n);
+        let mut election_period = Vec::with_capacity(n);
+        let mut election_phase = Vec::with_capacity(n);
+        let span = (wp.election_period_max - wp.election_period_min) as u32 + 1;
+        for i in 0..n {
+            let y =
+                (facts.income_group[i].level() + jitter(rng, wp.income_jitter)).clamp(0.02, 1.0);
+            income.push(y);
+            let imm_share = facts.immigrants[i] / facts.population[i].max(1.0);
+            let h = wp.h0_base
+                + wp.h0_income * (y - 0.5)
+                + wp.h0_immigrant * imm_share.min(0.5)
+                + jitter(rng, wp.h0_jitter);
+            h0.push(h.clamp(0.0, 1.0));
+            for p in protection.iter_mut() {
+                p.push((wp.p0_base + wp.p0_income * y + jitter(rng, wp.p0_jitter)).clamp(0.0, 1.0));
+            }
+            enforcement
+                .push((wp.e0_base + wp.e0_income * y + jitter(rng, wp.p0_jitter)).clamp(0.0, 1.0));
+            legal.push((wp.l0_base + wp.l0_income * y + jitter(rng, wp.p0_jitter)).clamp(0.0, 1.0));
+            let period = wp.election_period_min as u32 + (rng.random::<u32>() % span);
+            election_period.push(period as u8);
+            election_phase.push((rng.random::<u32>() % period) as u8);
+        }
+        let weight_total: f64 = (0..n).map(|i| income[i] * facts.population[i]).sum();
+        let power = (0..n)
+            .map(|i| income[i] * facts.population[i] / weight_total)
+            .collect();
+        let mean_pop = facts.population.iter().sum::<f64>() / n as f64;
+        let log_size = facts
+            .population
+            .iter()
+            .map(|p| (p / mean_pop).ln())
+            .collect();
+        let psi = scenario.flows.psi;
+        let emigration_weight: Vec<f64> = (0..n)
+            .map(|i| facts.population[i] * (1.0 - income[i]).max(0.0).powf(psi))
+            .collect();
+        let mut region_base = vec![0.0; nr];
+        for i in 0..n {
+            region_base[facts.region[i] as usize] += emigration_weight[i];
+        }
+        let irregular_share0 = 0.15;
+        let stock_refugee: Vec<f64> = facts.refugees.clone();
+        let stock_irregular: Vec<f64> = (0..n)
+            .map(|i| (facts.immigrants[i] - facts.refugees[i]).max(0.0) * irregular_share0)
+            .collect();
+        let stock_regular: Vec<f64> = (0..n)
+            .map(|i| (facts.immigrants[i] - facts.refugees[i]).max(0.0) * (1.0 - irregular_share0))
+            .collect();
+
+        let forums = scenario
+            .forums
+            .iter()
+            .map(|f| {
+                let members = f.members.resolve(facts, Role::Member);
+                let mut participants = members.clone();
+                for o in f.observers.resolve(facts, Role::Observer) {
+                    if !members.contains(&o) {
+                        participants.push(o);
+                    }
+                }
+                let np = participants.len();
+                let mut position = vec![u32::MAX; n];
+                for (k, &i) in participants.iter().enumerate() {
+                    position[i as usize] = k as u32;
+                }
+                ForumState {
+                    position,
+                    name: f.name.clone(),
+                    design: f.design.clone(),
+                    n_members: members.len(),
+                    trust: vec![f.design.trust0; np],
+                    attended: vec![false; np],
+                    participants,
+                    anchor: None,
+                    attendance: 0,
+                    met_this_year: false,
+                    next_change: 0,
+                    scratch_success: vec![0.0; np],
+                    scratch_voice: vec![0.0; np],
+                    scratch_sort: Vec::with_capacity(np),
+                }
+            })
+            .collect();
+        let treaties = scenario
+            .treaties
+            .iter()
+            .map(|t| TreatyState {
+                name: t.name.clone(),
+                design: t.design.clone(),
+                floors: [
+                    t.design.floor_asylum,
+                    t.design.floor_labour,
+                    t.design.floor_trafficking,
+                ],
+                fixed_members: t.members.as_ref().map(|m| m.resolve(facts, Role::Member)),
+                party: vec![false; n],
+                trust_forum: t
+                    .trust_forum
+                    .as_ref()
+                    .and_then(|name| scenario.forums.iter().position(|f| &f.name == name)),
+                detected: 0,
+                noncompliant: 0,
+                scratch_sort: Vec::with_capacity(n),
+            })
+            .collect();
+
+        let event_targets = scenario
+            .events
+            .iter()
+            .map(|e| match e {
+                Event::Crisis { region, .. } => facts
+                    .region_names
+                    .iter()
+                    .position(|r| r == region)
+                    .map(|r| vec![r as u32])
+                    .unwrap_or_default(),
+                Event::Pressure { members, .. } | Event::Firewall { members, .. } => {
+                    members.resolve(facts, Role::Member)
+                }
+            })
+            .collect();
+        World {
+            event_targets,
+            n_states: n,
+            n_regions: nr,
+            year: scenario.run.start_year,
+            region: facts.region.clone(),
+            income_group: facts.income_group.clone(),
+            income,
+            population: facts.population.clone(),
+            power,
+            pressure: h0.clone(),
+            h0,
+            election_period,
+            election_phase,
+            emigrant_share: (0..n)
+                .map(|i| facts.emigrants[i] / facts.population[i].max(1.0))
+                .collect(),
+            destination: (0..n)
+                .map(|i| facts.immigrants[i] > facts.emigrants[i])
+                .collect(),
+            log_size,
+            emigration_weight,
+            protection,
+            enforcement,
+            legal,
+            firewall: vec![0.0; n],
+            stock_regular,
+            stock_refugee,
+            stock_irregular,
+            network: facts.network.clone(),
+            discourse: vec![0.0; n],
+            reputation: vec![1.0; n],
+            crisis: vec![0.0; nr],
+            pool: vec![0.0; 2 * nr],
+            share: vec![0.0; 2 * n * nr],
+            stayed: vec![0.0; 2 * nr],
+            inflow: [vec![0.0; n], vec![0.0; n]],
+            arrivals_regular: vec![0.0; n],
+            arrivals_refugee: vec![0.0; n],
+            arrivals_irregular: vec![0.0; n],
+            arrivals_irregular_prev: vec![0.0; n],
+            trafficking: vec![0.0; n],
+            scratch_attract: vec![0.0; 2 * n],
+            scratch_network: vec![0.0; n * nr],
+            scratch_denominator: vec![0.0; 2 * nr],
+            scratch_policy: vec![[0.0; 5]; n],
+            scratch_pull: vec![[0.0; 5]; n],
+            scratch_discourse: vec![0.0; n],
+            pressure_shock: vec![0.0; n],
+            region_base,
+            region_size: {
+                let mut size = vec![0.0; nr];
+                for &r in &facts.region {
+                    size[r as usize] += 1.0;
+                }
+                size
+            },
+            scratch_penalty: vec![[[0.0; 3]; N_DOMAINS]; n],
+            scratch_cover: vec![(0.0, [0.0; N_DOMAINS]); n],
+            scratch_region_count: vec![0.0; nr],
+            forums,
+            treaties,
+        }
+    }
+
+    /// Mean protection of State `i` over the three domains.
+    #[inline]
+    pub fn mean_protection(&self, i: usize) -> f64 {
+        (self.protection[0][i] + self.protection[1][i] + self.protection[2][i]) / 3.0
+    }
+
+    /// Total migrant stock of State `i`.
+    #[inline]
+    pub fn stock(&self, i: usize) -> f64 {
+        self.stock_regular[i] + self.stock_refugee[i] + self.stock_irregular[i]
+    }
+
+    /// Policy instrument `k` of State `i`: 0-2 protection domains, 3 enforcement, 4 legal channels.
+    #[inline]
+    pub fn instrument(&self, i: usize, k: usize) -> f64 {
+        match k {
+            0..=2 => self.protection[k][i],
+            3 => self.enforcement[i],
+            _ => self.legal[i],
+        }
+    }
+
+    #[inline]
+    pub fn set_instrument(&mut self, i: usize, k: usize, value: f64) {
+        let v = value.clamp(0.0, 1.0);
+        match k {
+            0..=2 => self.protection[k][i] = v,
+            3 => self.enforcement[i] = v,
+            _ => self.legal[i] = v,
+        }
+    }
+
+    /// Checks the invariants of MODEL.md section 10.5; returns the first broken one.
+    pub fn check_invariants(&self) -> Option<String> {
+        let level = |name: &str, v: &[f64]| -> Option<String> {
+            v.iter()
+                .position(|x| !(0.0..=1.0).contains(x))
+                .map(|i| format!("{name} of State {i} is {} (outside [0, 1])", v[i]))
+        };
+        let nonneg = |name: &str, v: &[f64]| -> Option<String> {
+            v.iter()
+                .position(|x| x.is_nan() || *x < 0.0)
+                .map(|i| format!("{name} at {i} is {} (negative or NaN)", v[i]))
+        };
+        for (d, p) in self.protection.iter().enumerate() {
+            if let Some(e) = level(DOMAINS[d], p) {
+                return Some(format!("protection {e}"));
+            }
+        }
+        level("enforcement", &self.enforcement)
+            .or_else(|| level("legal channels", &self.legal))
+            .or_else(|| level("pressure", &self.pressure))
+            .or_else(|| level("reputation", &self.reputation))
+            .or_else(|| level("discourse", &self.discourse))
+            .or_else(|| nonneg("regular stock", &self.stock_regular))
+            .or_else(|| nonneg("refugee stock", &self.stock_refugee))
+            .or_else(|| nonneg("irregular stock", &self.stock_irregular))
+            .or_else(|| nonneg("network stock", &self.network))
+            .or_else(|| nonneg("trafficking exposure", &self.trafficking))
+            .or_else(|| {
+                self.forums.iter().find_map(|f| {
+                    level(&format!("trust in {}", f.name), &f.trust).or_else(|| {
+                        f.anchor.and_then(|a| {
+                            a.iter()
+                                .any(|x| !(0.0..=1.0).contains(x))
+                                .then(|| format!("anchor of {} outside [0, 1]", f.name))
+                        })
+                    })
+                })
+            })
+    }
+}
