@@ -95,14 +95,22 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     world.scratch_discourse.fill(0.0);
     let mut forums = std::mem::take(&mut world.forums);
     for ((forum, spec), rng) in forums.iter_mut().zip(&scenario.forums).zip(rngs.iter_mut()) {
+        let mut changed = false;
         while let Some(change) = spec.timeline.get(forum.next_change) {
             if change.year > world.year {
                 break;
             }
             if let Some(slot) = forum.design.get_mut(change.field) {
                 *slot = change.value;
+                changed = true;
             }
             forum.next_change += 1;
+        }
+        if changed || forum.voice_exponent != forum.design.power_exponent {
+            forum.voice_exponent = forum.design.power_exponent;
+            for (k, &i) in forum.participants.iter().enumerate() {
+                forum.voice[k] = world.power[i as usize].powf(forum.voice_exponent);
+            }
         }
         forum.met_this_year = meets(forum, world.year);
         if forum.met_this_year {
@@ -172,7 +180,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
             world.mean_protection(i)
         };
         forum.scratch_success[k] = (1.0 - w) * cut_score + w * rights;
-        forum.scratch_voice[k] = world.power[i].powf(design.power_exponent);
+        forum.scratch_voice[k] = forum.voice[k];
     }
 
     // Practice exchange: pull toward the success-and-voice-weighted practice of the others.
@@ -259,7 +267,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         for k in 0..forum.n_members {
             let i = forum.participants[k] as usize;
             if forum.attended[k] && world.destination[i] {
-                let v = world.power[i].powf(design.power_exponent);
+                let v = forum.voice[k];
                 wsum += v;
                 esum += v * world.enforcement[i];
             }

@@ -18,7 +18,7 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::flows::anticipated_inflow;
+use super::flows::{anticipated_inflow, share_moments};
 use super::forums::{agenda, visibility};
 use super::treaties::{detection_probability, effective_floor};
 use crate::scenario::Scenario;
@@ -40,7 +40,32 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     let pp = &scenario.policy;
     let fp = &scenario.flows;
     let delta = pp.delta;
+    // exp(beta * change) for the unclamped steps, computed once a year rather than per option.
+    let betas = [
+        fp.beta_protection_forced,
+        fp.beta_protection_labour,
+        fp.beta_enforcement,
+        fp.beta_legal_forced,
+        fp.beta_legal_labour,
+    ];
+    let up = betas.map(|b| (b * delta).exp());
+    let down = betas.map(|b| (-b * delta).exp());
+    let factor = |b: usize, change: f64| -> f64 {
+        if change == 0.0 {
+            1.0
+        } else if change == delta {
+            up[b]
+        } else if change == -delta {
+            down[b]
+        } else {
+            (betas[b] * change).exp()
+        }
+    };
     for i in 0..world.n_states {
+        let moments = [
+            share_moments(world, FORCED, i),
+            share_moments(world, LABOUR, i),
+        ];
         let x = [
             world.protection[0][i],
             world.protection[1][i],
@@ -49,33 +74,43 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
             world.legal[i],
         ];
         let mut chosen = x;
+        // Keeping an instrument gives the same utility whichever instrument is considered.
+        let stay = utility_of(
+            world,
+            scenario,
+            i,
+            &x,
+            world.inflow[FORCED][i],
+            world.inflow[LABOUR][i],
+            0,
+            1,
+        );
         for k in 0..N_INSTRUMENTS {
             let u: f64 = rng.random();
-            let mut utility = [0.0; 3];
-            let mut values = [0.0; 3];
-            for (o, slot) in utility.iter_mut().enumerate() {
+            let mut utility = [stay; 3];
+            let mut values = [x[k]; 3];
+            for o in [0, 2] {
                 let v = (x[k] + (o as f64 - 1.0) * delta).clamp(0.0, 1.0);
                 values[o] = v;
                 let change = v - x[k];
-                let (dv_forced, dv_labour) = match k {
-                    0 => (fp.beta_protection_forced * change, 0.0),
-                    1 => (0.0, fp.beta_protection_labour * change),
-                    2 => (0.0, 0.0),
-                    3 => (-fp.beta_enforcement * change, -fp.beta_enforcement * change),
-                    _ => (fp.beta_legal_forced * change, fp.beta_legal_labour * change),
+                if change == 0.0 {
+                    continue;
+                }
+                let (k_forced, k_labour) = match k {
+                    0 => (factor(0, change), 1.0),
+                    1 => (1.0, factor(1, change)),
+                    2 => (1.0, 1.0),
+                    3 => {
+                        let f = factor(2, -change);
+                        (f, f)
+                    }
+                    _ => (factor(3, change), factor(4, change)),
                 };
-                let forced = anticipated_inflow(world, FORCED, i, dv_forced.exp());
-                let labour = anticipated_inflow(world, LABOUR, i, dv_labour.exp());
+                let forced = anticipated_inflow(world, FORCED, i, &moments[0], k_forced);
+                let labour = anticipated_inflow(world, LABOUR, i, &moments[1], k_labour);
                 let mut y = x;
                 y[k] = v;
-                let option = if change < 0.0 {
-                    0
-                } else if change > 0.0 {
-                    2
-                } else {
-                    1
-                };
-                *slot = utility_of(world, scenario, i, &y, forced, labour, k, option)
+                utility[o] = utility_of(world, scenario, i, &y, forced, labour, k, o)
                     - pp.c_adjust * change.abs();
             }
             chosen[k] = values[logit_pick(&utility, pp.temperature, u)];
@@ -94,7 +129,8 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
 #[inline]
 pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
     let max = utility.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let w = utility.map(|x| ((x - max) / t).exp());
+    // The best option has weight exactly 1; the others need one exponential each.
+    let w = utility.map(|x| if x == max { 1.0 } else { ((x - max) / t).exp() });
     let total = w[0] + w[1] + w[2];
     let target = u * total;
     if target < w[0] {

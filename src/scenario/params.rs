@@ -148,8 +148,8 @@ param_section! {
 param_section! {
     /// `[flows]`: outflows, destination choice and crises.
     FlowParams {
-        g_forced: Real = 0.004, [0, 1], "1/year", "share of the weighted origin population that considers flight each year";
-        g_labour: Real = 0.012, [0, 1], "1/year", "share of the weighted origin population that considers labour migration each year";
+        g_forced: Real = 0.0012, [0, 1], "1/year", "share of the weighted origin population that considers flight each year";
+        g_labour: Real = 0.004, [0, 1], "1/year", "share of the weighted origin population that considers labour migration each year";
         psi: Real = 1.0, [0, 5], "exponent", "elasticity of emigration pressure to poverty (1 - income)";
         beta_income: Real = 2.0, [0, 20], "utility per income unit", "attraction of destination income";
         beta_protection_forced: Real = 2.0, [0, 20], "utility per level", "attraction of asylum protection for forced migrants";
@@ -207,9 +207,9 @@ param_section! {
         c_irregular: Real = 1.0, [0, 100], "utility per per mille", "cost of anticipated irregular arrivals per 1000 inhabitants, times pressure";
         c_visible: Real = 0.2, [0, 100], "utility per per mille", "cost of anticipated total arrivals per 1000 inhabitants, times pressure";
         c_rights: Real = 1.0, [0, 100], "utility per level", "value of rights protection, times (1 - pressure)";
-        c_protection_cost: Real = 0.5, [0, 100], "utility per level squared", "running cost of protection (reception, inspection), quadratic";
+        c_protection_cost: Real = 0.4, [0, 100], "utility per level squared", "running cost of protection (reception, inspection), quadratic";
         c_econ: Real = 0.3, [0, 100], "utility per per mille", "economic gain from regular labour arrivals per 1000 inhabitants, times income";
-        c_enforcement: Real = 0.5, [0, 100], "utility per level squared", "cost of enforcement, quadratic";
+        c_enforcement: Real = 2.0, [0, 100], "utility per level squared", "cost of enforcement, quadratic";
         c_adjust: Real = 0.1, [0, 100], "utility per level", "cost of changing an instrument";
         w_reputation: Real = 1.0, [0, 100], "utility per level", "weight of the reputation cost of falling below a forum's anchor";
     }
@@ -218,13 +218,13 @@ param_section! {
 param_section! {
     /// `[forum_dynamics]`: how States take part in forums, common to all forums.
     ForumDynamics {
-        attend_base: Real = -0.5, [-20, 20], "log-odds", "attendance log-odds at zero trust";
-        attend_trust: Real = 4.0, [0, 50], "log-odds per level", "rise of attendance log-odds with trust";
+        attend_base: Real = -0.8, [-20, 20], "log-odds", "attendance log-odds at zero trust";
+        attend_trust: Real = 3.0, [0, 50], "log-odds per level", "rise of attendance log-odds with trust";
         attend_obligation: Real = 5.0, [0, 50], "log-odds per level", "fall of attendance log-odds with obligation times pressure times shortfall";
         eta: Real = 0.1, [0, 1], "share per meeting", "learning rate of practice exchange";
         cut_ref: Real = 0.05, [0.000001, 1000], "per mille per year", "cut in irregular arrivals per 1000 inhabitants that counts as a clear success";
-        trust_gain: Real = 0.1, [0, 1], "share per meeting", "growth of trust toward 1 when attending";
-        trust_decay: Real = 0.05, [0, 1], "share per meeting", "decay of trust when absent";
+        trust_gain: Real = 0.05, [0, 1], "share per meeting", "growth of trust toward 1 when attending";
+        trust_decay: Real = 0.1, [0, 1], "share per meeting", "decay of trust when absent";
         reputation_loss: Real = 0.5, [0, 10], "level per level", "reputation lost per unit of detected shortfall";
         reputation_recovery: Real = 0.05, [0, 1], "1/year", "recovery of reputation toward 1";
     }

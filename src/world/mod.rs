@@ -32,6 +32,9 @@ pub struct ForumState {
     pub participants: Vec<u32>,
     /// Position of each State among the participants (`u32::MAX` if none).
     pub position: Vec<u32>,
+    /// Voice of each participant, power^alpha, cached for `voice_exponent`.
+    pub voice: Vec<f64>,
+    pub voice_exponent: f64,
     pub n_members: usize,
     /// Trust of each participant in the forum, by participant position.
     pub trust: Vec<f64>,
@@ -201,7 +204,7 @@ impl World {
             election_phase.push((rng.random::<u32>() % period) as u8);
         }
         let weight_total: f64 = (0..n).map(|i| income[i] * facts.population[i]).sum();
-        let power = (0..n)
+        let power: Vec<f64> = (0..n)
             .map(|i| income[i] * facts.population[i] / weight_total)
             .collect();
         let mean_pop = facts.population.iter().sum::<f64>() / n as f64;
@@ -244,6 +247,11 @@ impl World {
                     position[i as usize] = k as u32;
                 }
                 ForumState {
+                    voice: participants
+                        .iter()
+                        .map(|&i| power[i as usize].powf(f.design.power_exponent))
+                        .collect(),
+                    voice_exponent: f.design.power_exponent,
                     position,
                     name: f.name.clone(),
                     design: f.design.clone(),
