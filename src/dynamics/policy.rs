@@ -3,9 +3,7 @@
 //! temperature $T$ over its utility, the other instruments held at last year's values and other
 //! States fixed (a noisy myopic best response). All States choose from the same snapshot.
 //!
-//! $U_i = -h_i c_{irr} \widehat{irr}_i - h_i c_{vis} \widehat{inflow}_i
-//! + (1-h_i) c_{rights} \overline{rv(p_i)} - c_{prot}\overline{p_i^2}
-//! + c_{econ} y_i \widehat{reg}_i - c_{enf} e_i^2 - \text{treaty and forum costs} - c_{adj}|\Delta|$,
+//! $U_i = -h_i c_{irr} \widehat{irr}_i - h_i c_{vis} \widehat{inflow}_i + (1-h_i) c_{rights} \overline{rv(p_i)} - c_{prot}\overline{p_i^2} + c_{econ} y_i \widehat{reg}_i - c_{enf} e_i^2 - \text{treaty and forum costs} - c_{adj}|\Delta|$,
 //! with arrivals per 1000 inhabitants anticipated from last year's outflows and the exact logit
 //! response to the State's own change: a change $\Delta V$ of its utility turns a share $s$ into
 //! $s k/(1 - s + s k)$, $k = e^{\Delta V}$. Lowering protection deflects flows to others: this is

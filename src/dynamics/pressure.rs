@@ -1,7 +1,6 @@
 //! Domestic political pressure (hostility to immigration) of each State.
 //!
-//! $h_i(t+1) = \text{clamp}_{[0,1]}\big(h_i + \rho(h_{0i} - h_i) + a_{irr}\,g(x_i)
-//! - \kappa_{disc}\,\text{discourse}_i - \kappa_{voice} f_i m_i + \varepsilon_i\big)$, with
+//! $h_i(t+1) = \text{clamp}_{[0,1]}\big(h_i + \rho(h_{0i} - h_i) + a_{irr}\,g(x_i) - \kappa_{disc}\,\text{discourse}_i - \kappa_{voice} f_i m_i + \varepsilon_i\big)$, with
 //! $x_i$ the irregular arrivals per 1000 inhabitants, $g(x) = x/(x + x_{ref})$ saturating,
 //! $m_i$ the migrant share of the population, $f_i$ the firewall and $\varepsilon_i$ the election
 //! shock. A balanced discourse from forums (seed 3.2.1) and migrants' voice behind a firewall

@@ -3,9 +3,7 @@
 //!
 //! Each year a non-party considers ratifying with probability $u$ and ratifies with probability
 //! $\sigma(NB_i/T)$, where
-//! $NB_i = b_{dia}\min(1, \text{emigrant share}/\text{ref}) + b_{trust}\,\text{trust}
-//! + b_{peer}\,\text{regional ratifier share} + b_{rep}\,\text{reputation}
-//! - O\,h_i\,\text{political cost}\cdot\text{shortfall}_i\cdot\text{exposure}_i - \text{fixed cost}$.
+//! $NB_i = b_{dia}\min(1, \text{emigrant share}/\text{ref}) + b_{trust}\,\text{trust} + b_{peer}\,\text{regional ratifier share} + b_{rep}\,\text{reputation} - O\,h_i\,\text{political cost}\cdot\text{shortfall}_i\cdot\text{exposure}_i - \text{fixed cost}$.
 //! Origin States (large diasporas, few immigrants) gain and pay little; destination States under
 //! pressure pay a lot: breadth versus depth emerges from this. The floors bind by their precision:
 //! the effective floor is $P \cdot \text{floor}$ (the rest is "to the extent possible").

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use crate::dynamics::{self, treaties};
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
-use crate::world::{Facts, N_DOMAINS, World};
+use crate::world::{Facts, World};
 use observe::{ProtectionLevels, metric_names, observe, protection_levels};
 
 /// How to run a scenario.
@@ -147,8 +147,8 @@ pub fn simulate(
     let mut finals = vec![0.0; n * columns];
     for i in 0..n {
         let row = &mut finals[i * columns..(i + 1) * columns];
-        for d in 0..N_DOMAINS {
-            row[d] = world.protection[d][i];
+        for (d, p) in world.protection.iter().enumerate() {
+            row[d] = p[i];
         }
         row[3] = world.enforcement[i];
         row[4] = world.legal[i];

@@ -367,8 +367,8 @@ impl Facts {
             // each region's emigrants.
             let own = f.region[j] as usize;
             let total: f64 = emigrants_by_region.iter().sum();
-            for r in 0..n_regions {
-                let share = 0.5 * emigrants_by_region[r] / total + if r == own { 0.5 } else { 0.0 };
+            for (r, emigrants) in emigrants_by_region.iter().enumerate() {
+                let share = 0.5 * emigrants / total + if r == own { 0.5 } else { 0.0 };
                 f.network[j * n_regions + r] = f.immigrants[j] * share;
             }
         }

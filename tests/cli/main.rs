@@ -1,1 +1,319 @@
+//! The command line as a user runs it: real files in a temporary folder, exit codes and bytes.
 
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn forumsim(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_forumsim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("forumsim runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn project_scenario() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/status_quo.toml")
+}
+
+/// A small scenario extending the status quo: short horizon, few replications.
+fn small(dir: &Path) -> PathBuf {
+    let path = dir.join("small.toml");
+    fs::write(
+        &path,
+        format!(
+            "extends = {:?}\nname = \"small\"\n[run]\nend_year = 2016\nreplications = 6\n",
+            project_scenario().display().to_string()
+        ),
+    )
+    .expect("write");
+    path
+}
+
+#[test]
+fn same_seed_gives_identical_bytes_for_one_and_two_threads() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let a = forumsim(
+        dir,
+        &[
+            "run",
+            "small.toml",
+            "--threads",
+            "1",
+            "--out",
+            "a",
+            "--quiet",
+            "--seed",
+            "5",
+        ],
+    );
+    assert!(a.status.success(), "{}", stderr(&a));
+    let b = forumsim(
+        dir,
+        &[
+            "run",
+            "small.toml",
+            "--threads",
+            "2",
+            "--out",
+            "b",
+            "--quiet",
+            "--seed",
+            "5",
+        ],
+    );
+    assert!(b.status.success(), "{}", stderr(&b));
+    for file in ["summary.csv", "replications.csv", "states.csv"] {
+        let x = fs::read(dir.join("a").join(file)).expect("a");
+        let y = fs::read(dir.join("b").join(file)).expect("b");
+        assert!(!x.is_empty());
+        assert!(x == y, "{file} differs between 1 and 2 threads");
+    }
+    let c = forumsim(
+        dir,
+        &["run", "small.toml", "--out", "c", "--quiet", "--seed", "6"],
+    );
+    assert!(c.status.success());
+    assert_ne!(
+        fs::read(dir.join("a/summary.csv")).expect("a"),
+        fs::read(dir.join("c/summary.csv")).expect("c"),
+        "another seed gives other results"
+    );
+}
+
+#[test]
+fn result_files_have_the_documented_columns() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let o = forumsim(dir, &["run", "small.toml", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("RTB index"));
+    let out = dir.join("output/small");
+    let summary = fs::read_to_string(out.join("summary.csv")).expect("summary");
+    assert!(summary.starts_with("year,metric,n,mean,sd,q05,q25,q50,q75,q95,ci95_low,ci95_high\n"));
+    assert!(summary.contains("\n2016,protection_mean,6,"));
+    assert!(summary.contains(",attendance_GFMD,"));
+    let reps = fs::read_to_string(out.join("replications.csv")).expect("replications");
+    assert_eq!(reps.lines().count(), 7);
+    assert!(reps.starts_with("replication,rtb,rtb_migrant_weighted,"));
+    assert!(
+        reps.lines()
+            .next()
+            .expect("header")
+            .contains("parties_ICRMW")
+    );
+    let states = fs::read_to_string(out.join("states.csv")).expect("states");
+    assert_eq!(states.lines().count(), 194);
+    assert!(states.contains("\nMEX,Mexico,Central America,upper_middle,"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["scenario"], "small");
+    assert_eq!(manifest["replications"], 6);
+    assert_eq!(manifest["master_seed"], 20160209);
+    assert_eq!(manifest["parameters"]["run"]["end_year"], 2016);
+    assert_eq!(manifest["scenario_hash"].as_str().map(str::len), Some(16));
+}
+
+#[test]
+fn default_run_end_to_end() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = forumsim(tmp.path(), &["run", "--reps", "2", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("status_quo: 2 replications, 2007-2056"),
+        "{text}"
+    );
+    assert!(text.contains("ICRMW") && text.contains("GFMD"));
+    assert!(tmp.path().join("output/status_quo/summary.csv").exists());
+}
+
+#[test]
+fn existing_results_are_kept_without_force() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    assert!(
+        forumsim(dir, &["run", "small.toml", "--quiet", "--reps", "2"])
+            .status
+            .success()
+    );
+    let summary = dir.join("output/small/summary.csv");
+    let before = fs::read(&summary).expect("summary");
+    let again = forumsim(dir, &["run", "small.toml", "--quiet", "--reps", "3"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    assert_eq!(fs::read(&summary).expect("summary"), before);
+    let forced = forumsim(
+        dir,
+        &["run", "small.toml", "--quiet", "--reps", "3", "--force"],
+    );
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_ne!(fs::read(&summary).expect("summary"), before);
+    let leftovers: Vec<_> = fs::read_dir(dir.join("output"))
+        .expect("output")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary folders left: {leftovers:?}"
+    );
+}
+
+/// Each bad input: exit code 2, a message naming the file and the key, nothing written.
+#[test]
+fn bad_input_is_a_clear_error_with_exit_code_2() {
+    let base = project_scenario().display().to_string();
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "syntax.toml",
+            "name = \"x\"\n[run\nseed = 1\n".into(),
+            vec!["syntax.toml", "TOML syntax error"],
+        ),
+        (
+            "unknown.toml",
+            "[flows]\nbeta_farr = 1.0\n".into(),
+            vec!["unknown.toml", "flows.beta_farr", "unknown key", "beta_far"],
+        ),
+        (
+            "type.toml",
+            "[policy]\ndelta = \"big\"\n".into(),
+            vec![
+                "type.toml",
+                "policy.delta",
+                "expected a number, found a string",
+            ],
+        ),
+        (
+            "range.toml",
+            "[pressure]\nrho = 1.5\n".into(),
+            vec!["range.toml", "pressure.rho", "expected a value in [0, 1]"],
+        ),
+        (
+            "iso.toml",
+            "[forums.F]\nmembers = [\"MEX\", \"XYZ\"]\n".into(),
+            vec![
+                "iso.toml",
+                "forums.F.members[1]",
+                "unknown State code \"XYZ\"",
+            ],
+        ),
+        (
+            "floor.toml",
+            format!("extends = {base:?}\n[treaties.ICRMW]\nfloor_labour = 1.2\n"),
+            vec![
+                "floor.toml",
+                "treaties.ICRMW.floor_labour",
+                "expected a value in [0, 1]",
+            ],
+        ),
+        (
+            "cycle.toml",
+            "extends = \"cycle2.toml\"\n".into(),
+            vec!["extends cycle", "cycle2.toml"],
+        ),
+        (
+            "event.toml",
+            "[[events]]\nkind = \"crisis\"\nyear = 2015\nregion = \"Atlantis\"\nmagnitude = 2\n"
+                .into(),
+            vec!["event.toml", "events[0].region", "unknown migration region"],
+        ),
+        (
+            "world.toml",
+            "[world]\nkind = \"mars\"\n".into(),
+            vec!["world.toml", "world.kind", "\"un193\" or \"synthetic\""],
+        ),
+    ];
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    fs::write(dir.join("cycle2.toml"), "extends = \"cycle.toml\"\n").expect("write");
+    for (file, text, needles) in &cases {
+        fs::write(dir.join(file), text).expect("write");
+        for args in [vec!["run", file, "--quiet"], vec!["check", file]] {
+            let o = forumsim(dir, &args);
+            assert_eq!(o.status.code(), Some(2), "{file}: {}", stderr(&o));
+            let msg = stderr(&o);
+            assert!(msg.starts_with("forumsim: "), "{msg}");
+            for needle in needles {
+                assert!(msg.contains(needle), "{file}: {msg:?} lacks {needle:?}");
+            }
+            assert!(!msg.contains("panicked"));
+        }
+    }
+    let missing = forumsim(dir, &["run", "missing.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("missing.toml: cannot read"));
+    assert!(
+        !dir.join("output").exists(),
+        "nothing is written for bad input"
+    );
+}
+
+#[test]
+fn check_params_and_list_describe_the_model() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let o = forumsim(dir, &["check", &project_scenario().display().to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("[forums.GFMD]") && text.contains("security_lens = 0.6"));
+    assert!(text.contains("beta_far = 2.0"), "defaults are resolved");
+    let p = stdout(&forumsim(dir, &["params"]));
+    for key in [
+        "[flows]",
+        "beta_network",
+        "[forums.NAME]",
+        "consensus_quantile",
+        "[treaties.NAME]",
+        "floor_quantile",
+    ] {
+        assert!(p.contains(key), "params lacks {key}");
+    }
+    let l = forumsim(
+        dir,
+        &[
+            "list",
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios")
+                .display()
+                .to_string(),
+        ],
+    );
+    assert!(l.status.success());
+    assert!(stdout(&l).contains("status_quo"));
+    let h = forumsim(dir, &["run", "--help"]);
+    assert!(stdout(&h).contains("--threads"));
+}
+
+#[test]
+fn every_shipped_scenario_checks_and_runs() {
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for entry in fs::read_dir(scenarios).expect("scenarios") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let p = path.display().to_string();
+            let o = forumsim(tmp.path(), &["check", &p]);
+            assert!(o.status.success(), "{p}: {}", stderr(&o));
+            let o = forumsim(
+                tmp.path(),
+                &["run", &p, "--reps", "2", "--quiet", "--out", "x", "--force"],
+            );
+            assert!(o.status.success(), "{p}: {}", stderr(&o));
+        }
+    }
+}

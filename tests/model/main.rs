@@ -1,1 +1,335 @@
+//! Tests of the mechanisms and required behaviours of MODEL.md section 10, with fixed seeds and
+//! tolerances chosen from the spread seen across replications.
 
+use forumsim::dynamics::{flows, shocks};
+use forumsim::experiment::{self, seeds, simulate};
+use forumsim::scenario::{ForumDesign, ForumSpec, Scenario, Selector, WorldKind};
+use forumsim::world::{FORCED, Facts, LABOUR, World};
+use proptest::prelude::*;
+
+fn base() -> Scenario {
+    Scenario::builtin_default().expect("built-in scenario is valid")
+}
+
+/// A small synthetic world without forums or treaties.
+fn synthetic(n: usize, regions: usize) -> Scenario {
+    let mut s = base();
+    s.world_kind = WorldKind::Synthetic;
+    s.world.n_states = n as f64;
+    s.world.n_regions = regions as f64;
+    s.forums.clear();
+    s.treaties.clear();
+    s.events.clear();
+    s
+}
+
+fn all() -> Selector {
+    Selector {
+        all: true,
+        ..Selector::default()
+    }
+}
+
+fn world_of(s: &Scenario, facts: &Facts) -> World {
+    let mut rng = seeds::stream(seeds::replication_key(s.run.seed, 0, 0), seeds::WORLD);
+    World::new(facts, s, &mut rng)
+}
+
+/// Movers of each stream: those who stayed plus all inflows equal the pools.
+fn assert_conserved(w: &World) {
+    let nr = w.n_regions;
+    for s in [FORCED, LABOUR] {
+        let pool: f64 = w.pool[s * nr..(s + 1) * nr].iter().sum();
+        let stayed: f64 = w.stayed[s * nr..(s + 1) * nr].iter().sum();
+        let moved: f64 = w.inflow[s].iter().sum();
+        assert!(
+            (pool - stayed - moved).abs() <= 1e-9 * pool.max(1.0),
+            "stream {s}: pool {pool} != stayed {stayed} + moved {moved}"
+        );
+    }
+}
+
+/// Behaviour 1: deflection in a two-State world, and conservation of flows.
+#[test]
+fn lowering_protection_or_raising_enforcement_deflects_flows_to_the_other_state() {
+    let s = synthetic(2, 1);
+    let facts = s.facts().expect("facts");
+    let mut w = world_of(&s, &facts);
+    flows::allocate(&mut w, &s);
+    assert_conserved(&w);
+    let forced_before = w.inflow[FORCED][1];
+    let labour_before = w.inflow[LABOUR][1];
+
+    w.protection[0][0] -= 0.2;
+    flows::allocate(&mut w, &s);
+    assert_conserved(&w);
+    assert!(
+        w.inflow[FORCED][1] > forced_before,
+        "asylum cut deflects forced migrants"
+    );
+    assert_eq!(
+        w.inflow[LABOUR][1], labour_before,
+        "asylum does not move labour migrants"
+    );
+
+    let mut w = world_of(&s, &facts);
+    w.enforcement[0] = (w.enforcement[0] + 0.3).min(1.0);
+    flows::allocate(&mut w, &s);
+    assert!(w.inflow[FORCED][1] > forced_before);
+    assert!(w.inflow[LABOUR][1] > labour_before);
+}
+
+/// The anticipation used in policy choice agrees with re-running destination choice.
+#[test]
+fn anticipated_inflow_matches_a_full_reallocation() {
+    let s = synthetic(30, 4);
+    let facts = s.facts().expect("facts");
+    let mut w = world_of(&s, &facts);
+    flows::allocate(&mut w, &s);
+    let j = 7;
+    let m = flows::share_moments(&w, FORCED, j);
+    let k = (s.flows.beta_protection_forced * -0.02f64).exp();
+    let anticipated = flows::anticipated_inflow(&w, FORCED, j, &m, k);
+    w.protection[0][j] -= 0.02;
+    flows::allocate(&mut w, &s);
+    let actual = w.inflow[FORCED][j];
+    assert!(
+        (anticipated - actual).abs() <= 1e-5 * actual,
+        "{anticipated} vs {actual}"
+    );
+}
+
+fn informal_world(rights: bool) -> Scenario {
+    let mut s = base();
+    s.treaties.clear();
+    s.events.clear();
+    s.world.h0_base = 0.75;
+    let mut design = ForumDesign {
+        security_lens: 1.0,
+        rights_agenda: 0.0,
+        first_year: 2007.0,
+        consensus_quantile: 0.3,
+        power_exponent: 0.5,
+        ..ForumDesign::default()
+    };
+    if rights {
+        design.rights_agenda = 1.0;
+        design.transparency = 1.0;
+        design.civil_society = 1.0;
+        design.memory = 1.0;
+    }
+    s.forums = vec![ForumSpec {
+        name: "Forum".into(),
+        description: String::new(),
+        design,
+        members: all(),
+        observers: Selector::none(),
+        timeline: Vec::new(),
+    }];
+    s
+}
+
+fn rtb_values(s: &Scenario, reps: u64) -> Vec<f64> {
+    let facts = s.facts().expect("facts");
+    (0..reps)
+        .map(|r| simulate(s, &facts, 7, 0, r).expect("runs").record.rtb)
+        .collect()
+}
+
+/// Behaviour 2: under high pressure an informal forum with a security lens and no rights agenda
+/// lets protection fall in at least 90% of replications; rights, visibility and memory hold it.
+#[test]
+fn informal_security_forum_races_down_and_rights_agenda_with_memory_holds() {
+    let informal = rtb_values(&informal_world(false), 30);
+    let falling = informal.iter().filter(|&&x| x > 0.0).count();
+    assert!(
+        falling >= 27,
+        "protection fell in {falling} of 30 replications"
+    );
+    let rights = rtb_values(&informal_world(true), 30);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (a, b) = (mean(&informal), mean(&rights));
+    // "Markedly less": at most half the fall.
+    assert!(b < 0.5 * a, "informal RTB {a:.4}, with rights {b:.4}");
+}
+
+/// Behaviour 3: breadth versus depth.
+#[test]
+fn binding_treaty_is_narrower_than_informal_forum_and_its_parties_protect_more() {
+    let s = base();
+    let facts = s.facts().expect("facts");
+    let n = facts.n_states();
+    let treaty = s
+        .treaties
+        .iter()
+        .position(|t| t.name == "ICRMW")
+        .expect("ICRMW");
+    let gfmd = s
+        .forums
+        .iter()
+        .position(|f| f.name == "GFMD")
+        .expect("GFMD");
+    let cols = experiment::STATE_COLUMNS.len() + s.treaties.len();
+    let (mut party_p, mut party_n, mut other_p, mut other_n) = (0.0, 0.0, 0.0, 0.0);
+    for r in 0..10 {
+        let out = simulate(&s, &facts, 11, 0, r).expect("runs");
+        assert!(
+            out.record.parties[treaty] < out.record.attendance[gfmd],
+            "parties {} vs attendance {}",
+            out.record.parties[treaty],
+            out.record.attendance[gfmd]
+        );
+        for i in 0..n {
+            let row = &out.finals[i * cols..(i + 1) * cols];
+            let p = (row[0] + row[1] + row[2]) / 3.0;
+            if row[experiment::STATE_COLUMNS.len() + treaty] > 0.5 {
+                party_p += p;
+                party_n += 1.0;
+            } else {
+                other_p += p;
+                other_n += 1.0;
+            }
+        }
+    }
+    assert!(party_n > 0.0 && other_n > 0.0);
+    assert!(
+        party_p / party_n > other_p / other_n,
+        "parties {:.3} vs non-parties {:.3}",
+        party_p / party_n,
+        other_p / other_n
+    );
+}
+
+fn anchor_series(memory: f64) -> Vec<Vec<f64>> {
+    let mut s = informal_world(false);
+    s.forums[0].design.consensus_quantile = 0.0;
+    s.forums[0].design.memory = memory;
+    let facts = s.facts().expect("facts");
+    let names = experiment::observe::metric_names(&s);
+    let m = names
+        .iter()
+        .position(|n| n == "anchor_Forum")
+        .expect("anchor metric");
+    (0..10)
+        .map(|r| {
+            let out = simulate(&s, &facts, 3, 0, r).expect("runs");
+            out.trace.chunks(names.len()).map(|row| row[m]).collect()
+        })
+        .collect()
+}
+
+/// Behaviour 4: a lowest-common-denominator statement drifts down with practice without memory,
+/// and never falls with full memory.
+#[test]
+fn lowest_common_denominator_anchor_drifts_without_memory_and_ratchets_with_it() {
+    for series in anchor_series(0.0) {
+        let first = series[0];
+        let last = series[series.len() - 1];
+        assert!(
+            last < first,
+            "without memory the anchor fell from {first} to {last}"
+        );
+    }
+    for series in anchor_series(1.0) {
+        for pair in series.windows(2) {
+            assert!(pair[1] >= pair[0], "with memory the anchor fell: {pair:?}");
+        }
+    }
+}
+
+/// Common random numbers: a scenario that only changes a forum's design meets the same crises.
+#[test]
+fn changing_a_forum_design_keeps_crises_and_elections() {
+    let a = base();
+    let mut b = base();
+    b.forums[0].design.memory = 0.9;
+    b.forums[0].design.rights_agenda = 0.8;
+    let facts = a.facts().expect("facts");
+    let key = seeds::replication_key(1, 0, 4);
+    let mut wa = World::new(&facts, &a, &mut seeds::stream(key, seeds::WORLD));
+    let mut wb = World::new(&facts, &b, &mut seeds::stream(key, seeds::WORLD));
+    let (mut sa, mut sb) = (seeds::streams(key, &a), seeds::streams(key, &b));
+    for _ in 0..20 {
+        shocks::step(&mut wa, &a, &mut sa.crises, &mut sa.elections);
+        shocks::step(&mut wb, &b, &mut sb.crises, &mut sb.elections);
+        assert_eq!(wa.crisis, wb.crisis);
+        assert_eq!(wa.pressure_shock, wb.pressure_shock);
+        wa.year += 1;
+        wb.year += 1;
+    }
+}
+
+/// A synthetic world scales: every size from 2 to 2,000 States runs and keeps its invariants.
+#[test]
+fn synthetic_worlds_of_many_sizes_run() {
+    for (n, r) in [(2, 1), (10, 3), (300, 12), (2000, 20)] {
+        let mut s = synthetic(n, r);
+        s.run.end_year = s.run.start_year + 4;
+        let mut gf = informal_world(false).forums;
+        gf[0].design.capacity_transfer = 0.2;
+        s.forums = gf;
+        let facts = s.facts().expect("facts");
+        simulate(&s, &facts, 1, 0, 0).expect("runs");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Behaviour 5: all levels stay in [0, 1], stocks non-negative, no NaN, flows conserved, over
+    /// random worlds and parameters.
+    #[test]
+    fn invariants_hold_over_random_scenarios(
+        n in 2usize..40,
+        regions in 1usize..6,
+        seed in 0u64..1000,
+        h0 in 0.0f64..1.0,
+        delta in 0.0f64..0.2,
+        temperature in 0.0001f64..1.0,
+        beta_far in 0.0f64..6.0,
+        beta_net in 0.0f64..2.0,
+        g in 0.0f64..0.05,
+        crisis in 0.0f64..0.5,
+        eta in 0.0f64..1.0,
+        memory in 0.0f64..1.0,
+        q in 0.0f64..1.0,
+        alpha in 0.0f64..3.0,
+        transfer in 0.0f64..1.0,
+        cover in 0.0f64..1.0,
+        firewall in 0.0f64..1.0,
+    ) {
+        let mut s = synthetic(n, regions);
+        s.run.end_year = s.run.start_year + 12;
+        s.world.h0_base = h0;
+        s.policy.delta = delta;
+        s.policy.temperature = temperature;
+        s.flows.beta_far = beta_far;
+        s.flows.beta_network = beta_net;
+        s.flows.g_forced = g;
+        s.flows.g_labour = g;
+        s.flows.crisis_prob = crisis;
+        s.forum_dynamics.eta = eta;
+        let mut forums = informal_world(true).forums;
+        forums[0].design.memory = memory;
+        forums[0].design.consensus_quantile = q;
+        forums[0].design.power_exponent = alpha;
+        forums[0].design.capacity_transfer = transfer;
+        forums[0].design.rights_transfer = transfer;
+        s.forums = forums;
+        let mut treaty = base().treaties.remove(0);
+        treaty.trust_forum = Some("Forum".into());
+        treaty.design.cover = cover;
+        treaty.design.opened = 2000.0;
+        s.treaties = vec![treaty];
+        s.events = vec![forumsim::scenario::Event::Firewall { year: 2010, members: all(), level: firewall }];
+        let facts = s.facts().expect("facts");
+        let out = simulate(&s, &facts, seed, 0, 0);
+        prop_assert!(out.is_ok(), "{:?}", out.err());
+        let out = out.expect("ok");
+        prop_assert!(out.trace.iter().all(|x| !x.is_infinite()));
+
+        let mut w = world_of(&s, &facts);
+        flows::allocate(&mut w, &s);
+        assert_conserved(&w);
+    }
+}
