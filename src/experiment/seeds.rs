@@ -104,8 +104,6 @@ mod tests {
     fn value_stability() {
         assert_eq!(splitmix64(0), 0xe220_a839_7b1d_cdaf);
         let mut r = stream(replication_key(20_160_209, 0, 0), WORLD);
-        let first = r.next_u64();
-        let mut again = stream(replication_key(20_160_209, 0, 0), WORLD);
-        assert_eq!(first, again.next_u64());
+        assert_eq!(r.next_u64(), 5_599_527_887_505_334_955);
     }
 }

@@ -353,6 +353,18 @@ mod tests {
         }
     }
 
+    /// The model description lists every parameter, so docs and code cannot drift apart.
+    #[test]
+    fn odd_lists_every_parameter() {
+        let odd = include_str!("../../docs/ODD.md");
+        for (section, specs, _) in SECTIONS {
+            for spec in *specs {
+                let row = format!("| `{}` | ", spec.name);
+                assert!(odd.contains(&row), "docs/ODD.md lacks {section}.{}", spec.name);
+            }
+        }
+    }
+
     #[test]
     fn check_rejects_out_of_range_and_fractional_integers() {
         let spec = ForumDesign::spec("interval").expect("interval exists");
