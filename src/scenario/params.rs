@@ -360,7 +360,11 @@ mod tests {
         for (section, specs, _) in SECTIONS {
             for spec in *specs {
                 let row = format!("| `{}` | ", spec.name);
-                assert!(odd.contains(&row), "docs/ODD.md lacks {section}.{}", spec.name);
+                assert!(
+                    odd.contains(&row),
+                    "docs/ODD.md lacks {section}.{}",
+                    spec.name
+                );
             }
         }
     }

@@ -59,8 +59,10 @@ pub(super) fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Table
     })?;
     let table = parse_text(path, &text)?;
     check_file(path, &table)?;
+    let is_top = chain.is_empty();
+    let names_itself = table.contains_key("name");
     chain.push(canonical);
-    let merged = match table.get("extends") {
+    let mut merged = match table.get("extends") {
         Some(Value::String(parent)) => {
             let dir = path.parent().unwrap_or(Path::new("."));
             let base = load_merged(&dir.join(parent), chain)?;
@@ -69,6 +71,11 @@ pub(super) fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Table
         _ => table,
     };
     chain.pop();
+    // A scenario is named by its own file: a variant does not inherit its parent's name (and so
+    // its output folder).
+    if is_top && !names_itself {
+        merged.remove("name");
+    }
     Ok(merged)
 }
 

@@ -317,3 +317,22 @@ fn every_shipped_scenario_checks_and_runs() {
         }
     }
 }
+
+#[test]
+fn a_variant_without_a_name_is_named_after_its_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    fs::write(
+        dir.join("variant.toml"),
+        format!(
+            "extends = {:?}\n[run]\nend_year = 2010\n[forums.GFMD]\nmemory = 0.9\n",
+            project_scenario().display().to_string()
+        ),
+    )
+    .expect("write");
+    let o = forumsim(dir, &["run", "variant.toml", "--reps", "2", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.join("output/variant/summary.csv").exists());
+    let check = stdout(&forumsim(dir, &["check", "variant.toml"]));
+    assert!(check.contains("memory = 0.9"), "the override is applied");
+}
