@@ -433,7 +433,14 @@ impl World {
             .or_else(|| nonneg("trafficking exposure", &self.trafficking))
             .or_else(|| {
                 self.forums.iter().find_map(|f| {
-                    level(&format!("trust in {}", f.name), &f.trust).or_else(|| {
+                    // The name is formatted only on failure: this runs every year.
+                    let bad_trust = f.trust.iter().any(|x| !(0.0..=1.0).contains(x));
+                    let trust = if bad_trust {
+                        level(&format!("trust in {}", f.name), &f.trust)
+                    } else {
+                        None
+                    };
+                    trust.or_else(|| {
                         f.anchor.and_then(|a| {
                             a.iter()
                                 .any(|x| !(0.0..=1.0).contains(x))
