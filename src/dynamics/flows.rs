@@ -91,37 +91,73 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
     for s in [FORCED, LABOUR] {
         world.scratch_denominator[s * nr..(s + 1) * nr].fill(outside[s]);
     }
+    // Pass 1: network factors and logit denominators. Rows are sliced once so that the inner
+    // loops carry no bounds checks and vectorise.
+    let (d_forced, d_labour) = world.scratch_denominator.split_at_mut(nr);
     for j in 0..n {
         let own = world.region[j] as usize;
         let a_f = world.scratch_attract[FORCED * n + j];
         let a_l = world.scratch_attract[LABOUR * n + j];
-        let row = j * nr;
-        for r in 0..nr {
-            let mut net = network_factor(world.network[row + r], fp.beta_network);
-            if r != own {
-                net *= far;
-            }
-            world.scratch_network[row + r] = net;
-            world.scratch_denominator[FORCED * nr + r] += a_f * net;
-            world.scratch_denominator[LABOUR * nr + r] += a_l * net;
+        let stock = &world.network[j * nr..(j + 1) * nr];
+        let net = &mut world.scratch_network[j * nr..(j + 1) * nr];
+        network_factors(stock, net, fp.beta_network, far);
+        net[own] = network_factor(stock[own], fp.beta_network);
+        for ((df, dl), x) in d_forced.iter_mut().zip(d_labour.iter_mut()).zip(net.iter()) {
+            *df += a_f * x;
+            *dl += a_l * x;
         }
     }
+    // Pass 2: shares, inflows and the share moments used by policy anticipation.
     for s in [FORCED, LABOUR] {
-        for r in 0..nr {
-            world.stayed[s * nr + r] =
-                world.pool[s * nr + r] * outside[s] / world.scratch_denominator[s * nr + r];
+        let pool = &world.pool[s * nr..(s + 1) * nr];
+        let inverse = &mut world.scratch_denominator[s * nr..(s + 1) * nr];
+        for ((stayed, d), p) in world.stayed[s * nr..(s + 1) * nr]
+            .iter_mut()
+            .zip(inverse.iter_mut())
+            .zip(pool)
+        {
+            *stayed = p * outside[s] / *d;
+            // From here on the buffer holds 1/D: one division per region instead of per pair.
+            *d = 1.0 / *d;
         }
+        let inverse = &world.scratch_denominator[s * nr..(s + 1) * nr];
         for j in 0..n {
             let a = world.scratch_attract[s * n + j];
-            let row = j * nr;
-            let mut inflow = 0.0;
-            for r in 0..nr {
-                let share =
-                    a * world.scratch_network[row + r] / world.scratch_denominator[s * nr + r];
-                world.share[(s * n + j) * nr + r] = share;
-                inflow += world.pool[s * nr + r] * share;
+            let net = &world.scratch_network[j * nr..(j + 1) * nr];
+            let out = &mut world.share[(s * n + j) * nr..(s * n + j + 1) * nr];
+            let mut m = [0.0; N_MOMENTS];
+            let mut max_share: f64 = 0.0;
+            for (((share, x), inv), p) in out.iter_mut().zip(net).zip(inverse).zip(pool) {
+                let sh = a * x * inv;
+                *share = sh;
+                let t1 = p * sh;
+                let t2 = t1 * sh;
+                let t3 = t2 * sh;
+                m[0] += t1;
+                m[1] += t2;
+                m[2] += t3;
+                m[3] += t3 * sh;
+                max_share = max_share.max(sh);
             }
-            world.inflow[s][j] = inflow;
+            world.inflow[s][j] = m[0];
+            world.moments[s * n + j] = ShareMoments {
+                moments: m,
+                max_share,
+            };
+        }
+    }
+}
+
+/// Network factors of one destination row, times the cost of distance `far` (the caller resets
+/// the own-region entry).
+fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64) {
+    if beta == 0.5 {
+        for (o, s) in out.iter_mut().zip(stock) {
+            *o = far * (1.0 + s).sqrt();
+        }
+    } else {
+        for (o, s) in out.iter_mut().zip(stock) {
+            *o = far * network_factor(*s, beta);
         }
     }
 }
@@ -200,23 +236,10 @@ pub struct ShareMoments {
     pub max_share: f64,
 }
 
-/// The share moments of State `j` for stream `s`.
+/// The share moments of State `j` for stream `s`, as computed by [`allocate`] this year.
 #[inline]
 pub fn share_moments(world: &World, s: usize, j: usize) -> ShareMoments {
-    let nr = world.n_regions;
-    let base = (s * world.n_states + j) * nr;
-    let shares = &world.share[base..base + nr];
-    let pools = &world.pool[s * nr..(s + 1) * nr];
-    let mut m = ShareMoments::default();
-    for (pool, &share) in pools.iter().zip(shares) {
-        let mut term = pool * share;
-        for slot in m.moments.iter_mut() {
-            *slot += term;
-            term *= share;
-        }
-        m.max_share = m.max_share.max(share);
-    }
-    m
+    world.moments[s * world.n_states + j]
 }
 
 /// Anticipated inflow of stream `s` into State `j` if its own attractiveness changed by

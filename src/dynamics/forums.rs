@@ -67,7 +67,7 @@ pub fn meets(f: &ForumState, year: i32) -> bool {
 
 /// Voice-weighted quantile of `pairs` (value, weight); sorts `pairs` in place.
 pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let total: f64 = pairs.iter().map(|p| p.1).sum();
     if pairs.is_empty() {
         return 0.0;
@@ -93,6 +93,16 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     }
     world.scratch_pull.fill([0.0; 5]);
     world.scratch_discourse.fill(0.0);
+    // The start-of-step snapshot every forum reads, contiguous per State.
+    for i in 0..world.n_states {
+        world.scratch_policy[i] = [
+            world.protection[0][i],
+            world.protection[1][i],
+            world.protection[2][i],
+            world.enforcement[i],
+            world.legal[i],
+        ];
+    }
     let mut forums = std::mem::take(&mut world.forums);
     for ((forum, spec), rng) in forums.iter_mut().zip(&scenario.forums).zip(rngs.iter_mut()) {
         let mut changed = false;
@@ -190,8 +200,9 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         let wt = forum.scratch_voice[k] * forum.scratch_success[k];
         if wt > 0.0 {
             total += wt;
-            for (inst, s) in sums.iter_mut().enumerate() {
-                *s += wt * world.instrument(i as usize, inst);
+            let x = &world.scratch_policy[i as usize];
+            for (s, xk) in sums.iter_mut().zip(x) {
+                *s += wt * xk;
             }
         }
     }
@@ -206,10 +217,10 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
             if others <= total * 1e-12 {
                 continue;
             }
+            let x = world.scratch_policy[i];
             for inst in 0..5 {
-                let x = world.instrument(i, inst);
-                let target = (sums[inst] - wt * x) / others;
-                world.scratch_pull[i][inst] += fd.eta * agenda[inst] * (target - x);
+                let target = (sums[inst] - wt * x[inst]) / others;
+                world.scratch_pull[i][inst] += fd.eta * agenda[inst] * (target - x[inst]);
             }
         }
     }

@@ -48,15 +48,13 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     ];
     let up = betas.map(|b| (b * delta).exp());
     let down = betas.map(|b| (-b * delta).exp());
-    let factor = |b: usize, change: f64| -> f64 {
-        if change == 0.0 {
-            1.0
-        } else if change == delta {
-            up[b]
-        } else if change == -delta {
-            down[b]
-        } else {
-            (betas[b] * change).exp()
+    // `nominal` is the unclamped step (±delta): (x + delta) - x is not exactly delta in floating
+    // point, so the precomputed factor is chosen by the step, not by the difference.
+    let factor = |b: usize, change: f64, nominal: Option<f64>| -> f64 {
+        match nominal {
+            Some(step) if step > 0.0 => up[b],
+            Some(_) => down[b],
+            None => (betas[b] * change).exp(),
         }
     };
     for i in 0..world.n_states {
@@ -71,45 +69,81 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
             world.enforcement[i],
             world.legal[i],
         ];
+        let parts = Parts::new(world, scenario, i);
+        let (forced0, labour0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
+        let flow0 = parts.flow(forced0, labour0, x[0], x[3], x[4]);
+        let domain0 = [
+            parts.domain(0, x[0], 1),
+            parts.domain(1, x[1], 1),
+            parts.domain(2, x[2], 1),
+        ];
         let mut chosen = x;
-        // Keeping an instrument gives the same utility whichever instrument is considered.
-        let stay = utility_of(
-            world,
-            scenario,
-            i,
-            &x,
-            world.inflow[FORCED][i],
-            world.inflow[LABOUR][i],
-            0,
-            1,
-        );
         for k in 0..N_INSTRUMENTS {
             let u: f64 = rng.random();
-            let mut utility = [stay; 3];
+            // Utilities relative to keeping the instrument: only the parts it moves are computed.
+            let mut utility = [0.0; 3];
             let mut values = [x[k]; 3];
             for o in [0, 2] {
-                let v = (x[k] + (o as f64 - 1.0) * delta).clamp(0.0, 1.0);
+                let step = (o as f64 - 1.0) * delta;
+                let raw = x[k] + step;
+                let v = raw.clamp(0.0, 1.0);
                 values[o] = v;
                 let change = v - x[k];
                 if change == 0.0 {
                     continue;
                 }
-                let (k_forced, k_labour) = match k {
-                    0 => (factor(0, change), 1.0),
-                    1 => (1.0, factor(1, change)),
-                    2 => (1.0, 1.0),
-                    3 => {
-                        let f = factor(2, -change);
-                        (f, f)
+                let nominal = (raw == v).then_some(step);
+                let gain = match k {
+                    0 => {
+                        let f = anticipated_inflow(
+                            world,
+                            FORCED,
+                            i,
+                            &moments[0],
+                            factor(0, change, nominal),
+                        );
+                        parts.flow(f, labour0, v, x[3], x[4]) - flow0 + parts.domain(0, v, o)
+                            - domain0[0]
                     }
-                    _ => (factor(3, change), factor(4, change)),
+                    1 => {
+                        let l = anticipated_inflow(
+                            world,
+                            LABOUR,
+                            i,
+                            &moments[1],
+                            factor(1, change, nominal),
+                        );
+                        parts.flow(forced0, l, x[0], x[3], x[4]) - flow0 + parts.domain(1, v, o)
+                            - domain0[1]
+                    }
+                    2 => parts.domain(2, v, o) - domain0[2],
+                    3 => {
+                        let k_both = factor(2, -change, nominal.map(|x| -x));
+                        let f = anticipated_inflow(world, FORCED, i, &moments[0], k_both);
+                        let l = anticipated_inflow(world, LABOUR, i, &moments[1], k_both);
+                        parts.flow(f, l, x[0], v, x[4])
+                            - flow0
+                            - pp.c_enforcement * (v * v - x[3] * x[3])
+                    }
+                    _ => {
+                        let f = anticipated_inflow(
+                            world,
+                            FORCED,
+                            i,
+                            &moments[0],
+                            factor(3, change, nominal),
+                        );
+                        let l = anticipated_inflow(
+                            world,
+                            LABOUR,
+                            i,
+                            &moments[1],
+                            factor(4, change, nominal),
+                        );
+                        parts.flow(f, l, x[0], x[3], v) - flow0
+                    }
                 };
-                let forced = anticipated_inflow(world, FORCED, i, &moments[0], k_forced);
-                let labour = anticipated_inflow(world, LABOUR, i, &moments[1], k_labour);
-                let mut y = x;
-                y[k] = v;
-                utility[o] = utility_of(world, scenario, i, &y, forced, labour, k, o)
-                    - pp.c_adjust * change.abs();
+                utility[o] = gain - pp.c_adjust * change.abs();
             }
             chosen[k] = values[logit_pick(&utility, pp.temperature, u)];
         }
@@ -137,6 +171,62 @@ pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
         1
     } else {
         2
+    }
+}
+
+/// The parts of State `i`'s utility that one instrument can move: the flow part (arrivals and
+/// labour gains), one part per protection domain (rights value, running cost, treaty and forum
+/// costs) and enforcement. Their sum is [`utility_of`].
+pub struct Parts<'a> {
+    world: &'a World,
+    scenario: &'a Scenario,
+    i: usize,
+    h: f64,
+    per_mille: f64,
+    quota_per_legal: f64,
+}
+
+impl<'a> Parts<'a> {
+    pub fn new(world: &'a World, scenario: &'a Scenario, i: usize) -> Parts<'a> {
+        let pop = world.population[i];
+        Parts {
+            world,
+            scenario,
+            i,
+            h: world.pressure[i],
+            per_mille: 1000.0 / pop,
+            quota_per_legal: scenario.admission.kappa_quota * pop * world.income[i],
+        }
+    }
+
+    /// Arrival costs and labour gains for inflows `forced`, `labour` under asylum protection
+    /// `p_asylum`, enforcement `e` and legal channels `l`.
+    #[inline]
+    pub fn flow(&self, forced: f64, labour: f64, p_asylum: f64, e: f64, l: f64) -> f64 {
+        let pp = &self.scenario.policy;
+        let ap = &self.scenario.admission;
+        let regular = labour.min(l * self.quota_per_legal);
+        let recognition = (ap.recognition_base + ap.recognition_protection * p_asylum).min(1.0);
+        let removal = (ap.removal_enforcement * e).min(1.0);
+        let irregular = (labour - regular) + forced * (1.0 - recognition) * (1.0 - removal);
+        self.per_mille
+            * (-self.h * pp.c_irregular * irregular - self.h * pp.c_visible * (labour + forced)
+                + pp.c_econ * self.world.income[self.i] * regular)
+    }
+
+    /// Rights value, running cost and treaty and forum costs of domain `d` at level `p`, which is
+    /// option `option` (0 down, 1 stay, 2 up) of that domain.
+    #[inline]
+    pub fn domain(&self, d: usize, p: f64, option: usize) -> f64 {
+        let pp = &self.scenario.policy;
+        let (cover, floors) = self.world.scratch_cover[self.i];
+        let rights = if cover > 0.0 {
+            p.min(floors[d]) + (1.0 - cover) * (p - floors[d]).max(0.0)
+        } else {
+            p
+        };
+        ((1.0 - self.h) * pp.c_rights * rights - pp.c_protection_cost * p * p) / N_DOMAINS as f64
+            - self.world.scratch_penalty[self.i][d][option]
     }
 }
 
@@ -246,6 +336,47 @@ fn build_penalties(world: &mut World, scenario: &Scenario) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dynamics::flows;
+    use crate::experiment::seeds;
+
+    /// The parts an instrument moves add up to the full utility's difference.
+    #[test]
+    fn parts_agree_with_the_full_utility() {
+        let scenario = Scenario::builtin_default().expect("scenario");
+        let facts = scenario.facts().expect("facts");
+        let mut rng = seeds::stream(1, seeds::WORLD);
+        let mut world = World::new(&facts, &scenario, &mut rng);
+        flows::allocate(&mut world, &scenario);
+        build_penalties(&mut world, &scenario);
+        for i in [0, 17, 64, 180] {
+            let x = [
+                world.protection[0][i],
+                world.protection[1][i],
+                world.protection[2][i],
+                world.enforcement[i],
+                world.legal[i],
+            ];
+            let (f0, l0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
+            let parts = Parts::new(&world, &scenario, i);
+            let total = parts.flow(f0, l0, x[0], x[3], x[4])
+                + (0..N_DOMAINS)
+                    .map(|d| parts.domain(d, x[d], 1))
+                    .sum::<f64>()
+                - scenario.policy.c_enforcement * x[3] * x[3];
+            let full = utility_of(&world, &scenario, i, &x, f0, l0, 0, 1);
+            assert!((total - full).abs() < 1e-12, "{total} vs {full}");
+            let mut y = x;
+            y[3] += 0.02;
+            let moved = parts.flow(0.9 * f0, 0.95 * l0, y[0], y[3], y[4])
+                - parts.flow(f0, l0, x[0], x[3], x[4])
+                - scenario.policy.c_enforcement * (y[3] * y[3] - x[3] * x[3]);
+            let full_moved = utility_of(&world, &scenario, i, &y, 0.9 * f0, 0.95 * l0, 3, 2) - full;
+            assert!(
+                (moved - full_moved).abs() < 1e-12,
+                "{moved} vs {full_moved}"
+            );
+        }
+    }
 
     #[test]
     fn logit_pick_is_greedy_at_low_temperature_and_uniform_at_high() {

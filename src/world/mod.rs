@@ -130,6 +130,8 @@ pub struct World {
     /// Movers who stayed home per stream and origin region.
     pub stayed: Vec<f64>,
     pub inflow: [Vec<f64>; 2],
+    /// Share moments per stream and destination, at `s * n_states + j` (for policy anticipation).
+    pub moments: Vec<crate::dynamics::flows::ShareMoments>,
     pub arrivals_regular: Vec<f64>,
     pub arrivals_refugee: Vec<f64>,
     pub arrivals_irregular: Vec<f64>,
@@ -344,6 +346,7 @@ impl World {
             share: vec![0.0; 2 * n * nr],
             stayed: vec![0.0; 2 * nr],
             inflow: [vec![0.0; n], vec![0.0; n]],
+            moments: vec![Default::default(); 2 * n],
             arrivals_regular: vec![0.0; n],
             arrivals_refugee: vec![0.0; n],
             arrivals_irregular: vec![0.0; n],
