@@ -18,6 +18,13 @@ pub enum Command {
     /// Run a scenario's replications and write summary.csv, replications.csv, states.csv and
     /// manifest.json (the default command: without a file, runs the built-in status quo)
     Run(RunArgs),
+    /// Run scenarios under one master seed (common random numbers) and write paired differences
+    /// against the first to comparison.csv (without files: the status quo against the seed's
+    /// proposals; this is also what `forumsim` alone does)
+    Compare(CompareArgs),
+    /// Run a scenario over 2007-2016 and compare it with the calibration targets
+    /// (calibration.csv)
+    Calibrate(CalibrateArgs),
     /// Validate a scenario file and print its fully resolved parameters
     Check {
         /// Scenario file (TOML)
@@ -55,4 +62,50 @@ pub struct RunArgs {
     /// No progress bar
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct CompareArgs {
+    /// Scenario files (TOML); the first is the baseline. Without files: the built-in status quo
+    /// against each of the seed's proposals
+    pub scenarios: Vec<PathBuf>,
+    /// Replications per scenario [default: the first scenario's run.replications]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reps: Option<u64>,
+    /// Master seed shared by all scenarios [default: the first scenario's run.seed]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads; results are identical for any number [default: all cores]
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
+    pub threads: Option<u64>,
+    /// Result folder [default: output/comparison]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing result folder
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct CalibrateArgs {
+    /// Scenario file (TOML) [default: the built-in status quo]
+    pub scenario: Option<PathBuf>,
+    /// Replications
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub reps: u64,
+    /// Master seed [default: the scenario's run.seed]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads [default: all cores]
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
+    pub threads: Option<u64>,
+    /// Result folder [default: output/<scenario name>-calibration]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing result folder
+    #[arg(long)]
+    pub force: bool,
 }

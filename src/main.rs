@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{Cli, Command, RunArgs};
+use cli::{CalibrateArgs, Cli, Command, CompareArgs, RunArgs};
 use forumsim::experiment::RunConfig;
 use forumsim::scenario::params::SECTIONS;
 use forumsim::stats::summarize;
@@ -37,8 +37,13 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+    match cli
+        .command
+        .unwrap_or(Command::Compare(CompareArgs::default()))
+    {
         Command::Run(args) => run(args),
+        Command::Compare(args) => compare(args),
+        Command::Calibrate(args) => calibrate(args),
         Command::Check { scenario } => check(&scenario),
         Command::Params => params(),
         Command::List { dir } => list(&dir),
@@ -52,6 +57,190 @@ fn load(path: Option<&Path>) -> anyhow::Result<Scenario> {
     })
 }
 
+fn threads_or_all(threads: Option<u64>) -> usize {
+    threads.map(|t| t as usize).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
+}
+
+fn progress_bar(quiet: bool, total: u64, prefix: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() && std::env::var_os("FORUMSIM_PROGRESS").is_none()
+    {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} replications, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix.to_string());
+    bar
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    let scenarios: Vec<Scenario> = if args.scenarios.is_empty() {
+        let mut v = vec![Scenario::builtin_default()?];
+        for name in forumsim::scenario::library::PROPOSALS {
+            v.push(Scenario::builtin(name)?);
+        }
+        v
+    } else {
+        args.scenarios
+            .iter()
+            .map(|p| Scenario::load(p))
+            .collect::<Result<_, _>>()?
+    };
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join("comparison"));
+    output::check_destination(&dir, args.force)?;
+    let first = &scenarios[0];
+    let mut config = RunConfig::from_scenario(first, threads_or_all(args.threads));
+    if let Some(r) = args.reps {
+        config.replications = r;
+    }
+    if let Some(s) = args.seed {
+        config.seed = s;
+    }
+    let mut runs = Vec::new();
+    for scenario in &scenarios {
+        let facts = scenario.facts()?;
+        let bar = progress_bar(args.quiet, config.replications, &scenario.name);
+        let result = forumsim::run(scenario, &facts, &config, &mut |done| {
+            bar.set_position(done)
+        })
+        .with_context(|| format!("running scenario {}", scenario.name))?;
+        bar.finish_and_clear();
+        runs.push((facts, result));
+    }
+    let mut rows = Vec::new();
+    for (k, scenario) in scenarios.iter().enumerate().skip(1) {
+        rows.extend(forumsim::experiment::compare::paired(
+            (first, &runs[0].1),
+            (scenario, &runs[k].1),
+        ));
+    }
+    let triples: Vec<_> = scenarios
+        .iter()
+        .zip(&runs)
+        .map(|(s, (f, r))| (s, f, r))
+        .collect();
+    output::write_comparison(&dir, args.force, &triples, &rows, config.seed)?;
+    print_comparison(&scenarios, &runs, &rows, &config, &dir)
+}
+
+fn print_comparison(
+    scenarios: &[Scenario],
+    runs: &[(forumsim::Facts, forumsim::RunOutput)],
+    rows: &[forumsim::experiment::compare::PairedRow],
+    config: &RunConfig,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let first = &scenarios[0];
+    let mut out = std::io::stdout().lock();
+    let mut scratch = Vec::new();
+    let rtb: Vec<f64> = runs[0].1.records.iter().map(|r| r.rtb).collect();
+    if let Some(s) = summarize(&rtb, &mut scratch) {
+        writeln!(
+            out,
+            "{}: RTB index {:.4} [95% CI {:.4}, {:.4}] over {}-{}, {} replications, seed {}",
+            first.name,
+            s.mean,
+            s.ci_low,
+            s.ci_high,
+            first.run.start_year,
+            first.run.end_year,
+            config.replications,
+            config.seed
+        )?;
+    }
+    writeln!(
+        out,
+        "paired differences against {} (same crises and elections in each replication), mean [95% CI]:",
+        first.name
+    )?;
+    writeln!(
+        out,
+        "  {:<24} {:>28} {:>28} {:>28}",
+        "scenario", "RTB index", "final protection", "irregular share at end"
+    )?;
+    let cell = |r: Option<&forumsim::experiment::compare::PairedRow>| -> String {
+        r.map(|r| format!("{:+.4} [{:+.4}, {:+.4}]", r.difference, r.ci_low, r.ci_high))
+            .unwrap_or_default()
+    };
+    for scenario in scenarios.iter().skip(1) {
+        let find = |m: &str| {
+            rows.iter()
+                .find(|r| r.scenario == scenario.name && r.metric == m)
+        };
+        writeln!(
+            out,
+            "  {:<24} {:>28} {:>28} {:>28}",
+            scenario.name,
+            cell(find("rtb")),
+            cell(find("protection_mean_end")),
+            cell(find("irregular_share_end"))
+        )?;
+    }
+    writeln!(
+        out,
+        "results in {} (comparison.csv, and one result folder per scenario)",
+        dir.display()
+    )?;
+    Ok(())
+}
+
+fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
+    let scenario = load(args.scenario.as_deref())?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-calibration", scenario.name)));
+    output::check_destination(&dir, args.force)?;
+    let facts = scenario.facts()?;
+    let seed = args.seed.unwrap_or(scenario.run.seed);
+    let results = forumsim::experiment::calibration::calibrate(
+        &scenario,
+        &facts,
+        args.reps,
+        seed,
+        threads_or_all(args.threads),
+    )?;
+    output::write_calibration(&dir, args.force, &scenario, &results, args.reps, seed)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{}: {} replications, {}-2016, seed {}",
+        scenario.name, args.reps, scenario.run.start_year, seed
+    )?;
+    writeln!(
+        out,
+        "  {:<32} {:>5} {:>9} {:>9} {:>20} {:>16}  within",
+        "target", "year", "observed", "model", "model 90% interval", "tolerance"
+    )?;
+    for r in &results {
+        writeln!(
+            out,
+            "  {:<32} {:>5} {:>9.3} {:>9.3} {:>20} {:>16}  {}",
+            r.target,
+            r.year,
+            r.observed,
+            r.mean,
+            format!("[{:.3}, {:.3}]", r.q05, r.q95),
+            format!("[{:.2}, {:.2}]", r.tolerance.0, r.tolerance.1),
+            if r.within() { "yes" } else { "NO" }
+        )?;
+    }
+    writeln!(out, "results in {}", dir.display())?;
+    Ok(())
+}
+
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let scenario = load(args.scenario.as_deref())?;
     let dir = args
@@ -59,12 +248,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| output::default_dir(&scenario));
     output::check_destination(&dir, args.force)?;
-    let threads = args.threads.map(|t| t as usize).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    let mut config = RunConfig::from_scenario(&scenario, threads);
+    let mut config = RunConfig::from_scenario(&scenario, threads_or_all(args.threads));
     if let Some(r) = args.reps {
         config.replications = r;
     }
@@ -72,22 +256,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         config.seed = s;
     }
     let facts = scenario.facts()?;
-    let bar = if args.quiet
-        || !std::io::stderr().is_terminal() && std::env::var_os("FORUMSIM_PROGRESS").is_none()
-    {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(config.replications);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} replications, {per_sec}, {eta} left",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(scenario.name.clone());
-        bar
-    };
+    let bar = progress_bar(args.quiet, config.replications, &scenario.name);
     let result = forumsim::run(&scenario, &facts, &config, &mut |done| {
         bar.set_position(done)
     })

@@ -6,10 +6,11 @@
 //! Numbers are written in Rust's shortest round-trip form, so equal results give equal bytes.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::experiment::calibration::TargetResult;
+use crate::experiment::compare::PairedRow;
 use crate::experiment::{RunOutput, seeds};
 use crate::scenario::Scenario;
 use crate::stats::summarize;
@@ -53,14 +54,12 @@ fn num(x: f64) -> String {
     }
 }
 
-/// Writes every result file of a run into `dir`, atomically.
-pub fn write_run(
+/// Fills a temporary sibling folder of `dir` with `fill`, then renames it into place, so a reader
+/// never sees a half-written result. An existing `dir` is replaced only with `force`.
+pub fn write_atomically(
     dir: &Path,
     force: bool,
-    scenario: &Scenario,
-    facts: &Facts,
-    run: &RunOutput,
-    seed: u64,
+    fill: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
     check_destination(dir, force)?;
     let parent = dir
@@ -77,10 +76,10 @@ pub fn write_run(
         fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
     }
     fs::create_dir_all(&tmp).map_err(write_err(&tmp))?;
-    write_summary(&tmp.join("summary.csv"), run)?;
-    write_replications(&tmp.join("replications.csv"), scenario, run)?;
-    write_states(&tmp.join("states.csv"), facts, run)?;
-    write_manifest(&tmp.join("manifest.json"), scenario, run, seed)?;
+    if let Err(e) = fill(&tmp) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
     if dir.exists() {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
         fs::rename(dir, &old).map_err(write_err(dir))?;
@@ -90,6 +89,179 @@ pub fn write_run(
         fs::rename(&tmp, dir).map_err(write_err(dir))?;
     }
     Ok(())
+}
+
+/// Writes every result file of a run into `dir`, atomically.
+pub fn write_run(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    facts: &Facts,
+    run: &RunOutput,
+    seed: u64,
+) -> Result<()> {
+    write_atomically(dir, force, |tmp| {
+        write_run_files(tmp, scenario, facts, run, seed)
+    })
+}
+
+/// Writes the files of one run into an existing folder.
+pub fn write_run_files(
+    dir: &Path,
+    scenario: &Scenario,
+    facts: &Facts,
+    run: &RunOutput,
+    seed: u64,
+) -> Result<()> {
+    write_summary(&dir.join("summary.csv"), run)?;
+    write_replications(&dir.join("replications.csv"), scenario, run)?;
+    write_states(&dir.join("states.csv"), facts, run)?;
+    write_manifest(&dir.join("manifest.json"), scenario, run, seed)
+}
+
+/// Folder names for the scenarios of a comparison: their names, made unique.
+pub fn comparison_folders(scenarios: &[&Scenario]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in scenarios {
+        let mut name = s.name.clone();
+        let mut k = 2;
+        while names.contains(&name) {
+            name = format!("{}-{k}", s.name);
+            k += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// Writes a comparison: `comparison.csv`, `manifest.json`, and one result folder per scenario.
+pub fn write_comparison(
+    dir: &Path,
+    force: bool,
+    runs: &[(&Scenario, &Facts, &RunOutput)],
+    rows: &[PairedRow],
+    seed: u64,
+) -> Result<()> {
+    let scenarios: Vec<&Scenario> = runs.iter().map(|r| r.0).collect();
+    let folders = comparison_folders(&scenarios);
+    write_atomically(dir, force, |tmp| {
+        let path = tmp.join("comparison.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        w.write_record([
+            "scenario",
+            "baseline",
+            "metric",
+            "n",
+            "baseline_mean",
+            "scenario_mean",
+            "difference",
+            "sd_difference",
+            "ci95_low",
+            "ci95_high",
+        ])
+        .map_err(csv_err(&path))?;
+        for r in rows {
+            w.write_record([
+                r.scenario.clone(),
+                r.baseline.clone(),
+                r.metric.clone(),
+                r.n.to_string(),
+                num(r.baseline_mean),
+                num(r.scenario_mean),
+                num(r.difference),
+                num(r.sd),
+                num(r.ci_low),
+                num(r.ci_high),
+            ])
+            .map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(write_err(&path))?;
+        for ((scenario, facts, run), folder) in runs.iter().zip(&folders) {
+            let sub = tmp.join(folder);
+            fs::create_dir_all(&sub).map_err(write_err(&sub))?;
+            write_run_files(&sub, scenario, facts, run, seed)?;
+        }
+        let manifest = serde_json::json!({
+            "program": "forumsim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "comparison": "paired differences against the first scenario, replication by replication, under one master seed",
+            "master_seed": seed,
+            "seed_derivation": seeds::DERIVATION,
+            "replications": runs.first().map_or(0, |r| r.2.records.len()),
+            "scenarios": runs.iter().zip(&folders).map(|((s, _, _), folder)| serde_json::json!({
+                "name": s.name,
+                "folder": folder,
+                "source": s.source,
+                "scenario_hash": s.content_hash(),
+                "description": s.description,
+            })).collect::<Vec<_>>(),
+        });
+        write_json(&tmp.join("manifest.json"), &manifest)
+    })
+}
+
+/// Writes `calibration.csv` (and a manifest) into `dir`, atomically.
+pub fn write_calibration(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    results: &[TargetResult],
+    replications: u64,
+    seed: u64,
+) -> Result<()> {
+    write_atomically(dir, force, |tmp| {
+        let path = tmp.join("calibration.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        w.write_record([
+            "target",
+            "year",
+            "observed",
+            "model_mean",
+            "model_q05",
+            "model_q95",
+            "n",
+            "tolerance_low",
+            "tolerance_high",
+            "within_tolerance",
+            "source",
+        ])
+        .map_err(csv_err(&path))?;
+        for r in results {
+            w.write_record([
+                r.target.clone(),
+                r.year.to_string(),
+                num(r.observed),
+                num(r.mean),
+                num(r.q05),
+                num(r.q95),
+                r.n.to_string(),
+                num(r.tolerance.0),
+                num(r.tolerance.1),
+                r.within().to_string(),
+                r.source.clone(),
+            ])
+            .map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(write_err(&path))?;
+        let manifest = serde_json::json!({
+            "program": "forumsim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "scenario": scenario.name,
+            "scenario_hash": scenario.content_hash(),
+            "master_seed": seed,
+            "replications": replications,
+            "years": [scenario.run.start_year, 2016],
+        });
+        write_json(&tmp.join("manifest.json"), &manifest)
+    })
+}
+
+fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    fs::write(path, text + "\n").map_err(write_err(path))
 }
 
 /// `summary.csv`: one row per year and metric, across replications.
@@ -245,13 +417,7 @@ pub fn write_manifest(path: &Path, scenario: &Scenario, run: &RunOutput, seed: u
         "metrics": run.metrics,
         "parameters": resolved,
     });
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Write {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e),
-    })?;
-    let mut f = fs::File::create(path).map_err(write_err(path))?;
-    f.write_all(text.as_bytes()).map_err(write_err(path))?;
-    f.write_all(b"\n").map_err(write_err(path))
+    write_json(path, &manifest)
 }
 
 /// The default result folder of a scenario.

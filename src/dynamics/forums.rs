@@ -62,7 +62,10 @@ pub fn shortfall(world: &World, agenda: &[f64; 5], anchor: &[f64; N_DOMAINS], i:
 pub fn meets(f: &ForumState, year: i32) -> bool {
     let d = &f.design;
     let first = d.first_year as i32;
-    year >= first && year <= d.last_year as i32 && (year - first) % (d.interval as i32) == 0
+    year >= first
+        && year <= d.last_year as i32
+        && (year - first) % (d.interval as i32) == 0
+        && !f.skip_years.contains(&year)
 }
 
 /// Voice-weighted quantile of `pairs` (value, weight); sorts `pairs` in place.

@@ -86,7 +86,8 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
             for o in [0, 2] {
                 let step = (o as f64 - 1.0) * delta;
                 let raw = x[k] + step;
-                let v = raw.clamp(0.0, 1.0);
+                let lowest = if k == 4 { world.legal_floor[i] } else { 0.0 };
+                let v = raw.clamp(lowest, 1.0);
                 values[o] = v;
                 let change = v - x[k];
                 if change == 0.0 {

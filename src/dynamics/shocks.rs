@@ -65,6 +65,13 @@ pub fn step(
                     world.firewall[i as usize] = *level;
                 }
             }
+            Event::LegalChannels { level, .. } => {
+                for &i in targets {
+                    let i = i as usize;
+                    world.legal_floor[i] = *level;
+                    world.legal[i] = world.legal[i].max(*level);
+                }
+            }
         }
     }
 }

@@ -154,7 +154,8 @@ fn decide(
             {
                 treaty.party[i] = false;
             }
-        } else if u_consider < design.consider_prob
+        } else if treaty.eligible[i]
+            && u_consider < design.consider_prob
             && u_decide < logistic(benefit / tp.ratify_temperature)
         {
             treaty.party[i] = true;

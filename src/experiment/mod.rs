@@ -4,6 +4,8 @@
 //! Replication *r* depends only on (scenario, master seed, sweep point, *r*), never on the thread
 //! count or the order in which replications finish.
 
+pub mod calibration;
+pub mod compare;
 pub mod observe;
 pub mod seeds;
 
@@ -104,6 +106,18 @@ pub fn simulate(
     point: u64,
     replication: u64,
 ) -> Result<ReplicationOutput> {
+    simulate_with(scenario, facts, seed, point, replication, &mut |_| {})
+}
+
+/// [`simulate`], calling `inspect` with the world at the end of every year (after observation).
+pub fn simulate_with(
+    scenario: &Scenario,
+    facts: &Facts,
+    seed: u64,
+    point: u64,
+    replication: u64,
+    inspect: &mut dyn FnMut(&World),
+) -> Result<ReplicationOutput> {
     let key = seeds::replication_key(seed, point, replication);
     let mut world_rng = seeds::stream(key, seeds::WORLD);
     let mut world = World::new(facts, scenario, &mut world_rng);
@@ -132,6 +146,7 @@ pub fn simulate(
         if years_to_floor.is_none() && row[0] < scenario.observation.floor {
             years_to_floor = Some(t as u32 + 1);
         }
+        inspect(&world);
         for (f, forum) in world.forums.iter().enumerate() {
             if forum.met_this_year {
                 attendance_sum[f] += forum.attendance as f64;

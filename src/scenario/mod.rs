@@ -5,6 +5,7 @@
 //! the facts of its world (ISO3 codes, region names, forum tables). Only this module knows TOML.
 //! After loading, a `Scenario` is never invalid.
 
+pub mod library;
 pub mod params;
 mod parse;
 
@@ -17,11 +18,6 @@ pub use params::{
 
 use crate::error::{Error, Result};
 use crate::world::facts::{Facts, IncomeGroup, Role};
-
-/// The built-in default scenario (the status quo), embedded so a fresh clone runs without files.
-pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/status_quo.toml");
-/// The name under which the built-in default is reported.
-pub const DEFAULT_SCENARIO_FILE: &str = "scenarios/status_quo.toml (built in)";
 
 /// Which facts the world is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +117,8 @@ pub struct ForumSpec {
     pub observers: Selector,
     /// Sorted by year, in file order within a year.
     pub timeline: Vec<TimelineChange>,
+    /// Years in which the forum does not meet although its interval says it would.
+    pub skip_years: Vec<i32>,
 }
 
 /// A treaty: floors per domain that parties commit to.
@@ -133,6 +131,8 @@ pub struct TreatySpec {
     pub members: Option<Selector>,
     /// The forum whose trust counts in the ratification decision.
     pub trust_forum: Option<String>,
+    /// Who may ratify (a regional convention); `None` means every State.
+    pub eligible: Option<Selector>,
 }
 
 /// An exogenous event of the scenario's timeline.
@@ -156,6 +156,12 @@ pub enum Event {
         members: Selector,
         level: f64,
     },
+    /// Legal channels held open: the States' legal-channel openness cannot fall below `level`.
+    LegalChannels {
+        year: i32,
+        members: Selector,
+        level: f64,
+    },
 }
 
 impl Event {
@@ -163,7 +169,8 @@ impl Event {
         match self {
             Event::Crisis { year, .. }
             | Event::Pressure { year, .. }
-            | Event::Firewall { year, .. } => *year,
+            | Event::Firewall { year, .. }
+            | Event::LegalChannels { year, .. } => *year,
         }
     }
 }
@@ -196,23 +203,21 @@ pub struct Scenario {
 impl Scenario {
     /// Loads and validates a scenario file (following `extends`).
     pub fn load(path: &Path) -> Result<Scenario> {
-        let table = parse::load_merged(path, &mut Vec::new())?;
+        let table = parse::load_merged(path, parse::Origin::Files, &mut Vec::new())?;
         parse::build(path, &table)
     }
 
-    /// The built-in default scenario.
+    /// A scenario of the library built into the binary (`scenarios/NAME.toml` at build time).
+    pub fn builtin(name: &str) -> Result<Scenario> {
+        let file = PathBuf::from(format!("{name}.toml"));
+        let table = parse::load_merged(&file, parse::Origin::Builtin, &mut Vec::new())?;
+        let label = PathBuf::from(format!("scenarios/{name}.toml (built in)"));
+        parse::build(&label, &table)
+    }
+
+    /// The built-in default scenario: the status quo.
     pub fn builtin_default() -> Result<Scenario> {
-        let file = PathBuf::from(DEFAULT_SCENARIO_FILE);
-        let table = parse::parse_text(&file, DEFAULT_SCENARIO)?;
-        parse::check_file(&file, &table)?;
-        if table.contains_key("extends") {
-            return Err(Error::Invalid {
-                file,
-                key: "extends".into(),
-                message: "the built-in scenario cannot extend another file".into(),
-            });
-        }
-        parse::build(&file, &table)
+        Scenario::builtin(library::DEFAULT)
     }
 
     /// The facts of this scenario's world.

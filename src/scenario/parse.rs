@@ -26,10 +26,23 @@ const TOP_KEYS: &[&str] = &[
     "events",
 ];
 const RUN_KEYS: &[&str] = &["start_year", "end_year", "replications", "seed"];
-const FORUM_EXTRA_KEYS: &[&str] = &["enabled", "description", "members", "observers", "timeline"];
-const TREATY_EXTRA_KEYS: &[&str] = &["enabled", "description", "members", "trust_forum"];
+const FORUM_EXTRA_KEYS: &[&str] = &[
+    "enabled",
+    "description",
+    "members",
+    "observers",
+    "timeline",
+    "skip_years",
+];
+const TREATY_EXTRA_KEYS: &[&str] = &[
+    "enabled",
+    "description",
+    "members",
+    "eligible",
+    "trust_forum",
+];
 const SELECTOR_KEYS: &[&str] = &["region", "income", "data"];
-const EVENT_KINDS: &[&str] = &["crisis", "pressure", "firewall"];
+const EVENT_KINDS: &[&str] = &["crisis", "pressure", "firewall", "legal_channels"];
 
 /// Parses TOML text; syntax errors name the file and the line.
 pub(super) fn parse_text(file: &Path, text: &str) -> Result<Table> {
@@ -39,33 +52,64 @@ pub(super) fn parse_text(file: &Path, text: &str) -> Result<Table> {
     })
 }
 
+/// Where scenario files come from: the file system, or the library built into the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    Files,
+    Builtin,
+}
+
+/// Reads a scenario text; returns a key that identifies it for cycle detection.
+fn read(path: &Path, origin: Origin) -> Result<(PathBuf, String)> {
+    match origin {
+        Origin::Files => {
+            let canonical = path.canonicalize().map_err(|source| Error::Read {
+                file: path.to_path_buf(),
+                source,
+            })?;
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                file: path.to_path_buf(),
+                source,
+            })?;
+            Ok((canonical, text))
+        }
+        Origin::Builtin => {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            super::library::LIBRARY
+                .iter()
+                .find(|(file, _)| *file == name)
+                .map(|(file, text)| (PathBuf::from(format!("builtin:{file}")), text.to_string()))
+                .ok_or_else(|| Error::Read {
+                    file: path.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such built-in scenario",
+                    ),
+                })
+        }
+    }
+}
+
 /// Reads a file, checks it on its own, and merges it over the file it extends.
-pub(super) fn load_merged(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Table> {
-    let canonical = path.canonicalize().map_err(|source| Error::Read {
-        file: path.to_path_buf(),
-        source,
-    })?;
-    if chain.contains(&canonical) {
+pub(super) fn load_merged(path: &Path, origin: Origin, chain: &mut Vec<PathBuf>) -> Result<Table> {
+    let (key, text) = read(path, origin)?;
+    if chain.contains(&key) {
         let mut names: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
-        names.push(canonical.display().to_string());
+        names.push(key.display().to_string());
         return Err(Error::ExtendsCycle {
             file: path.to_path_buf(),
             chain: names.join(" -> "),
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        file: path.to_path_buf(),
-        source,
-    })?;
     let table = parse_text(path, &text)?;
     check_file(path, &table)?;
     let is_top = chain.is_empty();
     let names_itself = table.contains_key("name");
-    chain.push(canonical);
+    chain.push(key);
     let mut merged = match table.get("extends") {
         Some(Value::String(parent)) => {
             let dir = path.parent().unwrap_or(Path::new("."));
-            let base = load_merged(&dir.join(parent), chain)?;
+            let base = load_merged(&dir.join(parent), origin, chain)?;
             merge(base, table)
         }
         _ => table,
@@ -474,6 +518,7 @@ impl Builder<'_> {
             members: Selector::none(),
             observers: Selector::none(),
             timeline: Vec::new(),
+            skip_years: Vec::new(),
         };
         let mut enabled = true;
         let mut has_members = false;
@@ -487,6 +532,22 @@ impl Builder<'_> {
                     has_members = true;
                 }
                 "observers" => spec.observers = self.selector(v, &key)?,
+                "skip_years" => {
+                    let arr = v.as_array().ok_or_else(|| {
+                        self.err(
+                            &key,
+                            format!("expected an array of years, found {}", type_name(v)),
+                        )
+                    })?;
+                    spec.skip_years = arr
+                        .iter()
+                        .enumerate()
+                        .map(|(i, y)| {
+                            self.integer(y, &format!("{key}[{i}]"), 1900, 2300)
+                                .map(|y| y as i32)
+                        })
+                        .collect::<Result<_>>()?;
+                }
                 "timeline" => {
                     let arr = v.as_array().ok_or_else(|| {
                         self.err(
@@ -567,6 +628,7 @@ impl Builder<'_> {
             design: TreatyDesign::default(),
             members: None,
             trust_forum: None,
+            eligible: None,
         };
         let mut enabled = true;
         for (k, v) in t {
@@ -575,7 +637,12 @@ impl Builder<'_> {
                 "enabled" => enabled = self.boolean(v, &key)?,
                 "description" => spec.description = self.string(v, &key)?.to_string(),
                 "members" => spec.members = Some(self.selector(v, &key)?),
-                "trust_forum" => spec.trust_forum = Some(self.string(v, &key)?.to_string()),
+                "trust_forum" => {
+                    // An empty name means no forum (e.g. in a world without forums).
+                    let name = self.string(v, &key)?;
+                    spec.trust_forum = (!name.is_empty()).then(|| name.to_string());
+                }
+                "eligible" => spec.eligible = Some(self.selector(v, &key)?),
                 _ => {
                     if TreatyDesign::spec(k).is_some() {
                         self.param(&mut spec.design, k, v, &key)?;
@@ -606,7 +673,7 @@ impl Builder<'_> {
         let allowed: &[&str] = match kind {
             "crisis" => &["kind", "year", "region", "magnitude"],
             "pressure" => &["kind", "year", "members", "shift"],
-            "firewall" => &["kind", "year", "members", "level"],
+            "firewall" | "legal_channels" => &["kind", "year", "members", "level"],
             other => {
                 return Err(self.err(
                     &kind_key,
@@ -720,6 +787,9 @@ impl Builder<'_> {
             if let Some(m) = &t.members {
                 check_selector(m, &format!("treaties.{}.members", t.name))?;
             }
+            if let Some(m) = &t.eligible {
+                check_selector(m, &format!("treaties.{}.eligible", t.name))?;
+            }
             if let Some(tf) = &t.trust_forum
                 && !s.forums.iter().any(|f| &f.name == tf)
             {
@@ -742,7 +812,9 @@ impl Builder<'_> {
                         ));
                     }
                 }
-                Event::Pressure { members, .. } | Event::Firewall { members, .. } => {
+                Event::Pressure { members, .. }
+                | Event::Firewall { members, .. }
+                | Event::LegalChannels { members, .. } => {
                     check_selector(members, &format!("events[{k}].members"))?;
                 }
             }
@@ -858,6 +930,15 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
             })
             .collect();
         ft.insert("timeline".into(), Value::Array(timeline));
+        ft.insert(
+            "skip_years".into(),
+            Value::Array(
+                f.skip_years
+                    .iter()
+                    .map(|&y| Value::Integer(y.into()))
+                    .collect(),
+            ),
+        );
         forums.insert(f.name.clone(), Value::Table(ft));
     }
     t.insert("forums".into(), Value::Table(forums));
@@ -870,6 +951,9 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
         }
         if let Some(f) = &tr.trust_forum {
             tt.insert("trust_forum".into(), Value::String(f.clone()));
+        }
+        if let Some(m) = &tr.eligible {
+            tt.insert("eligible".into(), selector_value(m));
         }
         treaties.insert(tr.name.clone(), Value::Table(tt));
     }
@@ -895,6 +979,11 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
                 }
                 Event::Firewall { members, level, .. } => {
                     et.insert("kind".into(), Value::String("firewall".into()));
+                    et.insert("members".into(), selector_value(members));
+                    et.insert("level".into(), Value::Float(*level));
+                }
+                Event::LegalChannels { members, level, .. } => {
+                    et.insert("kind".into(), Value::String("legal_channels".into()));
                     et.insert("members".into(), selector_value(members));
                     et.insert("level".into(), Value::Float(*level));
                 }

@@ -90,6 +90,12 @@ pub struct Facts {
     pub network: Vec<f64>,
     /// Forum memberships of the data table (un193 only), by forum name.
     pub forum_roles: BTreeMap<String, Vec<(u32, Role)>>,
+    /// Origin group of the corridor table for each model region (un193 only; else empty).
+    pub region_group: Vec<String>,
+    /// The 2015 corridors (un193 only): (origin group index into `corridor_groups`, destination,
+    /// stock).
+    pub corridors: Vec<(usize, u32, f64)>,
+    pub corridor_groups: Vec<String>,
 }
 
 impl Facts {
@@ -144,6 +150,9 @@ impl Facts {
             refugees: Vec::new(),
             network: Vec::new(),
             forum_roles: BTreeMap::new(),
+            region_group: Vec::new(),
+            corridors: Vec::new(),
+            corridor_groups: Vec::new(),
         };
         let num = |s: &str, what: &str| -> Result<f64> {
             if s.is_empty() {
@@ -190,7 +199,11 @@ impl Facts {
             facts.refugees.push(num(&field(9), "refugees_hosted_2015")?);
         }
         facts.interpolate_stocks(start_year)?;
-        facts.network = facts.corridor_network()?;
+        let (network, corridors, groups, region_group) = facts.corridor_network()?;
+        facts.network = network;
+        facts.corridors = corridors;
+        facts.corridor_groups = groups;
+        facts.region_group = region_group;
         facts.forum_roles = read_forum_roles(&facts)?;
         Ok(facts)
     }
@@ -254,7 +267,10 @@ impl Facts {
 
     /// Initial stock by origin region and destination from the 2015 corridors, scaled to each
     /// destination's immigrant stock at the start year.
-    fn corridor_network(&self) -> Result<Vec<f64>> {
+    #[allow(clippy::type_complexity)]
+    fn corridor_network(
+        &self,
+    ) -> Result<(Vec<f64>, Vec<(usize, u32, f64)>, Vec<String>, Vec<String>)> {
         let n = self.n_states();
         let nr = self.n_regions();
         // The corridor table groups origins by M49 sub-region; two of them (Sub-Saharan Africa,
@@ -275,6 +291,15 @@ impl Facts {
             }
         }
         let mut network = vec![0.0; n * nr];
+        let mut corridors = Vec::new();
+        let mut groups: Vec<String> = group_regions.keys().cloned().collect();
+        groups.sort();
+        let mut region_group = vec![String::new(); nr];
+        for (g, regions) in &group_regions {
+            for &r in regions {
+                region_group[r] = g.clone();
+            }
+        }
         let mut reader = csv::Reader::from_reader(CORRIDORS_CSV.as_bytes());
         for rec in reader.records() {
             let rec = rec.map_err(|e| Error::Data {
@@ -289,6 +314,9 @@ impl Facts {
             let Some(regions) = group_regions.get(group) else {
                 continue;
             };
+            if let Some(g) = groups.iter().position(|x| x == group) {
+                corridors.push((g, j, stock));
+            }
             let total: f64 = regions.iter().map(|&r| emigrants_by_region[r]).sum();
             for &r in regions {
                 let w = if total > 0.0 {
@@ -314,7 +342,7 @@ impl Facts {
                 }
             }
         }
-        Ok(network)
+        Ok((network, corridors, groups, region_group))
     }
 
     /// A synthetic world of `n` States in `n_regions` regions, drawn from a fixed stream of
@@ -338,6 +366,9 @@ impl Facts {
             refugees: Vec::with_capacity(n),
             network: vec![0.0; n * n_regions],
             forum_roles: BTreeMap::new(),
+            region_group: Vec::new(),
+            corridors: Vec::new(),
+            corridor_groups: Vec::new(),
         };
         for _ in 0..n {
             let u: f64 = rng.random();

@@ -47,6 +47,8 @@ pub struct ForumState {
     pub met_this_year: bool,
     /// Next timeline change to apply.
     pub next_change: usize,
+    /// Years without a meeting.
+    pub skip_years: Vec<i32>,
     /// Scratch buffers for a meeting.
     pub scratch_success: Vec<f64>,
     pub scratch_voice: Vec<f64>,
@@ -64,6 +66,8 @@ pub struct TreatyState {
     pub fixed_members: Option<Vec<u32>>,
     /// Party status per State.
     pub party: Vec<bool>,
+    /// Whether each State may ratify.
+    pub eligible: Vec<bool>,
     /// Index of the forum whose trust counts in ratification, if any.
     pub trust_forum: Option<usize>,
     /// Shortfalls detected this year.
@@ -109,6 +113,8 @@ pub struct World {
     pub enforcement: Vec<f64>,
     pub legal: Vec<f64>,
     pub firewall: Vec<f64>,
+    /// Lowest legal-channel openness a State may choose (scenario events).
+    pub legal_floor: Vec<f64>,
 
     // Dynamic state.
     pub pressure: Vec<f64>,
@@ -265,6 +271,7 @@ impl World {
                     attendance: 0,
                     met_this_year: false,
                     next_change: 0,
+                    skip_years: f.skip_years.clone(),
                     scratch_success: vec![0.0; np],
                     scratch_voice: vec![0.0; np],
                     scratch_sort: Vec::with_capacity(np),
@@ -284,6 +291,16 @@ impl World {
                 ],
                 fixed_members: t.members.as_ref().map(|m| m.resolve(facts, Role::Member)),
                 party: vec![false; n],
+                eligible: match &t.eligible {
+                    None => vec![true; n],
+                    Some(sel) => {
+                        let mut e = vec![false; n];
+                        for i in sel.resolve(facts, Role::Member) {
+                            e[i as usize] = true;
+                        }
+                        e
+                    }
+                },
                 trust_forum: t
                     .trust_forum
                     .as_ref()
@@ -304,9 +321,9 @@ impl World {
                     .position(|r| r == region)
                     .map(|r| vec![r as u32])
                     .unwrap_or_default(),
-                Event::Pressure { members, .. } | Event::Firewall { members, .. } => {
-                    members.resolve(facts, Role::Member)
-                }
+                Event::Pressure { members, .. }
+                | Event::Firewall { members, .. }
+                | Event::LegalChannels { members, .. } => members.resolve(facts, Role::Member),
             })
             .collect();
         World {
@@ -335,6 +352,7 @@ impl World {
             enforcement,
             legal,
             firewall: vec![0.0; n],
+            legal_floor: vec![0.0; n],
             stock_regular,
             stock_refugee,
             stock_irregular,
@@ -403,7 +421,7 @@ impl World {
         match k {
             0..=2 => self.protection[k][i] = v,
             3 => self.enforcement[i] = v,
-            _ => self.legal[i] = v,
+            _ => self.legal[i] = v.max(self.legal_floor[i]),
         }
     }
 

@@ -125,6 +125,7 @@ fn informal_world(rights: bool) -> Scenario {
         members: all(),
         observers: Selector::none(),
         timeline: Vec::new(),
+        skip_years: Vec::new(),
     }];
     s
 }
