@@ -140,7 +140,8 @@ fn decide(
             None => 0.5,
         };
         let gap = shortfall_of(treaty, |d| world.protection[d][i]);
-        let exposure = (world.stock(i) / world.population[i] / tp.exposure_ref).min(1.0);
+        let exposure = world.stock(i) / world.population[i] / tp.exposure_ref
+            + tp.exposure_income * world.income[i];
         let benefit = tp.b_diaspora * (world.emigrant_share[i] / tp.diaspora_ref).min(1.0)
             + tp.b_trust * trust
             + tp.b_peer * peers

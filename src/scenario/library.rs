@@ -25,4 +25,46 @@ macro_rules! library {
     };
 }
 
-library!["status_quo.toml"];
+library![
+    "all_proposals.toml",
+    "civil_society_capacity.toml",
+    "crisis_2015.toml",
+    "destination_dominance.toml",
+    "firewalls.toml",
+    "informal_only.toml",
+    "iom_protection_mandate.toml",
+    "no_forums.toml",
+    "open_legal_channels.toml",
+    "populist_wave.toml",
+    "regular_hld.toml",
+    "status_quo.toml",
+    "un_platform.toml",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file of `scenarios/` is in the library, and every library scenario loads.
+    #[test]
+    fn library_matches_the_scenarios_folder() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("scenarios folder")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        files.sort();
+        let mut built_in: Vec<String> = LIBRARY.iter().map(|(n, _)| n.to_string()).collect();
+        built_in.sort();
+        assert_eq!(files, built_in);
+        for (file, _) in LIBRARY {
+            let name = file.trim_end_matches(".toml");
+            crate::Scenario::builtin(name).expect("built-in scenario loads");
+        }
+        for name in PROPOSALS.iter().chain([&DEFAULT]) {
+            assert!(LIBRARY.iter().any(|(f, _)| *f == format!("{name}.toml")));
+        }
+    }
+}

@@ -180,7 +180,7 @@ param_section! {
         removal_enforcement: Real = 0.5, [0, 1], "share per level", "share of rejected claimants removed per unit of enforcement";
         theta0: Real = 0.05, [0, 1], "share", "share of irregular arrivals exposed to trafficking at zero enforcement";
         theta_enforcement: Real = 0.3, [0, 1], "share per level", "rise of trafficking exposure with enforcement (smuggling)";
-        mu: Real = 0.03, [0, 1], "1/year", "rate at which migrant stocks return or naturalise";
+        mu: Real = 0.035, [0, 1], "1/year", "rate at which migrant stocks return or naturalise";
         regularisation: Real = 0.02, [0, 1], "1/year per level", "share of the irregular stock regularised per year per unit of legal-channel openness";
     }
 }
@@ -218,7 +218,7 @@ param_section! {
 param_section! {
     /// `[forum_dynamics]`: how States take part in forums, common to all forums.
     ForumDynamics {
-        attend_base: Real = -0.8, [-20, 20], "log-odds", "attendance log-odds at zero trust";
+        attend_base: Real = -0.65, [-20, 20], "log-odds", "attendance log-odds at zero trust";
         attend_trust: Real = 3.0, [0, 50], "log-odds per level", "rise of attendance log-odds with trust";
         attend_obligation: Real = 5.0, [0, 50], "log-odds per level", "fall of attendance log-odds with obligation times pressure times shortfall";
         eta: Real = 0.1, [0, 1], "share per meeting", "learning rate of practice exchange";
@@ -239,6 +239,7 @@ param_section! {
         b_peer: Real = 1.0, [0, 100], "utility per share", "benefit of the share of ratifiers in the State's region";
         b_reputation: Real = 0.5, [0, 100], "utility per level", "benefit of reputation";
         exposure_ref: Real = 0.1, [0.000001, 1], "share", "immigrant share at which the compliance exposure is 1";
+        exposure_income: Real = 0.5, [0, 5], "exposure per income unit", "expected exposure as a destination, per unit of income (added to the immigrant-share exposure)";
         ratify_temperature: Real = 0.2, [0.000001, 100], "utility", "logit temperature of the ratification decision";
         withdraw_prob: Real = 0.01, [0, 1], "1/year", "probability that a party considers withdrawal in a year";
     }
@@ -359,11 +360,12 @@ mod tests {
         let odd = include_str!("../../docs/ODD.md");
         for (section, specs, _) in SECTIONS {
             for spec in *specs {
-                let row = format!("| `{}` | ", spec.name);
+                let row = format!("| `{}` | {} |", spec.name, spec.default);
                 assert!(
                     odd.contains(&row),
-                    "docs/ODD.md lacks {section}.{}",
-                    spec.name
+                    "docs/ODD.md lacks {section}.{} with its default {}",
+                    spec.name,
+                    spec.default
                 );
             }
         }

@@ -123,7 +123,8 @@ pub(super) fn load_merged(path: &Path, origin: Origin, chain: &mut Vec<PathBuf>)
     Ok(merged)
 }
 
-/// Deep merge: tables merge key by key, every other value (arrays included) replaces.
+/// Deep merge: tables merge key by key; `events` and forum `timeline` arrays are appended to the
+/// parent's (a variant adds to the history it extends); every other value replaces.
 pub(super) fn merge(mut base: Table, over: Table) -> Table {
     for (key, value) in over {
         if key == "extends" {
@@ -133,6 +134,9 @@ pub(super) fn merge(mut base: Table, over: Table) -> Table {
             (Some(Value::Table(b)), Value::Table(o)) => {
                 let merged = merge(std::mem::take(b), o);
                 *b = merged;
+            }
+            (Some(Value::Array(b)), Value::Array(o)) if key == "events" || key == "timeline" => {
+                b.extend(o);
             }
             (_, value) => {
                 base.insert(key, value);

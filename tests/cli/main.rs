@@ -336,3 +336,121 @@ fn a_variant_without_a_name_is_named_after_its_file() {
     let check = stdout(&forumsim(dir, &["check", "variant.toml"]));
     assert!(check.contains("memory = 0.9"), "the override is applied");
 }
+
+#[test]
+fn compare_writes_paired_differences_and_one_folder_per_scenario() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    fs::write(
+        dir.join("variant.toml"),
+        "extends = \"small.toml\"\nname = \"variant\"\n[[events]]\nkind = \"firewall\"\nyear = 2008\nmembers = \"all\"\nlevel = 1.0\n",
+    )
+    .expect("write");
+    let o = forumsim(
+        dir,
+        &[
+            "compare",
+            "small.toml",
+            "small.toml",
+            "variant.toml",
+            "--reps",
+            "5",
+            "--quiet",
+            "--out",
+            "cmp",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("paired differences against small"), "{text}");
+    let csv = fs::read_to_string(dir.join("cmp/comparison.csv")).expect("comparison.csv");
+    assert!(csv.starts_with("scenario,baseline,metric,n,baseline_mean,scenario_mean,difference,sd_difference,ci95_low,ci95_high\n"));
+    // The scenario against itself: every difference and its interval are exactly zero.
+    let mut self_rows = 0;
+    let mut variant_moves = false;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[0] == "small" {
+            self_rows += 1;
+            assert_eq!(&f[6..], ["0", "0", "0", "0"], "{line}");
+        }
+        if f[0] == "variant" && f[2] == "pressure_end" {
+            variant_moves = f[6].parse::<f64>().expect("number") < 0.0;
+        }
+    }
+    assert!(self_rows >= 10);
+    assert!(variant_moves, "firewalls lower pressure");
+    for folder in ["small", "small-2", "variant"] {
+        assert!(
+            dir.join("cmp").join(folder).join("summary.csv").exists(),
+            "{folder}"
+        );
+    }
+    let builtin = forumsim(
+        dir,
+        &["compare", "--reps", "2", "--quiet", "--out", "default"],
+    );
+    assert!(builtin.status.success(), "{}", stderr(&builtin));
+    let text = stdout(&builtin);
+    for name in [
+        "un_platform",
+        "regular_hld",
+        "iom_protection_mandate",
+        "firewalls",
+        "civil_society_capacity",
+        "open_legal_channels",
+        "all_proposals",
+    ] {
+        assert!(text.contains(name), "default comparison lacks {name}");
+    }
+}
+
+#[test]
+fn calibrate_writes_the_targets() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = forumsim(tmp.path(), &["calibrate", "--reps", "4", "--out", "cal"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = fs::read_to_string(tmp.path().join("cal/calibration.csv")).expect("calibration.csv");
+    assert!(csv.starts_with("target,year,observed,model_mean,model_q05,model_q95,n,tolerance_low,tolerance_high,within_tolerance,source\n"));
+    for t in [
+        "gfmd_attendance,2015,150",
+        "icrmw_parties,2015,48",
+        "trafficking_protocol_parties,2015",
+        "corridor_log_share_correlation",
+    ] {
+        assert!(csv.contains(t), "lacks {t}");
+    }
+}
+
+#[test]
+fn a_variant_adds_to_the_timelines_and_events_it_extends() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = forumsim(
+        tmp.path(),
+        &[
+            "check",
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios/iom_protection_mandate.toml")
+                .display()
+                .to_string(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let gfmd = text
+        .split("[forums.GFMD]")
+        .nth(1)
+        .expect("GFMD")
+        .split("[forums.HLD]")
+        .next()
+        .expect("block");
+    assert!(
+        gfmd.contains("rights_agenda = 0.15"),
+        "the status quo's 2010 change stays"
+    );
+    assert!(
+        gfmd.contains("rights_transfer = 0.1"),
+        "the proposal's 2017 change is added"
+    );
+}

@@ -334,3 +334,79 @@ proptest! {
         assert_conserved(&w);
     }
 }
+
+/// The status quo meets every calibration target of MODEL.md section 9 within its tolerance.
+#[test]
+fn status_quo_meets_the_calibration_targets() {
+    let s = base();
+    let facts = s.facts().expect("facts");
+    let results = experiment::calibration::calibrate(&s, &facts, 60, s.run.seed, 2)
+        .expect("calibration runs");
+    let names: Vec<&str> = results.iter().map(|r| r.target.as_str()).collect();
+    for target in [
+        "gfmd_attendance",
+        "icrmw_parties",
+        "icrmw_high_income_parties",
+        "icrmw_large_destination_parties",
+        "trafficking_protocol_parties",
+        "irregular_share_workers",
+        "migrant_stock_growth_2010_2015",
+        "corridor_log_share_correlation",
+    ] {
+        assert!(names.contains(&target), "missing target {target}");
+    }
+    for r in &results {
+        assert!(
+            r.within(),
+            "{} {}: model {:.3} outside [{}, {}] (observed {})",
+            r.target,
+            r.year,
+            r.mean,
+            r.tolerance.0,
+            r.tolerance.1,
+            r.observed
+        );
+    }
+}
+
+/// A scenario compared with itself differs by exactly zero, replication by replication.
+#[test]
+fn paired_comparison_of_a_scenario_with_itself_is_exactly_zero() {
+    let s = base();
+    let facts = s.facts().expect("facts");
+    let config = experiment::RunConfig {
+        replications: 6,
+        seed: 3,
+        threads: 2,
+        point: 0,
+    };
+    let a = experiment::run(&s, &facts, &config, &mut |_| {}).expect("runs");
+    let b = experiment::run(&s, &facts, &config, &mut |_| {}).expect("runs");
+    let rows = experiment::compare::paired((&s, &a), (&s, &b));
+    assert!(rows.len() > 10);
+    for r in rows {
+        assert_eq!(
+            (r.difference, r.sd, r.ci_low, r.ci_high),
+            (0.0, 0.0, 0.0, 0.0),
+            "{}",
+            r.metric
+        );
+    }
+}
+
+/// A variant that only changes a forum's design meets the status quo's crises in every
+/// replication (common random numbers across scenario files).
+#[test]
+fn forum_design_variant_meets_the_same_crises_as_the_status_quo() {
+    let a = base();
+    let b = Scenario::builtin("iom_protection_mandate").expect("built-in");
+    let facts = a.facts().expect("facts");
+    for r in 0..3 {
+        let (mut ca, mut cb) = (Vec::new(), Vec::new());
+        experiment::simulate_with(&a, &facts, 9, 0, r, &mut |w| ca.push(w.crisis.clone()))
+            .expect("runs");
+        experiment::simulate_with(&b, &facts, 9, 0, r, &mut |w| cb.push(w.crisis.clone()))
+            .expect("runs");
+        assert_eq!(ca, cb, "replication {r}");
+    }
+}
