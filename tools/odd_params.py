@@ -19,7 +19,7 @@ for m in re.finditer(r"param_section! \{\n\s+///([^\n]*)\n\s+(\w+) \{\n(.*?)\n  
     tables.append("\n".join(rows))
 odd = open("docs/ODD.md").read()
 start = odd.index("\n#### ", odd.index("## 5. Parameters"))
-end = odd.index("\n## 6. References")
+end = odd.index("\n## ", start)
 odd = odd[:start] + "\n" + "\n".join(tables) + "\n" + odd[end:]
 open("docs/ODD.md", "w").write(odd)
 print("rewrote", len(tables), "tables")
