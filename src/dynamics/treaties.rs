@@ -125,43 +125,54 @@ fn decide(
     }
     let design = &treaty.design;
     for i in 0..world.n_states {
+        // Both draws are made for every State, whatever happens, so the stream stays aligned.
         let u_consider: f64 = rng.random();
         let u_decide: f64 = rng.random();
-        let region = world.region[i] as usize;
-        let peers = world.scratch_region_count[region] / world.region_size[region];
-        let trust = match treaty.trust_forum {
-            Some(f) => {
-                let forum = &world.forums[f];
-                match forum.position[i] {
-                    u32::MAX => 0.0,
-                    k => forum.trust[k as usize],
-                }
-            }
-            None => 0.5,
+        let considers = if treaty.party[i] {
+            allow_withdrawal && u_consider < tp.withdraw_prob
+        } else {
+            treaty.eligible[i] && u_consider < design.consider_prob
         };
-        let gap = shortfall_of(treaty, |d| world.protection[d][i]);
-        let exposure = world.stock(i) / world.population[i] / tp.exposure_ref
-            + tp.exposure_income * world.income[i];
-        let benefit = tp.b_diaspora * (world.emigrant_share[i] / tp.diaspora_ref).min(1.0)
-            + tp.b_trust * trust
-            + tp.b_peer * peers
-            + tp.b_reputation * world.reputation[i]
-            - design.obligation * world.pressure[i] * design.political_cost * gap * exposure
-            - design.fixed_cost;
+        if !considers {
+            continue;
+        }
+        let benefit = net_benefit(world, scenario, treaty, i);
         if treaty.party[i] {
-            if allow_withdrawal
-                && u_consider < tp.withdraw_prob
-                && u_decide < logistic(-benefit / tp.ratify_temperature)
-            {
+            if u_decide < logistic(-benefit / tp.ratify_temperature) {
                 treaty.party[i] = false;
             }
-        } else if treaty.eligible[i]
-            && u_consider < design.consider_prob
-            && u_decide < logistic(benefit / tp.ratify_temperature)
-        {
+        } else if u_decide < logistic(benefit / tp.ratify_temperature) {
             treaty.party[i] = true;
         }
     }
+}
+
+/// Net benefit of ratification for State `i` (the module's $NB_i$), with the regional peer shares
+/// of the start of the year in `world.scratch_region_count`.
+fn net_benefit(world: &World, scenario: &Scenario, treaty: &TreatyState, i: usize) -> f64 {
+    let tp = &scenario.treaty_dynamics;
+    let design = &treaty.design;
+    let region = world.region[i] as usize;
+    let peers = world.scratch_region_count[region] / world.region_size[region];
+    let trust = match treaty.trust_forum {
+        Some(f) => {
+            let forum = &world.forums[f];
+            match forum.position[i] {
+                u32::MAX => 0.0,
+                k => forum.trust[k as usize],
+            }
+        }
+        None => 0.5,
+    };
+    let gap = shortfall_of(treaty, |d| world.protection[d][i]);
+    let exposure = world.stock(i) / world.population[i] / tp.exposure_ref
+        + tp.exposure_income * world.income[i];
+    tp.b_diaspora * (world.emigrant_share[i] / tp.diaspora_ref).min(1.0)
+        + tp.b_trust * trust
+        + tp.b_peer * peers
+        + tp.b_reputation * world.reputation[i]
+        - design.obligation * world.pressure[i] * design.political_cost * gap * exposure
+        - design.fixed_cost
 }
 
 /// Under cover: the floor becomes the voice-weighted low quantile of the parties' protection.
