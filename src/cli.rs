@@ -30,6 +30,12 @@ pub enum Command {
         /// Scenario file (TOML)
         scenario: PathBuf,
     },
+    /// Redraw the charts and report.html of a finished run or comparison from its CSV files
+    /// (without running the model)
+    Plot {
+        /// Result folder (of `run` or `compare`)
+        dir: PathBuf,
+    },
     /// List every parameter with its default, range, unit and meaning
     Params,
     /// List the scenarios of a folder with their one-line descriptions
@@ -62,6 +68,9 @@ pub struct RunArgs {
     /// No progress bar
     #[arg(long)]
     pub quiet: bool,
+    /// Do not draw charts and report.html
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 #[derive(Debug, Args, Default)]
@@ -87,6 +96,9 @@ pub struct CompareArgs {
     /// No progress bar
     #[arg(long)]
     pub quiet: bool,
+    /// Do not draw charts and report.html
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 #[derive(Debug, Args, Default)]

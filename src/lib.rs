@@ -10,6 +10,7 @@
 //! [`stats`] → [`output`] (CSV files). [`experiment::run`] runs seeded replications in parallel.
 //! The model is described in `docs/ODD.md`; the code map is in `ARCHITECTURE.md`.
 
+pub mod chart;
 pub mod dynamics;
 pub mod error;
 pub mod experiment;

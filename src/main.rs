@@ -45,6 +45,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => compare(args),
         Command::Calibrate(args) => calibrate(args),
         Command::Check { scenario } => check(&scenario),
+        Command::Plot { dir } => plot(&dir),
         Command::Params => params(),
         Command::List { dir } => list(&dir),
     }
@@ -131,7 +132,14 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         .zip(&runs)
         .map(|(s, (f, r))| (s, f, r))
         .collect();
-    output::write_comparison(&dir, args.force, &triples, &rows, config.seed)?;
+    output::write_comparison(
+        &dir,
+        args.force,
+        &triples,
+        &rows,
+        config.seed,
+        !args.no_charts,
+    )?;
     print_comparison(&scenarios, &runs, &rows, &config, &dir)
 }
 
@@ -262,7 +270,15 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     })
     .with_context(|| format!("running scenario {}", scenario.name))?;
     bar.finish_and_clear();
-    output::write_run(&dir, args.force, &scenario, &facts, &result, config.seed)?;
+    output::write_run(
+        &dir,
+        args.force,
+        &scenario,
+        &facts,
+        &result,
+        config.seed,
+        !args.no_charts,
+    )?;
     print_report(&scenario, &result, &dir, config.seed)?;
     Ok(())
 }
@@ -333,6 +349,18 @@ fn print_report(
         }
     }
     writeln!(out, "results in {}", dir.display())?;
+    Ok(())
+}
+
+fn plot(dir: &Path) -> anyhow::Result<()> {
+    let files = forumsim::chart::plot(dir)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "drew {} chart files and {}",
+        files.len(),
+        dir.join("report.html").display()
+    )?;
     Ok(())
 }
 

@@ -92,6 +92,7 @@ pub fn write_atomically(
 }
 
 /// Writes every result file of a run into `dir`, atomically.
+/// With `charts`, the charts and `report.html` are drawn into the folder before it is published.
 pub fn write_run(
     dir: &Path,
     force: bool,
@@ -99,9 +100,14 @@ pub fn write_run(
     facts: &Facts,
     run: &RunOutput,
     seed: u64,
+    charts: bool,
 ) -> Result<()> {
     write_atomically(dir, force, |tmp| {
-        write_run_files(tmp, scenario, facts, run, seed)
+        write_run_files(tmp, scenario, facts, run, seed)?;
+        if charts {
+            crate::chart::plot(tmp)?;
+        }
+        Ok(())
     })
 }
 
@@ -134,13 +140,15 @@ pub fn comparison_folders(scenarios: &[&Scenario]) -> Vec<String> {
     names
 }
 
-/// Writes a comparison: `comparison.csv`, `manifest.json`, and one result folder per scenario.
+/// Writes a comparison: `comparison.csv`, `manifest.json`, and one result folder per scenario
+/// (with `charts`, the charts and reports too).
 pub fn write_comparison(
     dir: &Path,
     force: bool,
     runs: &[(&Scenario, &Facts, &RunOutput)],
     rows: &[PairedRow],
     seed: u64,
+    charts: bool,
 ) -> Result<()> {
     let scenarios: Vec<&Scenario> = runs.iter().map(|r| r.0).collect();
     let folders = comparison_folders(&scenarios);
@@ -196,7 +204,11 @@ pub fn write_comparison(
                 "description": s.description,
             })).collect::<Vec<_>>(),
         });
-        write_json(&tmp.join("manifest.json"), &manifest)
+        write_json(&tmp.join("manifest.json"), &manifest)?;
+        if charts {
+            crate::chart::plot(tmp)?;
+        }
+        Ok(())
     })
 }
 

@@ -163,7 +163,7 @@ pub fn calibrate(
         fits.push(fit);
         large.push(l);
     }
-    let names = metric_names(&s);
+    let names = metric_names(&s, &facts.region_names);
     let nm = names.len();
     let start = s.run.start_year;
     let series = |metric: &str, year: i32| -> Option<Vec<f64>> {

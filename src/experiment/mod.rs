@@ -70,7 +70,8 @@ pub struct ReplicationOutput {
     pub record: ReplicationRecord,
     /// Year-major trace: `trace[t * n_metrics + m]`.
     pub trace: Vec<f64>,
-    /// Final values per State: the instruments, pressure, then party status per treaty.
+    /// Final values per State: the instruments, pressure, party status per treaty, then the share of
+    /// each forum's meetings the State attended.
     pub finals: Vec<f64>,
 }
 
@@ -123,7 +124,8 @@ pub fn simulate_with(
     let mut world = World::new(facts, scenario, &mut world_rng);
     let mut streams = seeds::streams(key, scenario);
     treaties::spin_up(&mut world, scenario, &mut streams.treaties);
-    let metrics = metric_names(scenario).len();
+    let metrics = metric_names(scenario, &facts.region_names).len();
+    let mut region_scratch = vec![0.0; 2 * facts.n_regions()];
     let n_years = scenario.n_years();
     let mut trace = vec![f64::NAN; n_years * metrics];
     let mut scratch = Vec::with_capacity(world.n_states);
@@ -131,6 +133,8 @@ pub fn simulate_with(
     let mut years_to_floor = None;
     let mut attendance_sum = vec![0.0; world.forums.len()];
     let mut meetings = vec![0u32; world.forums.len()];
+    // Meetings attended by each State, per forum.
+    let mut attended = vec![vec![0u32; world.n_states]; world.forums.len()];
     for t in 0..n_years {
         let year = world.year;
         dynamics::step(&mut world, scenario, &mut streams);
@@ -142,7 +146,7 @@ pub fn simulate_with(
             });
         }
         let row = &mut trace[t * metrics..(t + 1) * metrics];
-        observe(&world, scenario, row, &mut scratch);
+        observe(&world, scenario, row, &mut scratch, &mut region_scratch);
         if years_to_floor.is_none() && row[0] < scenario.observation.floor {
             years_to_floor = Some(t as u32 + 1);
         }
@@ -151,6 +155,11 @@ pub fn simulate_with(
             if forum.met_this_year {
                 attendance_sum[f] += forum.attendance as f64;
                 meetings[f] += 1;
+                for (k, &i) in forum.participants.iter().enumerate() {
+                    if forum.attended[k] {
+                        attended[f][i as usize] += 1;
+                    }
+                }
             }
         }
     }
@@ -158,7 +167,7 @@ pub fn simulate_with(
     let rtb = |a: f64, b: f64| if a > 0.0 { (a - b) / a } else { f64::NAN };
     let n = world.n_states;
     let n_treaties = world.treaties.len();
-    let columns = STATE_COLUMNS.len() + n_treaties;
+    let columns = STATE_COLUMNS.len() + n_treaties + world.forums.len();
     let mut finals = vec![0.0; n * columns];
     for i in 0..n {
         let row = &mut finals[i * columns..(i + 1) * columns];
@@ -170,6 +179,13 @@ pub fn simulate_with(
         row[5] = world.pressure[i];
         for (k, t) in world.treaties.iter().enumerate() {
             row[STATE_COLUMNS.len() + k] = if t.party[i] { 1.0 } else { 0.0 };
+        }
+        for f in 0..world.forums.len() {
+            row[STATE_COLUMNS.len() + n_treaties + f] = if meetings[f] > 0 {
+                f64::from(attended[f][i]) / f64::from(meetings[f])
+            } else {
+                0.0
+            };
         }
     }
     let last = &trace[(n_years - 1) * metrics..];
@@ -227,6 +243,12 @@ pub fn run(
                 .iter()
                 .map(|t| format!("ratified_{}", t.name)),
         )
+        .chain(
+            scenario
+                .forums
+                .iter()
+                .map(|f| format!("attended_{}", f.name)),
+        )
         .collect();
     let ncol = state_columns.len();
     let mut state_sums = vec![0.0; n_states * ncol];
@@ -259,7 +281,7 @@ pub fn run(
     let state_means = state_sums.iter().map(|s| s / reps).collect();
     let first = scenario.run.start_year;
     Ok(RunOutput {
-        metrics: metric_names(scenario),
+        metrics: metric_names(scenario, &facts.region_names),
         years: (0..scenario.n_years() as i32).map(|t| first + t).collect(),
         traces,
         records,

@@ -36,8 +36,21 @@ pub const FORUM_METRICS: [&str; 2] = ["attendance", "anchor"];
 /// Per-treaty metric prefixes.
 pub const TREATY_METRICS: [&str; 4] = ["parties", "parties_high_income", "compliance", "detected"];
 
-/// All metric names of a scenario.
-pub fn metric_names(scenario: &Scenario) -> Vec<String> {
+/// A region's name as a metric suffix: lowercase, spaces and dashes as underscores.
+pub fn region_slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// All metric names of a scenario in a world with regions `region_names`.
+pub fn metric_names(scenario: &Scenario, region_names: &[String]) -> Vec<String> {
     let mut names: Vec<String> = CORE_METRICS.iter().map(|s| s.to_string()).collect();
     for f in &scenario.forums {
         for m in FORUM_METRICS {
@@ -48,6 +61,9 @@ pub fn metric_names(scenario: &Scenario) -> Vec<String> {
         for m in TREATY_METRICS {
             names.push(format!("{m}_{}", t.name));
         }
+    }
+    for r in region_names {
+        names.push(format!("protection_region_{}", region_slug(r)));
     }
     names
 }
@@ -83,9 +99,15 @@ pub fn protection_levels(world: &World) -> ProtectionLevels {
     }
 }
 
-/// Records one year's metrics into `out` (length `metric_names(scenario).len()`); `scratch` is a
-/// buffer of at least `n_states` reused across years.
-pub fn observe(world: &World, scenario: &Scenario, out: &mut [f64], scratch: &mut Vec<f64>) {
+/// Records one year's metrics into `out` (length of `metric_names`); `scratch` is a buffer of at
+/// least `n_states` and `region_scratch` one of `2 * n_regions`, reused across years.
+pub fn observe(
+    world: &World,
+    scenario: &Scenario,
+    out: &mut [f64],
+    scratch: &mut Vec<f64>,
+    region_scratch: &mut [f64],
+) {
     let n = world.n_states;
     let nf = n as f64;
     let levels = protection_levels(world);
@@ -183,5 +205,20 @@ pub fn observe(world: &World, scenario: &Scenario, out: &mut [f64], scratch: &mu
         };
         out[k + 3] = t.detected as f64;
         k += TREATY_METRICS.len();
+    }
+    // Mean protection per region.
+    let nr = world.n_regions;
+    region_scratch[..2 * nr].fill(0.0);
+    for i in 0..n {
+        let r = world.region[i] as usize;
+        region_scratch[r] += world.mean_protection(i);
+        region_scratch[nr + r] += 1.0;
+    }
+    for r in 0..nr {
+        out[k + r] = if region_scratch[nr + r] > 0.0 {
+            region_scratch[r] / region_scratch[nr + r]
+        } else {
+            f64::NAN
+        };
     }
 }

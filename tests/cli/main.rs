@@ -454,3 +454,181 @@ fn a_variant_adds_to_the_timelines_and_events_it_extends() {
         "the proposal's 2017 change is added"
     );
 }
+
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let w = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    let h = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    (w, h)
+}
+
+#[test]
+fn charts_are_valid_and_identical_across_runs_and_redraws() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    for out in ["a", "b"] {
+        let o = forumsim(dir, &["run", "small.toml", "--quiet", "--out", out]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let charts = dir.join("a/charts");
+    let mut names: Vec<String> = fs::read_dir(&charts)
+        .expect("charts folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for expected in [
+        "fan_protection_mean.png",
+        "fan_protection_mean.svg",
+        "fan_protection_migrant_weighted.png",
+        "fan_protection_asylum.png",
+        "fan_enforcement_mean.png",
+        "fan_legal_channels_mean.png",
+        "fan_pressure_mean.png",
+        "fan_irregular_share.png",
+        "fan_ratifications.png",
+        "rtb_distribution.png",
+        "breadth_depth.png",
+        "breadth_depth.svg",
+        "protection_by_region.png",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "missing {expected}: {names:?}"
+        );
+    }
+    for name in &names {
+        let a = fs::read(charts.join(name)).expect("a");
+        let b = fs::read(dir.join("b/charts").join(name)).expect("b");
+        assert!(a == b, "{name} differs between two runs");
+        if name.ends_with(".png") {
+            let (w, h) = png_size(&a);
+            assert!(w >= 900 && h >= 300, "{name}: {w}x{h}");
+            if name.starts_with("fan_") {
+                assert_eq!((w, h), (960, 560), "{name}");
+            }
+        } else {
+            let text = String::from_utf8(a).expect("svg is text");
+            assert!(
+                text.starts_with("<svg")
+                    && text.contains("width=\"")
+                    && text.trim_end().ends_with("</svg>"),
+                "{name}"
+            );
+        }
+    }
+    // Redrawing from the CSV files gives the same bytes.
+    let before = fs::read(charts.join("breadth_depth.png")).expect("chart");
+    fs::remove_dir_all(&charts).expect("remove");
+    let o = forumsim(dir, &["plot", "a"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        fs::read(charts.join("breadth_depth.png")).expect("chart"),
+        before
+    );
+    let report = fs::read_to_string(dir.join("a/report.html")).expect("report");
+    assert!(report.contains("data:image/png;base64,") && !report.contains("http"));
+    // --no-charts skips them.
+    let o = forumsim(
+        dir,
+        &["run", "small.toml", "--quiet", "--out", "c", "--no-charts"],
+    );
+    assert!(o.status.success());
+    assert!(!dir.join("c/charts").exists() && !dir.join("c/report.html").exists());
+    // Every row of states.csv has as many fields as its header.
+    let states = fs::read_to_string(dir.join("a/states.csv")).expect("states");
+    let fields = |l: &str| l.split(',').count();
+    let header = fields(states.lines().next().expect("header"));
+    for line in states.lines().filter(|l| !l.contains('"')) {
+        assert_eq!(fields(line), header, "{line}");
+    }
+}
+
+/// The report opens offline in headless Chromium with no console message and every image drawn.
+#[test]
+fn report_loads_in_headless_chromium() {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("Chromium is needed for this test (.ci/run installs the Debian package chromium)");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    fs::write(
+        dir.join("variant.toml"),
+        "extends = \"small.toml\"\nname = \"variant\"\n[forums.GFMD]\nmemory = 0.9\n",
+    )
+    .expect("write");
+    let o = forumsim(
+        dir,
+        &[
+            "compare",
+            "small.toml",
+            "variant.toml",
+            "--reps",
+            "4",
+            "--quiet",
+            "--out",
+            "cmp",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (folder, min_images) in [("cmp", 10), ("cmp/small", 12), ("cmp/variant", 12)] {
+        let page = dir.join(folder);
+        fs::write(
+            page.join("checker.html"),
+            "<!DOCTYPE html><html><body><div id=\"result\">pending</div>\
+             <iframe id=\"f\" src=\"report.html\" width=\"1200\" height=\"800\"></iframe><script>\
+             document.getElementById('f').addEventListener('load', function () {\
+               var d = this.contentDocument; var imgs = Array.prototype.slice.call(d.images);\
+               var bad = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0 && i.naturalHeight > 0); });\
+               document.getElementById('result').textContent = 'images=' + imgs.length + ' bad=' + bad.length; });\
+             </script></body></html>",
+        )
+        .expect("checker");
+        let profile = tempfile::tempdir().expect("profile");
+        let out = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--allow-file-access-from-files",
+                "--virtual-time-budget=10000",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("file://{}", page.join("checker.html").display()))
+            .output()
+            .expect("chromium runs");
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let log = String::from_utf8_lossy(&out.stderr);
+        let result = dom
+            .split("id=\"result\">")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .unwrap_or("")
+            .to_string();
+        let images: usize = result
+            .strip_prefix("images=")
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(
+            images >= min_images && result.ends_with("bad=0"),
+            "{folder}: {result:?}\n{log}"
+        );
+        let console: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("CONSOLE") && l.contains("report.html"))
+            .collect();
+        assert!(console.is_empty(), "{folder}: console messages {console:?}");
+    }
+}

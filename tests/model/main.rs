@@ -206,7 +206,7 @@ fn anchor_series(memory: f64) -> Vec<Vec<f64>> {
     s.forums[0].design.consensus_quantile = 0.0;
     s.forums[0].design.memory = memory;
     let facts = s.facts().expect("facts");
-    let names = experiment::observe::metric_names(&s);
+    let names = experiment::observe::metric_names(&s, &facts.region_names);
     let m = names
         .iter()
         .position(|n| n == "anchor_Forum")

@@ -1,0 +1,214 @@
+//! Reading a finished run's CSV files back for charts and the report. Charts depend only on these
+//! files, so `forumsim plot DIR` redraws them without running the model.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Quantiles of one metric in one year, across replications.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Band {
+    pub year: f64,
+    pub mean: f64,
+    pub q05: f64,
+    pub q25: f64,
+    pub q50: f64,
+    pub q75: f64,
+    pub q95: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// A run's result folder, read back.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    pub name: String,
+    pub dir: PathBuf,
+    /// Metric name to its bands by year, in year order.
+    pub summary: BTreeMap<String, Vec<Band>>,
+    /// Column name to its values by replication.
+    pub replications: BTreeMap<String, Vec<f64>>,
+    /// The header of `states.csv` and its rows.
+    pub state_header: Vec<String>,
+    pub states: Vec<Vec<String>>,
+    pub manifest: serde_json::Value,
+}
+
+fn read_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::Read {
+        file: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, message.into()),
+    }
+}
+
+fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
+    csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(source) => Error::Read {
+            file: path.to_path_buf(),
+            source,
+        },
+        other => read_err(path, format!("{other:?}")),
+    })
+}
+
+fn parse(path: &Path, s: &str) -> Result<f64> {
+    if s.is_empty() {
+        return Ok(f64::NAN);
+    }
+    s.parse()
+        .map_err(|_| read_err(path, format!("not a number: {s:?}")))
+}
+
+impl RunData {
+    /// Reads `summary.csv`, `replications.csv`, `states.csv` and `manifest.json` of `dir`.
+    pub fn read(dir: &Path) -> Result<RunData> {
+        let path = dir.join("summary.csv");
+        let mut summary: BTreeMap<String, Vec<Band>> = BTreeMap::new();
+        for rec in reader(&path)?.records() {
+            let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
+            let f = |k: usize| parse(&path, rec.get(k).unwrap_or(""));
+            let band = Band {
+                year: f(0)?,
+                mean: f(3)?,
+                q05: f(5)?,
+                q25: f(6)?,
+                q50: f(7)?,
+                q75: f(8)?,
+                q95: f(9)?,
+                ci_low: f(10)?,
+                ci_high: f(11)?,
+            };
+            summary
+                .entry(rec.get(1).unwrap_or("").to_string())
+                .or_default()
+                .push(band);
+        }
+        let path = dir.join("replications.csv");
+        let mut r = reader(&path)?;
+        let header: Vec<String> = r
+            .headers()
+            .map_err(|e| read_err(&path, e.to_string()))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let mut replications: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for rec in r.records() {
+            let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
+            for (k, name) in header.iter().enumerate() {
+                replications
+                    .entry(name.clone())
+                    .or_default()
+                    .push(parse(&path, rec.get(k).unwrap_or(""))?);
+            }
+        }
+        let path = dir.join("states.csv");
+        let mut r = reader(&path)?;
+        let state_header: Vec<String> = r
+            .headers()
+            .map_err(|e| read_err(&path, e.to_string()))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let mut states = Vec::new();
+        for rec in r.records() {
+            let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
+            states.push(rec.iter().map(str::to_string).collect());
+        }
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+            file: path.clone(),
+            source,
+        })?;
+        let manifest: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| read_err(&path, e.to_string()))?;
+        let name = manifest["scenario"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                dir.file_name()
+                    .map_or("run".into(), |n| n.to_string_lossy().into_owned())
+            });
+        Ok(RunData {
+            name,
+            dir: dir.to_path_buf(),
+            summary,
+            replications,
+            state_header,
+            states,
+            manifest,
+        })
+    }
+
+    /// A numeric column of `states.csv`.
+    pub fn state_column(&self, name: &str) -> Option<Vec<f64>> {
+        let k = self.state_header.iter().position(|h| h == name)?;
+        Some(
+            self.states
+                .iter()
+                .map(|row| row.get(k).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN))
+                .collect(),
+        )
+    }
+}
+
+/// One row of `comparison.csv`.
+#[derive(Debug, Clone)]
+pub struct ComparisonRow {
+    pub scenario: String,
+    pub metric: String,
+    pub baseline_mean: f64,
+    pub scenario_mean: f64,
+    pub difference: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// A comparison folder read back: its rows and each scenario's run, in the manifest's order.
+#[derive(Debug, Clone)]
+pub struct ComparisonData {
+    pub rows: Vec<ComparisonRow>,
+    pub runs: Vec<RunData>,
+    pub manifest: serde_json::Value,
+}
+
+impl ComparisonData {
+    pub fn read(dir: &Path) -> Result<ComparisonData> {
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+            file: path.clone(),
+            source,
+        })?;
+        let manifest: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| read_err(&path, e.to_string()))?;
+        let mut runs = Vec::new();
+        for s in manifest["scenarios"].as_array().into_iter().flatten() {
+            let folder = s["folder"]
+                .as_str()
+                .ok_or_else(|| read_err(&path, "scenario without a folder"))?;
+            let mut run = RunData::read(&dir.join(folder))?;
+            run.name = folder.to_string();
+            runs.push(run);
+        }
+        let path = dir.join("comparison.csv");
+        let mut rows = Vec::new();
+        for rec in reader(&path)?.records() {
+            let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
+            let f = |k: usize| parse(&path, rec.get(k).unwrap_or(""));
+            rows.push(ComparisonRow {
+                scenario: rec.get(0).unwrap_or("").to_string(),
+                metric: rec.get(2).unwrap_or("").to_string(),
+                baseline_mean: f(4)?,
+                scenario_mean: f(5)?,
+                difference: f(6)?,
+                ci_low: f(8)?,
+                ci_high: f(9)?,
+            });
+        }
+        Ok(ComparisonData {
+            rows,
+            runs,
+            manifest,
+        })
+    }
+}
