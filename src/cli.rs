@@ -25,6 +25,9 @@ pub enum Command {
     /// Run a scenario over 2007-2016 and compare it with the calibration targets
     /// (calibration.csv)
     Calibrate(CalibrateArgs),
+    /// Global sensitivity analysis of the RTB index and final protection: Sobol indices
+    /// (first-order and total, bootstrap 95% CIs) or Morris mu*, sigma
+    Sensitivity(SensitivityArgs),
     /// Validate a scenario file and print its fully resolved parameters
     Check {
         /// Scenario file (TOML)
@@ -62,6 +65,19 @@ pub struct RunArgs {
     /// Result folder [default: output/<scenario name>]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Set a numeric parameter by key path, e.g. --set forums.GFMD.memory=0.8 (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Sweep a parameter, e.g. --sweep flows.beta_far=1:3:5 (from:to:steps; repeat for a grid;
+    /// steps is ignored by --design lhs). Replaces the scenario's [sweep]
+    #[arg(long = "sweep", value_name = "KEY=FROM:TO[:STEPS]")]
+    pub sweep: Vec<String>,
+    /// Design of a sweep: grid (every combination) or lhs (Latin hypercube, with --samples)
+    #[arg(long, value_name = "DESIGN", default_value = "grid")]
+    pub design: String,
+    /// Number of points of a Latin-hypercube sweep
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
     /// Overwrite an existing result folder
     #[arg(long)]
     pub force: bool,
@@ -120,4 +136,39 @@ pub struct CalibrateArgs {
     /// Overwrite an existing result folder
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SensitivityArgs {
+    /// Scenario file (TOML)
+    pub scenario: PathBuf,
+    /// Parameters by key path, comma-separated, each optionally with its range:
+    /// `forums.GFMD.memory=0:1,flows.beta_far`. Without a range: half to one and a half times the
+    /// scenario's value, within the parameter's valid range
+    #[arg(long, value_name = "KEYS", required = true)]
+    pub params: String,
+    /// sobol or morris
+    #[arg(long, default_value = "sobol")]
+    pub method: String,
+    /// Base sample size N (Sobol: N x (k + 2) model runs) or number of Morris trajectories
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub samples: usize,
+    /// Replications averaged per model run (the same seeds at every point)
+    #[arg(long, value_name = "R", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    pub reps: u64,
+    /// Master seed [default: the scenario's run.seed]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads [default: all cores]
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
+    pub threads: Option<u64>,
+    /// Result folder [default: output/<scenario name>-sensitivity]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing result folder
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
 }

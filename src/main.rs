@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{CalibrateArgs, Cli, Command, CompareArgs, RunArgs};
+use cli::{CalibrateArgs, Cli, Command, CompareArgs, RunArgs, SensitivityArgs};
 use forumsim::experiment::RunConfig;
 use forumsim::scenario::params::SECTIONS;
 use forumsim::stats::summarize;
@@ -44,6 +44,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run(args),
         Command::Compare(args) => compare(args),
         Command::Calibrate(args) => calibrate(args),
+        Command::Sensitivity(args) => sensitivity(args),
         Command::Check { scenario } => check(&scenario),
         Command::Plot { dir } => plot(&dir),
         Command::Params => params(),
@@ -204,6 +205,167 @@ fn print_comparison(
     Ok(())
 }
 
+fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
+    use forumsim::experiment::sensitivity::{Factor, Method, analyse};
+    let scenario = Scenario::load(&args.scenario)?;
+    let method = match args.method.as_str() {
+        "sobol" => Method::Sobol,
+        "morris" => Method::Morris,
+        other => {
+            return Err(Error::Invalid {
+                file: "--method".into(),
+                key: other.into(),
+                message: "expected sobol or morris".into(),
+            }
+            .into());
+        }
+    };
+    if args.samples < 2 {
+        return Err(Error::Invalid {
+            file: "--samples".into(),
+            key: args.samples.to_string(),
+            message: "expected at least 2".into(),
+        }
+        .into());
+    }
+    let mut factors = Vec::new();
+    for item in args
+        .params
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let (key, range) = match item.split_once('=') {
+            Some((k, r)) => (k, Some(r)),
+            None => (item, None),
+        };
+        let (value, spec) = scenario.parameter(key).map_err(|message| Error::Invalid {
+            file: "--params".into(),
+            key: key.into(),
+            message,
+        })?;
+        let (low, high) = match range {
+            Some(r) => {
+                let (a, b) = r.split_once(':').ok_or_else(|| Error::Invalid {
+                    file: "--params".into(),
+                    key: key.into(),
+                    message: format!("expected LOW:HIGH, found {r:?}"),
+                })?;
+                (
+                    cli_number("--params", key, a)?,
+                    cli_number("--params", key, b)?,
+                )
+            }
+            None if value != 0.0 => (
+                (value * 0.5).max(spec.min).min(spec.max),
+                (value * 1.5).max(spec.min).min(spec.max),
+            ),
+            None => (spec.min, spec.min + (spec.max - spec.min) * 0.1),
+        };
+        for x in [low, high] {
+            spec.check(x).map_err(|message| Error::Invalid {
+                file: "--params".into(),
+                key: key.into(),
+                message,
+            })?;
+        }
+        if low >= high {
+            return Err(Error::Invalid {
+                file: "--params".into(),
+                key: key.into(),
+                message: format!("expected LOW < HIGH, found {low}:{high}"),
+            }
+            .into());
+        }
+        factors.push(Factor {
+            key: key.into(),
+            low,
+            high,
+        });
+    }
+    if factors.is_empty() {
+        return Err(Error::Invalid {
+            file: "--params".into(),
+            key: args.params.clone(),
+            message: "expected at least one parameter".into(),
+        }
+        .into());
+    }
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-sensitivity", scenario.name)));
+    output::check_destination(&dir, args.force)?;
+    let seed = args.seed.unwrap_or(scenario.run.seed);
+    let points = match method {
+        Method::Sobol => args.samples * (factors.len() + 2),
+        Method::Morris => args.samples * (factors.len() + 1),
+    } as u64;
+    let bar = progress_bar(args.quiet, points * args.reps, &scenario.name);
+    let out = analyse(
+        &scenario,
+        &factors,
+        method,
+        args.samples,
+        args.reps,
+        seed,
+        threads_or_all(args.threads),
+        &mut |d| bar.set_position(d),
+    )?;
+    bar.finish_and_clear();
+    output::write_sensitivity(&dir, args.force, &scenario, &out, seed)?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "{}: {} sensitivity, {} model runs x {} replications, seed {}, {:.1} s",
+        scenario.name, args.method, out.points, out.replications, seed, out.wall_seconds
+    )?;
+    for output_name in forumsim::experiment::sensitivity::OUTPUTS {
+        let mut rows: Vec<_> = out
+            .rows
+            .iter()
+            .filter(|r| r.output == output_name)
+            .collect();
+        let score = |r: &&forumsim::experiment::sensitivity::SensitivityRow| {
+            r.sobol
+                .map(|s| s.total)
+                .or(r.morris.map(|m| m.mu_star))
+                .unwrap_or(0.0)
+        };
+        rows.sort_by(|a, b| {
+            score(b)
+                .total_cmp(&score(a))
+                .then_with(|| a.factor.key.cmp(&b.factor.key))
+        });
+        writeln!(stdout, "  {output_name}, ranked:")?;
+        for r in rows {
+            match (r.sobol, r.morris) {
+                (Some(s), _) => writeln!(
+                    stdout,
+                    "    {:<36} [{:.3}, {:.3}]  S1 {:+.3} [{:+.3}, {:+.3}]  ST {:.3} [{:.3}, {:.3}]",
+                    r.factor.key,
+                    r.factor.low,
+                    r.factor.high,
+                    s.first,
+                    s.first_ci.0,
+                    s.first_ci.1,
+                    s.total,
+                    s.total_ci.0,
+                    s.total_ci.1
+                )?,
+                (None, Some(m)) => writeln!(
+                    stdout,
+                    "    {:<36} [{:.3}, {:.3}]  mu* {:.4}  sigma {:.4}  mu {:+.4}",
+                    r.factor.key, r.factor.low, r.factor.high, m.mu_star, m.sigma, m.mu
+                )?,
+                _ => {}
+            }
+        }
+    }
+    writeln!(stdout, "results in {}", dir.display())?;
+    Ok(())
+}
+
 fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     let scenario = load(args.scenario.as_deref())?;
     let dir = args
@@ -249,8 +411,112 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `KEY=VALUE` of `--set` and `--sweep`.
+fn split_assignment<'a>(flag: &str, text: &'a str) -> Result<(&'a str, &'a str), Error> {
+    text.split_once('=').ok_or_else(|| Error::Invalid {
+        file: flag.into(),
+        key: text.into(),
+        message: "expected KEY=VALUE".into(),
+    })
+}
+
+fn cli_number(flag: &str, key: &str, text: &str) -> Result<f64, Error> {
+    text.trim().parse::<f64>().map_err(|_| Error::Invalid {
+        file: flag.into(),
+        key: key.into(),
+        message: format!("expected a number, found {text:?}"),
+    })
+}
+
+/// Applies `--set` and builds the sweep of `--sweep` (or the scenario's own).
+fn apply_cli_parameters(
+    scenario: &mut Scenario,
+    args: &RunArgs,
+) -> Result<Option<forumsim::experiment::design::Sweep>, Error> {
+    use forumsim::experiment::design::{Design, Sweep, SweepParam};
+    for assignment in &args.set {
+        let (key, value) = split_assignment("--set", assignment)?;
+        let value = cli_number("--set", key, value)?;
+        scenario.set(key, value).map_err(|message| Error::Invalid {
+            file: "--set".into(),
+            key: key.into(),
+            message,
+        })?;
+    }
+    let design = match args.design.as_str() {
+        "grid" => Design::Grid,
+        "lhs" => Design::Lhs {
+            samples: args
+                .samples
+                .filter(|&n| n > 0)
+                .ok_or_else(|| Error::Invalid {
+                    file: "--design".into(),
+                    key: "lhs".into(),
+                    message: "expected --samples N with N > 0".into(),
+                })?,
+        },
+        other => {
+            return Err(Error::Invalid {
+                file: "--design".into(),
+                key: other.into(),
+                message: "expected grid or lhs".into(),
+            });
+        }
+    };
+    if args.sweep.is_empty() {
+        return Ok(scenario.sweep.clone());
+    }
+    let mut params = Vec::new();
+    for text in &args.sweep {
+        let (key, range) = split_assignment("--sweep", text)?;
+        let parts: Vec<&str> = range.split(':').collect();
+        if parts.len() < 2 || parts.len() > 3 {
+            return Err(Error::Invalid {
+                file: "--sweep".into(),
+                key: key.into(),
+                message: format!("expected FROM:TO or FROM:TO:STEPS, found {range:?}"),
+            });
+        }
+        let from = cli_number("--sweep", key, parts[0])?;
+        let to = cli_number("--sweep", key, parts[1])?;
+        let steps = match parts.get(2) {
+            Some(s) => s
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| Error::Invalid {
+                    file: "--sweep".into(),
+                    key: key.into(),
+                    message: format!("expected a whole number of steps >= 1, found {s:?}"),
+                })?,
+            None => 2,
+        };
+        let (_, spec) = scenario.parameter(key).map_err(|message| Error::Invalid {
+            file: "--sweep".into(),
+            key: key.into(),
+            message,
+        })?;
+        for x in [from, to] {
+            spec.check(x).map_err(|message| Error::Invalid {
+                file: "--sweep".into(),
+                key: key.into(),
+                message,
+            })?;
+        }
+        params.push(SweepParam {
+            key: key.into(),
+            from,
+            to,
+            steps,
+        });
+    }
+    Ok(Some(Sweep { design, params }))
+}
+
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let scenario = load(args.scenario.as_deref())?;
+    let mut scenario = load(args.scenario.as_deref())?;
+    let sweep = apply_cli_parameters(&mut scenario, &args)?;
     let dir = args
         .out
         .clone()
@@ -262,6 +528,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     if let Some(s) = args.seed {
         config.seed = s;
+    }
+    if let Some(sweep) = sweep {
+        return run_sweep(&scenario, &sweep, &config, &dir, &args);
     }
     let facts = scenario.facts()?;
     let bar = progress_bar(args.quiet, config.replications, &scenario.name);
@@ -280,6 +549,78 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         !args.no_charts,
     )?;
     print_report(&scenario, &result, &dir, config.seed)?;
+    Ok(())
+}
+
+fn run_sweep(
+    scenario: &Scenario,
+    sweep: &forumsim::experiment::design::Sweep,
+    config: &RunConfig,
+    dir: &Path,
+    args: &RunArgs,
+) -> anyhow::Result<()> {
+    let n_points = sweep.points(config.seed).len() as u64;
+    let bar = progress_bar(args.quiet, n_points * config.replications, &scenario.name);
+    let out = forumsim::experiment::sweep::run_sweep(scenario, sweep, config, &mut |d| {
+        bar.set_position(d)
+    })
+    .with_context(|| format!("running the sweep of {}", scenario.name))?;
+    bar.finish_and_clear();
+    output::write_sweep(
+        dir,
+        args.force,
+        scenario,
+        &out,
+        config.seed,
+        !args.no_charts,
+    )?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "{}: sweep ({}) of {} points x {} replications, seed {}, {:.2} s",
+        scenario.name,
+        out.design,
+        out.points.len(),
+        config.replications,
+        config.seed,
+        out.wall_seconds
+    )?;
+    let mut scratch = Vec::new();
+    writeln!(
+        stdout,
+        "  {}  {:>28}  {:>28}",
+        out.keys
+            .iter()
+            .map(|k| format!("{k:>24}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        "RTB index [95% CI]",
+        "final protection [95% CI]"
+    )?;
+    for (values, records) in out.points.iter().zip(&out.records) {
+        let cell = |m: &str, scratch: &mut Vec<f64>| -> String {
+            let v: Vec<f64> = records.iter().map(|r| output::sweep_metric(r, m)).collect();
+            summarize(&v, scratch)
+                .map(|s| format!("{:.4} [{:.4}, {:.4}]", s.mean, s.ci_low, s.ci_high))
+                .unwrap_or_default()
+        };
+        writeln!(
+            stdout,
+            "  {}  {:>28}  {:>28}",
+            values
+                .iter()
+                .map(|v| format!("{v:>24.4}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            cell("rtb", &mut scratch),
+            cell("protection_mean_end", &mut scratch)
+        )?;
+    }
+    writeln!(
+        stdout,
+        "results in {} (sweep.csv, replications.csv)",
+        dir.display()
+    )?;
     Ok(())
 }
 

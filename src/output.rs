@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::experiment::calibration::TargetResult;
 use crate::experiment::compare::PairedRow;
-use crate::experiment::{RunOutput, seeds};
+use crate::experiment::sensitivity::{Method, SensitivityOutput};
+use crate::experiment::sweep::SweepOutput;
+use crate::experiment::{ReplicationRecord, RunOutput, seeds};
 use crate::scenario::Scenario;
 use crate::stats::summarize;
 use crate::world::{DOMAINS, Facts};
@@ -212,6 +214,82 @@ pub fn write_comparison(
     })
 }
 
+/// Writes `sensitivity.csv` (and a manifest) into `dir`, atomically.
+pub fn write_sensitivity(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    out: &SensitivityOutput,
+    seed: u64,
+) -> Result<()> {
+    write_atomically(dir, force, |tmp| {
+        let path = tmp.join("sensitivity.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        w.write_record([
+            "output",
+            "method",
+            "parameter",
+            "low",
+            "high",
+            "first_order",
+            "first_order_ci95_low",
+            "first_order_ci95_high",
+            "total",
+            "total_ci95_low",
+            "total_ci95_high",
+            "morris_mu",
+            "morris_mu_star",
+            "morris_sigma",
+        ])
+        .map_err(csv_err(&path))?;
+        for r in &out.rows {
+            let mut row = vec![
+                r.output.clone(),
+                match out.method {
+                    Method::Sobol => "sobol".into(),
+                    Method::Morris => "morris".into(),
+                },
+                r.factor.key.clone(),
+                num(r.factor.low),
+                num(r.factor.high),
+            ];
+            match r.sobol {
+                Some(s) => row.extend(
+                    [
+                        s.first,
+                        s.first_ci.0,
+                        s.first_ci.1,
+                        s.total,
+                        s.total_ci.0,
+                        s.total_ci.1,
+                    ]
+                    .iter()
+                    .map(|&x| num(x)),
+                ),
+                None => row.extend(std::iter::repeat_n(String::new(), 6)),
+            }
+            match r.morris {
+                Some(m) => row.extend([m.mu, m.mu_star, m.sigma].iter().map(|&x| num(x))),
+                None => row.extend(std::iter::repeat_n(String::new(), 3)),
+            }
+            w.write_record(&row).map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(write_err(&path))?;
+        let manifest = serde_json::json!({
+            "program": "forumsim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "scenario": scenario.name,
+            "scenario_hash": scenario.content_hash(),
+            "master_seed": seed,
+            "method": match out.method { Method::Sobol => "sobol (Saltelli sampling, Saltelli 2010 first-order and Jansen total estimators, 1000 bootstrap resamples)", Method::Morris => "morris (4 levels, one-at-a-time trajectories)" },
+            "design_points": out.points,
+            "replications_per_point": out.replications,
+            "wall_seconds": out.wall_seconds,
+        });
+        write_json(&tmp.join("manifest.json"), &manifest)
+    })
+}
+
 /// Writes `calibration.csv` (and a manifest) into `dir`, atomically.
 pub fn write_calibration(
     dir: &Path,
@@ -327,6 +405,16 @@ pub fn write_summary(path: &Path, run: &RunOutput) -> Result<()> {
 /// `replications.csv`: one row per replication.
 pub fn write_replications(path: &Path, scenario: &Scenario, run: &RunOutput) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
+    w.write_record(replication_header(scenario))
+        .map_err(csv_err(path))?;
+    for r in &run.records {
+        w.write_record(replication_row(r)).map_err(csv_err(path))?;
+    }
+    w.flush().map_err(write_err(path))
+}
+
+/// Columns of `replications.csv`.
+pub fn replication_header(scenario: &Scenario) -> Vec<String> {
     let mut header: Vec<String> = [
         "replication",
         "rtb",
@@ -353,30 +441,135 @@ pub fn write_replications(path: &Path, scenario: &Scenario, run: &RunOutput) -> 
     for f in &scenario.forums {
         header.push(format!("attendance_{}", f.name));
     }
-    w.write_record(&header).map_err(csv_err(path))?;
-    for r in &run.records {
-        let mut row = vec![
-            r.replication.to_string(),
-            num(r.rtb),
-            num(r.rtb_migrant_weighted),
-            num(r.drift_per_decade),
-            r.years_to_floor.map(|y| y.to_string()).unwrap_or_default(),
-            num(r.start.mean),
-            num(r.end.mean),
-            num(r.start.migrant_weighted),
-            num(r.end.migrant_weighted),
-        ];
-        for d in 0..DOMAINS.len() {
-            row.push(num(r.start.domains[d]));
-            row.push(num(r.end.domains[d]));
-        }
-        row.push(num(r.irregular_share_end));
-        row.push(num(r.pressure_end));
-        row.extend(r.parties.iter().map(|&x| num(x)));
-        row.extend(r.attendance.iter().map(|&x| num(x)));
-        w.write_record(&row).map_err(csv_err(path))?;
+    header
+}
+
+/// One row of `replications.csv`.
+pub fn replication_row(r: &ReplicationRecord) -> Vec<String> {
+    let mut row = vec![
+        r.replication.to_string(),
+        num(r.rtb),
+        num(r.rtb_migrant_weighted),
+        num(r.drift_per_decade),
+        r.years_to_floor.map(|y| y.to_string()).unwrap_or_default(),
+        num(r.start.mean),
+        num(r.end.mean),
+        num(r.start.migrant_weighted),
+        num(r.end.migrant_weighted),
+    ];
+    for d in 0..DOMAINS.len() {
+        row.push(num(r.start.domains[d]));
+        row.push(num(r.end.domains[d]));
     }
-    w.flush().map_err(write_err(path))
+    row.push(num(r.irregular_share_end));
+    row.push(num(r.pressure_end));
+    row.extend(r.parties.iter().map(|&x| num(x)));
+    row.extend(r.attendance.iter().map(|&x| num(x)));
+    row
+}
+
+/// Headline replication-level quantities of a sweep point, by name.
+pub const SWEEP_METRICS: [&str; 7] = [
+    "rtb",
+    "rtb_migrant_weighted",
+    "protection_mean_end",
+    "protection_migrant_weighted_end",
+    "irregular_share_end",
+    "pressure_end",
+    "ratifications_total",
+];
+
+/// The value of a [`SWEEP_METRICS`] quantity in a replication record.
+pub fn sweep_metric(r: &ReplicationRecord, metric: &str) -> f64 {
+    match metric {
+        "rtb" => r.rtb,
+        "rtb_migrant_weighted" => r.rtb_migrant_weighted,
+        "protection_mean_end" => r.end.mean,
+        "protection_migrant_weighted_end" => r.end.migrant_weighted,
+        "irregular_share_end" => r.irregular_share_end,
+        "pressure_end" => r.pressure_end,
+        "ratifications_total" => r.parties.iter().sum(),
+        _ => f64::NAN,
+    }
+}
+
+/// Writes a sweep: `sweep.csv` (one row per design point), `replications.csv` (with the point
+/// index) and `manifest.json`, atomically.
+pub fn write_sweep(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    out: &SweepOutput,
+    seed: u64,
+    charts: bool,
+) -> Result<()> {
+    write_atomically(dir, force, |tmp| {
+        let path = tmp.join("sweep.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        let mut header = vec!["point".to_string()];
+        header.extend(out.keys.iter().cloned());
+        for m in SWEEP_METRICS {
+            for stat in ["mean", "sd", "q05", "q50", "q95", "ci95_low", "ci95_high"] {
+                header.push(format!("{m}_{stat}"));
+            }
+        }
+        w.write_record(&header).map_err(csv_err(&path))?;
+        let mut scratch = Vec::new();
+        for (k, (values, records)) in out.points.iter().zip(&out.records).enumerate() {
+            let mut row = vec![k.to_string()];
+            row.extend(values.iter().map(|&v| num(v)));
+            for m in SWEEP_METRICS {
+                let column: Vec<f64> = records.iter().map(|r| sweep_metric(r, m)).collect();
+                match summarize(&column, &mut scratch) {
+                    Some(st) => row.extend(
+                        [
+                            st.mean, st.sd, st.q05, st.q50, st.q95, st.ci_low, st.ci_high,
+                        ]
+                        .iter()
+                        .map(|&x| num(x)),
+                    ),
+                    None => row.extend(std::iter::repeat_n(String::new(), 7)),
+                }
+            }
+            w.write_record(&row).map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(write_err(&path))?;
+        let path = tmp.join("replications.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        let mut header = vec!["point".to_string()];
+        header.extend(replication_header(scenario));
+        w.write_record(&header).map_err(csv_err(&path))?;
+        for (k, records) in out.records.iter().enumerate() {
+            for r in records {
+                let mut row = vec![k.to_string()];
+                row.extend(replication_row(r));
+                w.write_record(&row).map_err(csv_err(&path))?;
+            }
+        }
+        w.flush().map_err(write_err(&path))?;
+        let resolved: toml::Table = scenario.resolved_toml().parse().unwrap_or_default();
+        let manifest = serde_json::json!({
+            "program": "forumsim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "scenario": scenario.name,
+            "scenario_source": scenario.source,
+            "scenario_hash": scenario.content_hash(),
+            "master_seed": seed,
+            "seed_derivation": seeds::DERIVATION,
+            "design": out.design,
+            "swept_parameters": out.keys,
+            "points": out.points.len(),
+            "replications_per_point": out.records.first().map_or(0, Vec::len),
+            "threads": out.threads,
+            "wall_seconds": out.wall_seconds,
+            "parameters": resolved,
+        });
+        write_json(&tmp.join("manifest.json"), &manifest)?;
+        if charts {
+            crate::chart::draw_sweep(tmp)?;
+        }
+        Ok(())
+    })
 }
 
 /// `states.csv`: per State, the mean over replications of its final values.

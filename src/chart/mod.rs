@@ -709,9 +709,294 @@ pub fn draw_comparison(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// A sweep read back from `sweep.csv`: parameter names, and per point the parameter values and
+/// the columns by name.
+struct SweepTable {
+    keys: Vec<String>,
+    rows: Vec<(Vec<f64>, std::collections::BTreeMap<String, f64>)>,
+}
+
+fn read_sweep(dir: &Path) -> Result<SweepTable> {
+    let path = dir.join("sweep.csv");
+    let mut r = csv::Reader::from_path(&path).map_err(|e| Error::Read {
+        file: path.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| Error::Read {
+            file: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let first_metric = header
+        .iter()
+        .position(|h| h.starts_with("rtb_"))
+        .unwrap_or(header.len());
+    let keys: Vec<String> = header[1..first_metric].to_vec();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| Error::Read {
+            file: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let v = |k: usize| {
+            rec.get(k)
+                .and_then(|s| s.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
+        let values = (1..first_metric).map(v).collect();
+        let columns = (first_metric..header.len())
+            .map(|k| (header[k].clone(), v(k)))
+            .collect();
+        rows.push((values, columns));
+    }
+    Ok(SweepTable { keys, rows })
+}
+
+/// One swept parameter: the metric's mean with its 95% CI band and 90% band of replications.
+fn sweep_line<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    table: &SweepTable,
+    metric: &str,
+    label: &str,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let mut rows: Vec<(f64, f64, f64, f64, f64, f64)> = table
+        .rows
+        .iter()
+        .map(|(v, c)| {
+            let g = |s: &str| c.get(&format!("{metric}_{s}")).copied().unwrap_or(f64::NAN);
+            (
+                v[0],
+                g("mean"),
+                g("ci95_low"),
+                g("ci95_high"),
+                g("q05"),
+                g("q95"),
+            )
+        })
+        .filter(|r| r.1.is_finite())
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (x0, x1) = padded(
+        rows.iter().map(|r| r.0).fold(f64::INFINITY, f64::min),
+        rows.iter().map(|r| r.0).fold(f64::NEG_INFINITY, f64::max),
+    );
+    let (y0, y1) = padded(
+        rows.iter().map(|r| r.4).fold(f64::INFINITY, f64::min),
+        rows.iter().map(|r| r.5).fold(f64::NEG_INFINITY, f64::max),
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(format!("{label} across the sweep"), (FONT, 24))
+        .margin(12)
+        .margin_bottom(26)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_desc(table.keys[0].as_str())
+        .y_desc(label)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let c = colour(0);
+    for (lo, hi, alpha) in [(4usize, 5usize, 0.12), (2, 3, 0.35)] {
+        let pick = |r: &(f64, f64, f64, f64, f64, f64), k: usize| match k {
+            2 => r.2,
+            3 => r.3,
+            4 => r.4,
+            _ => r.5,
+        };
+        let mut pts: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, pick(r, hi))).collect();
+        pts.extend(rows.iter().rev().map(|r| (r.0, pick(r, lo))));
+        if pts.len() >= 3 {
+            chart.draw_series(std::iter::once(Polygon::new(pts, c.mix(alpha).filled())))?;
+        }
+    }
+    chart.draw_series(LineSeries::new(
+        rows.iter().map(|r| (r.0, r.1)),
+        c.stroke_width(2),
+    ))?;
+    chart.draw_series(rows.iter().map(|r| Circle::new((r.0, r.1), 3, c.filled())))?;
+    let (_, h) = root.dim_in_pixel();
+    root.draw(&Text::new(
+        "line: mean across replications; dark band: its 95% CI; light band: 5-95% of replications",
+        (76, h as i32 - 18),
+        (FONT, 13).into_font().color(&BLACK.mix(0.6)),
+    ))?;
+    Ok(())
+}
+
+/// Blue (low) to white to red (high).
+fn diverging(t: f64) -> RGBColor {
+    let t = t.clamp(0.0, 1.0);
+    let (a, b, u) = if t < 0.5 {
+        ((33.0, 102.0, 172.0), (247.0, 247.0, 247.0), t * 2.0)
+    } else {
+        ((247.0, 247.0, 247.0), (178.0, 24.0, 43.0), t * 2.0 - 1.0)
+    };
+    let mix = |x: f64, y: f64| (x + (y - x) * u).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Two swept parameters: the metric's mean as a heat map (a grid) or coloured points (a Latin
+/// hypercube), with a colour scale.
+fn sweep_heat<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    table: &SweepTable,
+    metric: &str,
+    label: &str,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let (main, bar) = root.split_horizontally(WIDTH - 130);
+    let cells: Vec<(f64, f64, f64)> = table
+        .rows
+        .iter()
+        .map(|(v, c)| {
+            (
+                v[0],
+                v[1],
+                c.get(&format!("{metric}_mean"))
+                    .copied()
+                    .unwrap_or(f64::NAN),
+            )
+        })
+        .filter(|c| c.2.is_finite())
+        .collect();
+    let (z0, z1) = padded(
+        cells.iter().map(|c| c.2).fold(f64::INFINITY, f64::min),
+        cells.iter().map(|c| c.2).fold(f64::NEG_INFINITY, f64::max),
+    );
+    let distinct = |k: usize| {
+        let mut v: Vec<f64> = cells
+            .iter()
+            .map(|c| if k == 0 { c.0 } else { c.1 })
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    };
+    let (xs, ys) = (distinct(0), distinct(1));
+    let is_grid = xs.len() * ys.len() == cells.len() && xs.len() > 1 && ys.len() > 1;
+    let half = |v: &[f64]| {
+        if v.len() > 1 {
+            (v[v.len() - 1] - v[0]) / (v.len() - 1) as f64 / 2.0
+        } else {
+            0.5
+        }
+    };
+    let (hx, hy) = if is_grid {
+        (half(&xs), half(&ys))
+    } else {
+        (0.0, 0.0)
+    };
+    let (x0, x1) = padded(
+        xs.first().copied().unwrap_or(0.0) - hx,
+        xs.last().copied().unwrap_or(1.0) + hx,
+    );
+    let (y0, y1) = padded(
+        ys.first().copied().unwrap_or(0.0) - hy,
+        ys.last().copied().unwrap_or(1.0) + hy,
+    );
+    let mut chart = ChartBuilder::on(&main)
+        .caption(format!("{label}: mean across replications"), (FONT, 22))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_desc(table.keys[0].as_str())
+        .y_desc(table.keys[1].as_str())
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let scale = |z: f64| (z - z0) / (z1 - z0);
+    if is_grid {
+        chart.draw_series(cells.iter().map(|&(x, y, z)| {
+            Rectangle::new(
+                [(x - hx, y - hy), (x + hx, y + hy)],
+                diverging(scale(z)).filled(),
+            )
+        }))?;
+    } else {
+        chart.draw_series(
+            cells
+                .iter()
+                .map(|&(x, y, z)| Circle::new((x, y), 6, diverging(scale(z)).filled())),
+        )?;
+    }
+    let mut legend = ChartBuilder::on(&bar)
+        .margin(12)
+        .margin_top(60)
+        .margin_bottom(60)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..1.0, z0..z1)?;
+    legend
+        .configure_mesh()
+        .disable_x_axis()
+        .disable_x_mesh()
+        .y_desc(label)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .draw()?;
+    let steps = 50;
+    legend.draw_series((0..steps).map(|k| {
+        let a = z0 + (z1 - z0) * k as f64 / steps as f64;
+        let b = z0 + (z1 - z0) * (k + 1) as f64 / steps as f64;
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            diverging(scale((a + b) / 2.0)).filled(),
+        )
+    }))?;
+    Ok(())
+}
+
+/// Draws the charts of a sweep folder (`sweep.csv`) into `dir/charts/`.
+pub fn draw_sweep(dir: &Path) -> Result<Vec<PathBuf>> {
+    register_font();
+    let table = read_sweep(dir)?;
+    let out = dir.join("charts");
+    std::fs::create_dir_all(&out).map_err(|source| Error::Write {
+        path: out.clone(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for (metric, label) in [
+        ("rtb", "RTB index"),
+        ("protection_mean_end", "final mean protection (0-1)"),
+    ] {
+        match table.keys.len() {
+            1 => files.extend(render!(
+                out,
+                format!("sweep_{metric}"),
+                (WIDTH, HEIGHT),
+                |r| { sweep_line(r, &table, metric, label) }
+            )),
+            2 => files.extend(render!(
+                out,
+                format!("sweep_{metric}"),
+                (WIDTH, HEIGHT),
+                |r| { sweep_heat(r, &table, metric, label) }
+            )),
+            _ => {}
+        }
+    }
+    Ok(files)
+}
+
 /// Redraws the charts and the report of a result folder: a comparison if it holds
-/// `comparison.csv`, else a single run.
+/// `comparison.csv`, a sweep if it holds `sweep.csv`, else a single run.
 pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.join("sweep.csv").exists() {
+        return draw_sweep(dir);
+    }
     if dir.join("comparison.csv").exists() {
         let files = draw_comparison(dir)?;
         report::write_comparison_report(dir)?;

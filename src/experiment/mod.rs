@@ -6,8 +6,11 @@
 
 pub mod calibration;
 pub mod compare;
+pub mod design;
 pub mod observe;
 pub mod seeds;
+pub mod sensitivity;
+pub mod sweep;
 
 use std::time::Instant;
 

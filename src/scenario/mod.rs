@@ -198,6 +198,8 @@ pub struct Scenario {
     pub treaties: Vec<TreatySpec>,
     /// Sorted by year, in file order within a year.
     pub events: Vec<Event>,
+    /// A sweep over parameters (`[sweep]`), if the file defines one.
+    pub sweep: Option<crate::experiment::design::Sweep>,
 }
 
 impl Scenario {
@@ -218,6 +220,74 @@ impl Scenario {
     /// The built-in default scenario: the status quo.
     pub fn builtin_default() -> Result<Scenario> {
         Scenario::builtin(library::DEFAULT)
+    }
+
+    /// A numeric parameter's current value and spec, by key path (`flows.beta_far`,
+    /// `forums.GFMD.memory`, `treaties.ICRMW.sanction`).
+    pub fn parameter(&self, key: &str) -> Result<(f64, &'static ParamSpec), String> {
+        let parts: Vec<&str> = key.split('.').collect();
+        fn find<S: params::Section>(s: &S, name: &str) -> Option<(f64, &'static ParamSpec)> {
+            let spec = S::specs().iter().find(|p| p.name == name)?;
+            Some((s.value(name)?, spec))
+        }
+        let found = match parts.as_slice() {
+            ["world", name] => find(&self.world, name),
+            ["flows", name] => find(&self.flows, name),
+            ["admission", name] => find(&self.admission, name),
+            ["pressure", name] => find(&self.pressure, name),
+            ["policy", name] => find(&self.policy, name),
+            ["forum_dynamics", name] => find(&self.forum_dynamics, name),
+            ["treaty_dynamics", name] => find(&self.treaty_dynamics, name),
+            ["observation", name] => find(&self.observation, name),
+            ["forums", forum, name] => match self.forums.iter().find(|f| f.name == *forum) {
+                Some(f) => find(&f.design, name),
+                None => return Err(format!("unknown forum {forum:?} in this scenario")),
+            },
+            ["treaties", treaty, name] => match self.treaties.iter().find(|t| t.name == *treaty) {
+                Some(t) => find(&t.design, name),
+                None => return Err(format!("unknown treaty {treaty:?} in this scenario")),
+            },
+            _ => None,
+        };
+        found.ok_or_else(|| {
+            "unknown parameter; expected a key path such as flows.beta_far, forums.GFMD.memory or treaties.ICRMW.sanction (see forumsim params)".to_string()
+        })
+    }
+
+    /// Sets a numeric parameter by key path after checking its range and kind.
+    pub fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
+        let (_, spec) = self.parameter(key)?;
+        spec.check(value)?;
+        let parts: Vec<&str> = key.split('.').collect();
+        use params::Section;
+        let slot = match parts.as_slice() {
+            ["world", name] => self.world.value_mut(name),
+            ["flows", name] => self.flows.value_mut(name),
+            ["admission", name] => self.admission.value_mut(name),
+            ["pressure", name] => self.pressure.value_mut(name),
+            ["policy", name] => self.policy.value_mut(name),
+            ["forum_dynamics", name] => self.forum_dynamics.value_mut(name),
+            ["treaty_dynamics", name] => self.treaty_dynamics.value_mut(name),
+            ["observation", name] => self.observation.value_mut(name),
+            ["forums", forum, name] => self
+                .forums
+                .iter_mut()
+                .find(|f| f.name == *forum)
+                .and_then(|f| f.design.value_mut(name)),
+            ["treaties", treaty, name] => self
+                .treaties
+                .iter_mut()
+                .find(|t| t.name == *treaty)
+                .and_then(|t| t.design.value_mut(name)),
+            _ => None,
+        };
+        match slot {
+            Some(slot) => {
+                *slot = value;
+                Ok(())
+            }
+            None => Err("unknown parameter".into()),
+        }
     }
 
     /// The facts of this scenario's world.

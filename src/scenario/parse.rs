@@ -24,6 +24,7 @@ const TOP_KEYS: &[&str] = &[
     "forums",
     "treaties",
     "events",
+    "sweep",
 ];
 const RUN_KEYS: &[&str] = &["start_year", "end_year", "replications", "seed"];
 const FORUM_EXTRA_KEYS: &[&str] = &[
@@ -506,11 +507,92 @@ impl Builder<'_> {
             forums,
             treaties,
             events,
+            sweep: None,
         };
+        let mut scenario = scenario;
+        if let Some(v) = t.get("sweep") {
+            scenario.sweep = Some(self.sweep(v, &scenario)?);
+        }
         if !self.partial {
             self.check_against_facts(&scenario)?;
         }
         Ok(scenario)
+    }
+
+    /// `[sweep]`: `design` ("grid" or "lhs"), `samples` (lhs), and `[sweep.parameters."KEY"]`
+    /// tables with `from`, `to` and `steps` (grid).
+    fn sweep(&self, v: &Value, scenario: &Scenario) -> Result<crate::experiment::design::Sweep> {
+        use crate::experiment::design::{Design, Sweep, SweepParam};
+        let t = self.table(v, "sweep")?;
+        let mut design = "grid".to_string();
+        let mut samples = 0usize;
+        let mut params = Vec::new();
+        for (k, v) in t {
+            let key = join("sweep", k);
+            match k.as_str() {
+                "design" => design = self.string(v, &key)?.to_string(),
+                "samples" => samples = self.integer(v, &key, 1, 1_000_000)? as usize,
+                "parameters" => {
+                    for (pk, pv) in self.table(v, &key)? {
+                        let path = format!("{key}.{pk}");
+                        let pt = self.table(pv, &path)?;
+                        let mut p = SweepParam {
+                            key: pk.clone(),
+                            from: f64::NAN,
+                            to: f64::NAN,
+                            steps: 1,
+                        };
+                        for (fk, fv) in pt {
+                            let fpath = join(&path, fk);
+                            match fk.as_str() {
+                                "from" => p.from = self.number(fv, &fpath)?,
+                                "to" => p.to = self.number(fv, &fpath)?,
+                                "steps" => p.steps = self.integer(fv, &fpath, 1, 100_000)? as usize,
+                                _ => return Err(self.unknown(&fpath, &["from", "to", "steps"])),
+                            }
+                        }
+                        if !p.from.is_finite() || !p.to.is_finite() {
+                            return Err(self.err(&path, "expected both from and to"));
+                        }
+                        if !self.partial {
+                            let (_, spec) =
+                                scenario.parameter(pk).map_err(|m| self.err(&path, m))?;
+                            for x in [p.from, p.to] {
+                                spec.check(x).map_err(|m| self.err(&path, m))?;
+                            }
+                        }
+                        params.push(p);
+                    }
+                }
+                _ => return Err(self.unknown(&key, &["design", "samples", "parameters"])),
+            }
+        }
+        let design = match design.as_str() {
+            "grid" => Design::Grid,
+            "lhs" => Design::Lhs {
+                samples: if samples > 0 {
+                    samples
+                } else {
+                    return Err(self.err(
+                        "sweep.samples",
+                        "expected the number of samples of the Latin hypercube",
+                    ));
+                },
+            },
+            other => {
+                return Err(self.err(
+                    "sweep.design",
+                    format!("expected \"grid\" or \"lhs\", found {other:?}"),
+                ));
+            }
+        };
+        if params.is_empty() && !self.partial {
+            return Err(self.err(
+                "sweep.parameters",
+                "expected at least one parameter to sweep",
+            ));
+        }
+        Ok(Sweep { design, params })
     }
 
     fn forum(&self, name: &str, v: &Value, path: &str) -> Result<Option<ForumSpec>> {
@@ -996,5 +1078,27 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
         })
         .collect();
     t.insert("events".into(), Value::Array(events));
+    if let Some(sw) = &s.sweep {
+        let mut st = Table::new();
+        match sw.design {
+            crate::experiment::design::Design::Grid => {
+                st.insert("design".into(), Value::String("grid".into()));
+            }
+            crate::experiment::design::Design::Lhs { samples } => {
+                st.insert("design".into(), Value::String("lhs".into()));
+                st.insert("samples".into(), Value::Integer(samples as i64));
+            }
+        }
+        let mut ps = Table::new();
+        for p in &sw.params {
+            let mut pt = Table::new();
+            pt.insert("from".into(), Value::Float(p.from));
+            pt.insert("to".into(), Value::Float(p.to));
+            pt.insert("steps".into(), Value::Integer(p.steps as i64));
+            ps.insert(p.key.clone(), Value::Table(pt));
+        }
+        st.insert("parameters".into(), Value::Table(ps));
+        t.insert("sweep".into(), Value::Table(st));
+    }
     t
 }

@@ -632,3 +632,195 @@ fn report_loads_in_headless_chromium() {
         assert!(console.is_empty(), "{folder}: console messages {console:?}");
     }
 }
+
+#[test]
+fn sweeps_from_the_command_line_and_from_the_file_cover_their_ranges() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let o = forumsim(
+        dir,
+        &[
+            "run",
+            "small.toml",
+            "--reps",
+            "3",
+            "--quiet",
+            "--out",
+            "grid",
+            "--sweep",
+            "forums.GFMD.memory=0:1:3",
+            "--sweep",
+            "pressure.rho=0.1:0.3:2",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sweep = fs::read_to_string(dir.join("grid/sweep.csv")).expect("sweep.csv");
+    let mut lines = sweep.lines();
+    let header = lines.next().expect("header");
+    assert!(header.starts_with("point,forums.GFMD.memory,pressure.rho,rtb_mean,rtb_sd,rtb_q05,rtb_q50,rtb_q95,rtb_ci95_low,rtb_ci95_high,"));
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 6);
+    let pairs: Vec<(String, String)> = rows.iter().map(|r| (r[1].clone(), r[2].clone())).collect();
+    for a in ["0", "0.5", "1"] {
+        for b in ["0.1", "0.3"] {
+            assert!(
+                pairs.contains(&(a.to_string(), b.to_string())),
+                "missing point {a},{b}: {pairs:?}"
+            );
+        }
+    }
+    let reps = fs::read_to_string(dir.join("grid/replications.csv")).expect("replications");
+    assert!(reps.starts_with("point,replication,rtb,"));
+    assert_eq!(reps.lines().count(), 1 + 6 * 3);
+    assert!(
+        dir.join("grid/charts/sweep_rtb.png").exists(),
+        "two parameters draw a heat map"
+    );
+
+    fs::write(
+        dir.join("lhs.toml"),
+        "extends = \"small.toml\"\nname = \"lhs\"\n[sweep]\ndesign = \"lhs\"\nsamples = 4\n[sweep.parameters.\"flows.beta_far\"]\nfrom = 1.0\nto = 3.0\n",
+    )
+    .expect("write");
+    let o = forumsim(dir, &["run", "lhs.toml", "--reps", "2", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sweep = fs::read_to_string(dir.join("output/lhs/sweep.csv")).expect("sweep.csv");
+    let mut strata: Vec<usize> = sweep
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: f64 = l.split(',').nth(1).expect("value").parse().expect("number");
+            assert!((1.0..=3.0).contains(&v));
+            ((v - 1.0) / 2.0 * 4.0).floor() as usize
+        })
+        .collect();
+    strata.sort();
+    assert_eq!(strata, vec![0, 1, 2, 3], "one sample per stratum");
+    assert!(
+        dir.join("output/lhs/charts/sweep_rtb.png").exists(),
+        "one parameter draws a line"
+    );
+}
+
+#[test]
+fn set_and_sweep_errors_name_the_key_and_exit_2() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    for (args, needles) in [
+        (
+            vec!["--set", "flows.beta_farr=1"],
+            vec!["--set", "flows.beta_farr", "unknown parameter"],
+        ),
+        (
+            vec!["--set", "pressure.rho=1.5"],
+            vec!["--set", "pressure.rho", "expected a value in [0, 1]"],
+        ),
+        (
+            vec!["--set", "forums.NOPE.memory=0.5"],
+            vec!["forums.NOPE.memory", "unknown forum"],
+        ),
+        (vec!["--set", "pressure.rho"], vec!["expected KEY=VALUE"]),
+        (
+            vec!["--sweep", "pressure.rho=0:2:3"],
+            vec!["--sweep", "pressure.rho", "expected a value in [0, 1]"],
+        ),
+        (
+            vec!["--sweep", "forums.GFMD.interval=1:3:3", "--design", "lhs"],
+            vec!["--samples"],
+        ),
+    ] {
+        let mut all = vec!["run", "small.toml", "--quiet", "--reps", "2", "--out", "x"];
+        all.extend(args.iter().copied());
+        let o = forumsim(dir, &all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        for n in needles {
+            assert!(stderr(&o).contains(n), "{args:?}: {} lacks {n}", stderr(&o));
+        }
+        assert!(!dir.join("x").exists());
+    }
+    let ok = forumsim(
+        dir,
+        &[
+            "run",
+            "small.toml",
+            "--quiet",
+            "--reps",
+            "2",
+            "--out",
+            "y",
+            "--set",
+            "forums.GFMD.memory=0.9",
+        ],
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let manifest = fs::read_to_string(dir.join("y/manifest.json")).expect("manifest");
+    assert!(
+        manifest.contains("\"memory\": 0.9"),
+        "the override is in the resolved parameters"
+    );
+}
+
+#[test]
+fn sensitivity_writes_ranked_indices() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let o = forumsim(
+        dir,
+        &[
+            "sensitivity",
+            "small.toml",
+            "--params",
+            "policy.c_rights,forums.GFMD.memory=0:1",
+            "--samples",
+            "8",
+            "--reps",
+            "1",
+            "--quiet",
+            "--out",
+            "s",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ranked"));
+    let csv = fs::read_to_string(dir.join("s/sensitivity.csv")).expect("sensitivity.csv");
+    assert!(csv.starts_with("output,method,parameter,low,high,first_order,"));
+    assert_eq!(csv.lines().count(), 1 + 2 * 2);
+    assert!(csv.contains("rtb,sobol,policy.c_rights,0.5,1.5,"));
+    let o = forumsim(
+        dir,
+        &[
+            "sensitivity",
+            "small.toml",
+            "--params",
+            "policy.c_rights",
+            "--method",
+            "morris",
+            "--samples",
+            "3",
+            "--reps",
+            "1",
+            "--quiet",
+            "--out",
+            "m",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = forumsim(
+        dir,
+        &[
+            "sensitivity",
+            "small.toml",
+            "--params",
+            "policy.c_rightz",
+            "--out",
+            "e",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("policy.c_rightz"));
+}
