@@ -39,6 +39,22 @@ pub enum Command {
         /// Result folder (of `run` or `compare`)
         dir: PathBuf,
     },
+    /// Merge the shard folders of a run (written with --shard i/n) into one result, byte-identical
+    /// to the same run in one process
+    Merge {
+        /// Shard folders, in any order
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Result folder [default: output/<scenario name>]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Overwrite an existing result folder
+        #[arg(long)]
+        force: bool,
+        /// Do not draw charts and report.html
+        #[arg(long)]
+        no_charts: bool,
+    },
     /// List every parameter with its default, range, unit and meaning
     Params,
     /// List the scenarios of a folder with their one-line descriptions
@@ -78,6 +94,10 @@ pub struct RunArgs {
     /// Number of points of a Latin-hypercube sweep
     #[arg(long, value_name = "N")]
     pub samples: Option<usize>,
+    /// Run only shard i of n (0-based) of the run's (design point, replication) tasks and write
+    /// a shard folder; combine the folders with `forumsim merge`
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Overwrite an existing result folder
     #[arg(long)]
     pub force: bool,

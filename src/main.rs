@@ -47,6 +47,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sensitivity(args) => sensitivity(args),
         Command::Check { scenario } => check(&scenario),
         Command::Plot { dir } => plot(&dir),
+        Command::Merge {
+            dirs,
+            out,
+            force,
+            no_charts,
+        } => merge(&dirs, out, force, no_charts),
         Command::Params => params(),
         Command::List { dir } => list(&dir),
     }
@@ -517,6 +523,9 @@ fn apply_cli_parameters(
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut scenario = load(args.scenario.as_deref())?;
     let sweep = apply_cli_parameters(&mut scenario, &args)?;
+    if let Some(text) = &args.shard {
+        return run_shard(scenario, sweep, text, &args);
+    }
     let dir = args
         .out
         .clone()
@@ -549,6 +558,94 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         !args.no_charts,
     )?;
     print_report(&scenario, &result, &dir, config.seed)?;
+    Ok(())
+}
+
+fn run_shard(
+    mut scenario: Scenario,
+    sweep: Option<forumsim::experiment::design::Sweep>,
+    text: &str,
+    args: &RunArgs,
+) -> anyhow::Result<()> {
+    use forumsim::experiment::shard::{ShardSpec, run_shard};
+    let spec = ShardSpec::parse(text).map_err(|message| Error::Invalid {
+        file: "--shard".into(),
+        key: text.into(),
+        message,
+    })?;
+    scenario.sweep = sweep;
+    let dir = args.out.clone().unwrap_or_else(|| {
+        Path::new("output").join(format!(
+            "{}-shard-{}-of-{}",
+            scenario.name, spec.index, spec.count
+        ))
+    });
+    output::check_destination(&dir, args.force)?;
+    let mut config = RunConfig::from_scenario(&scenario, threads_or_all(args.threads));
+    if let Some(r) = args.reps {
+        config.replications = r;
+    }
+    if let Some(s) = args.seed {
+        config.seed = s;
+    }
+    let points = scenario
+        .sweep
+        .as_ref()
+        .map_or(1, |s| s.points(config.seed).len()) as u64;
+    let tasks = spec.range(points * config.replications);
+    let bar = progress_bar(args.quiet, tasks.end - tasks.start, &scenario.name);
+    let n = run_shard(&scenario, &config, spec, &dir, args.force, &mut |d| {
+        bar.set_position(d)
+    })
+    .with_context(|| format!("running shard {text} of {}", scenario.name))?;
+    bar.finish_and_clear();
+    writeln!(
+        std::io::stdout().lock(),
+        "{}: shard {}/{} ran tasks {}..{} ({n} replications); results in {}",
+        scenario.name,
+        spec.index,
+        spec.count,
+        tasks.start,
+        tasks.end,
+        dir.display()
+    )?;
+    Ok(())
+}
+
+fn merge(
+    dirs: &[std::path::PathBuf],
+    out: Option<std::path::PathBuf>,
+    force: bool,
+    no_charts: bool,
+) -> anyhow::Result<()> {
+    use forumsim::experiment::shard::{Merged, merge};
+    let merged = merge(dirs, threads_or_all(None))?;
+    let (name, dir) = match &merged {
+        Merged::Run { scenario, .. } | Merged::Sweep { scenario, .. } => {
+            let dir = out.unwrap_or_else(|| output::default_dir(scenario));
+            (scenario.name.clone(), dir)
+        }
+    };
+    output::check_destination(&dir, force)?;
+    match merged {
+        Merged::Run {
+            scenario,
+            facts,
+            output: run,
+            seed,
+        } => output::write_run(&dir, force, &scenario, &facts, &run, seed, !no_charts)?,
+        Merged::Sweep {
+            scenario,
+            output: sweep,
+            seed,
+        } => output::write_sweep(&dir, force, &scenario, &sweep, seed, !no_charts)?,
+    }
+    writeln!(
+        std::io::stdout().lock(),
+        "{name}: merged {} shards into {}",
+        dirs.len(),
+        dir.display()
+    )?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod design;
 pub mod observe;
 pub mod seeds;
 pub mod sensitivity;
+pub mod shard;
 pub mod sweep;
 
 use std::time::Instant;
@@ -220,6 +221,112 @@ pub fn simulate_with(
     })
 }
 
+/// Reduces replication outputs, pushed in replication order, into a [`RunOutput`]. The one
+/// reduction used by a run in one process and by a merge of shards, so both give the same bytes.
+pub struct Accumulator {
+    state_columns: Vec<String>,
+    state_sums: Vec<f64>,
+    traces: Vec<Vec<f64>>,
+    records: Vec<ReplicationRecord>,
+    metrics: Vec<String>,
+    years: Vec<i32>,
+}
+
+impl Accumulator {
+    pub fn new(scenario: &Scenario, facts: &Facts, replications: u64) -> Accumulator {
+        let state_columns: Vec<String> = STATE_COLUMNS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(
+                scenario
+                    .treaties
+                    .iter()
+                    .map(|t| format!("ratified_{}", t.name)),
+            )
+            .chain(
+                scenario
+                    .forums
+                    .iter()
+                    .map(|f| format!("attended_{}", f.name)),
+            )
+            .collect();
+        let n_states = facts.n_states();
+        let first = scenario.run.start_year;
+        Accumulator {
+            state_sums: vec![0.0; n_states * state_columns.len()],
+            state_columns,
+            traces: Vec::with_capacity(replications as usize),
+            records: Vec::with_capacity(replications as usize),
+            metrics: metric_names(scenario, &facts.region_names),
+            years: (0..scenario.n_years() as i32).map(|t| first + t).collect(),
+        }
+    }
+
+    /// Adds the next replication (in replication order).
+    pub fn push(&mut self, out: ReplicationOutput) {
+        for (s, v) in self.state_sums.iter_mut().zip(&out.finals) {
+            *s += v;
+        }
+        self.traces.push(out.trace);
+        self.records.push(out.record);
+    }
+
+    pub fn finish(self, threads: usize, wall_seconds: f64) -> RunOutput {
+        let reps = self.records.len().max(1) as f64;
+        RunOutput {
+            metrics: self.metrics,
+            years: self.years,
+            traces: self.traces,
+            records: self.records,
+            state_means: self.state_sums.iter().map(|s| s / reps).collect(),
+            state_columns: self.state_columns,
+            threads,
+            wall_seconds,
+        }
+    }
+}
+
+/// Builds the thread pool of a run.
+pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| Error::Write {
+            path: "thread pool".into(),
+            source: std::io::Error::other(e),
+        })
+}
+
+/// Simulates replications `range` of `point` in parallel, calling `sink` with each output in
+/// replication order (chunks are collected by index, then handed over sequentially).
+#[allow(clippy::too_many_arguments)]
+pub fn for_each_replication(
+    scenario: &Scenario,
+    facts: &Facts,
+    seed: u64,
+    point: u64,
+    range: std::ops::Range<u64>,
+    pool: &rayon::ThreadPool,
+    chunk: u64,
+    sink: &mut dyn FnMut(u64, ReplicationOutput),
+) -> Result<()> {
+    let mut done = range.start;
+    while done < range.end {
+        let end = (done + chunk.max(1)).min(range.end);
+        let outputs: Vec<Result<ReplicationOutput>> = pool.install(|| {
+            (done..end)
+                .into_par_iter()
+                .map(|r| simulate(scenario, facts, seed, point, r))
+                .collect()
+        });
+        for (r, out) in (done..end).zip(outputs) {
+            sink(r, out?);
+        }
+        done = end;
+    }
+    Ok(())
+}
+
 /// Runs all replications of a scenario. `progress` is called with the number of replications
 /// done after each chunk (from the calling thread).
 pub fn run(
@@ -229,68 +336,24 @@ pub fn run(
     progress: &mut dyn FnMut(u64),
 ) -> Result<RunOutput> {
     let started = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads.max(1))
-        .build()
-        .map_err(|e| Error::Write {
-            path: "thread pool".into(),
-            source: std::io::Error::other(e),
-        })?;
-    let n_states = facts.n_states();
-    let state_columns: Vec<String> = STATE_COLUMNS
-        .iter()
-        .map(|s| s.to_string())
-        .chain(
-            scenario
-                .treaties
-                .iter()
-                .map(|t| format!("ratified_{}", t.name)),
-        )
-        .chain(
-            scenario
-                .forums
-                .iter()
-                .map(|f| format!("attended_{}", f.name)),
-        )
-        .collect();
-    let ncol = state_columns.len();
-    let mut state_sums = vec![0.0; n_states * ncol];
-    let mut traces = Vec::with_capacity(config.replications as usize);
-    let mut records = Vec::with_capacity(config.replications as usize);
-    // Chunks keep memory bounded by the rows kept and let progress be reported; within a chunk
-    // results are collected by index, then reduced in index order.
+    let pool = thread_pool(config.threads)?;
+    let mut acc = Accumulator::new(scenario, facts, config.replications);
+    // Chunks keep memory bounded by the rows kept and let progress be reported.
     let chunk = (16 * config.threads.max(1)) as u64;
-    let mut done = 0;
-    while done < config.replications {
-        let end = (done + chunk).min(config.replications);
-        let outputs: Vec<Result<ReplicationOutput>> = pool.install(|| {
-            (done..end)
-                .into_par_iter()
-                .map(|r| simulate(scenario, facts, config.seed, config.point, r))
-                .collect()
-        });
-        for out in outputs {
-            let out = out?;
-            for (s, v) in state_sums.iter_mut().zip(&out.finals) {
-                *s += v;
+    for_each_replication(
+        scenario,
+        facts,
+        config.seed,
+        config.point,
+        0..config.replications,
+        &pool,
+        chunk,
+        &mut |r, out| {
+            acc.push(out);
+            if (r + 1) % chunk == 0 || r + 1 == config.replications {
+                progress(r + 1);
             }
-            traces.push(out.trace);
-            records.push(out.record);
-        }
-        done = end;
-        progress(done);
-    }
-    let reps = config.replications as f64;
-    let state_means = state_sums.iter().map(|s| s / reps).collect();
-    let first = scenario.run.start_year;
-    Ok(RunOutput {
-        metrics: metric_names(scenario, &facts.region_names),
-        years: (0..scenario.n_years() as i32).map(|t| first + t).collect(),
-        traces,
-        records,
-        state_means,
-        state_columns,
-        threads: config.threads.max(1),
-        wall_seconds: started.elapsed().as_secs_f64(),
-    })
+        },
+    )?;
+    Ok(acc.finish(config.threads.max(1), started.elapsed().as_secs_f64()))
 }

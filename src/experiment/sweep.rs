@@ -19,6 +19,14 @@ pub struct SweepOutput {
     pub wall_seconds: f64,
 }
 
+/// The design's name as written to the manifest.
+pub fn design_name(sweep: &Sweep) -> String {
+    match sweep.design {
+        Design::Grid => "grid".into(),
+        Design::Lhs { samples } => format!("lhs ({samples} samples)"),
+    }
+}
+
 /// The scenario of one design point; errors name the key path and the value.
 pub fn point_scenario(base: &Scenario, sweep: &Sweep, values: &[f64]) -> Result<Scenario> {
     let mut s = base.clone();
@@ -55,10 +63,7 @@ pub fn run_sweep(
         records.push(out.records);
     }
     Ok(SweepOutput {
-        design: match sweep.design {
-            Design::Grid => "grid".into(),
-            Design::Lhs { samples } => format!("lhs ({samples} samples)"),
-        },
+        design: design_name(sweep),
         keys: sweep.params.iter().map(|p| p.key.clone()).collect(),
         points,
         records,

@@ -824,3 +824,84 @@ fn sensitivity_writes_ranked_indices() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("policy.c_rightz"));
 }
+
+/// Three shards run as separate processes merge into files byte-identical to one process; a
+/// missing or incomplete shard is an error that names it.
+#[test]
+fn shards_merge_byte_identically() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let o = forumsim(
+        dir,
+        &[
+            "run",
+            "small.toml",
+            "--reps",
+            "7",
+            "--quiet",
+            "--out",
+            "whole",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_forumsim"))
+                .args([
+                    "run",
+                    "small.toml",
+                    "--reps",
+                    "7",
+                    "--quiet",
+                    "--threads",
+                    "1",
+                ])
+                .args(["--shard", &format!("{i}/3"), "--out", &format!("s{i}")])
+                .current_dir(dir)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().expect("wait").success());
+    }
+    let o = forumsim(dir, &["merge", "s2", "s0", "s1", "--out", "merged"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "summary.csv",
+        "replications.csv",
+        "states.csv",
+        "charts/fan_protection_mean.png",
+        "charts/breadth_depth.svg",
+    ] {
+        assert!(
+            fs::read(dir.join("whole").join(f)).expect("whole")
+                == fs::read(dir.join("merged").join(f)).expect("merged"),
+            "{f} differs"
+        );
+    }
+    let o = forumsim(dir, &["merge", "s0", "s2", "--out", "m2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("shard 1/3") && stderr(&o).contains("missing"),
+        "{}",
+        stderr(&o)
+    );
+    fs::remove_file(dir.join("s1/shard.json")).expect("remove marker");
+    let o = forumsim(dir, &["merge", "s0", "s1", "s2", "--out", "m3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("s1") && stderr(&o).contains("completion marker"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("m2").exists() && !dir.join("m3").exists());
+    let o = forumsim(
+        dir,
+        &["run", "small.toml", "--shard", "3/3", "--out", "bad"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--shard"));
+}
