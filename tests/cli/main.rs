@@ -905,3 +905,57 @@ fn shards_merge_byte_identically() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--shard"));
 }
+
+/// The Kubernetes manifest: an Indexed Job whose shard index is JOB_COMPLETION_INDEX, with as
+/// many completions as shards, and the merge step.
+#[test]
+fn kubernetes_indexed_job_is_well_formed() {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s/indexed-job.yaml");
+    let docs =
+        YamlLoader::load_from_str(&fs::read_to_string(path).expect("yaml")).expect("valid YAML");
+    let kind = |d: &Yaml| d["kind"].as_str().unwrap_or("").to_string();
+    let jobs: Vec<&Yaml> = docs.iter().filter(|d| kind(d) == "Job").collect();
+    assert_eq!(jobs.len(), 2, "a shard Job and a merge Job");
+    assert!(
+        docs.iter().any(|d| kind(d) == "PersistentVolumeClaim"),
+        "a shared volume"
+    );
+    let shards = jobs
+        .iter()
+        .find(|j| j["spec"]["completionMode"].as_str() == Some("Indexed"))
+        .expect("an Indexed Job");
+    let completions = shards["spec"]["completions"].as_i64().expect("completions");
+    let container = &shards["spec"]["template"]["spec"]["containers"][0];
+    let env_shards = container["env"]
+        .as_vec()
+        .expect("env")
+        .iter()
+        .find(|e| e["name"].as_str() == Some("SHARDS"))
+        .and_then(|e| e["value"].as_str())
+        .and_then(|v| v.parse::<i64>().ok())
+        .expect("SHARDS");
+    assert_eq!(completions, env_shards, "completions equal the shard count");
+    let args: String = container["args"]
+        .as_vec()
+        .expect("args")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        args.contains("--shard \"${JOB_COMPLETION_INDEX}/${SHARDS}\""),
+        "{args}"
+    );
+    assert!(args.contains("shard-${JOB_COMPLETION_INDEX}"));
+    let merge = jobs
+        .iter()
+        .find(|j| j["metadata"]["labels"]["step"].as_str() == Some("merge"))
+        .expect("the merge Job");
+    let merge_args: String = merge["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_vec()
+        .expect("args")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(merge_args.contains("forumsim merge"), "{merge_args}");
+}
