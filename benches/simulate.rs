@@ -29,6 +29,7 @@ fn default_replication(c: &mut Criterion) {
             seed: 1,
             threads: 2,
             point: 0,
+            inject_failure: None,
         };
         b.iter(|| black_box(forumsim::run(&scenario, &facts, &config, &mut |_| {}).expect("runs")))
     });

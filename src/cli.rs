@@ -55,6 +55,15 @@ pub enum Command {
         #[arg(long)]
         no_charts: bool,
     },
+    /// Reproduce one replication of a finished run alone, with its per-year trace
+    /// (rerun-<K>.csv in the run's folder)
+    Rerun {
+        /// Result folder of `forumsim run`
+        dir: PathBuf,
+        /// Replication index
+        #[arg(long, value_name = "K")]
+        replication: u64,
+    },
     /// List every parameter with its default, range, unit and meaning
     Params,
     /// List the scenarios of a folder with their one-line descriptions
@@ -98,6 +107,13 @@ pub struct RunArgs {
     /// a shard folder; combine the folders with `forumsim merge`
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Report progress as one JSON line per chunk on stderr (for schedulers and notebooks)
+    /// instead of a progress bar
+    #[arg(long)]
+    pub progress_json: bool,
+    /// Testing hook: report replication K as broken, to exercise failures.csv
+    #[arg(long, value_name = "K", hide = true)]
+    pub inject_failure: Option<u64>,
     /// Overwrite an existing result folder
     #[arg(long)]
     pub force: bool,

@@ -53,6 +53,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             force,
             no_charts,
         } => merge(&dirs, out, force, no_charts),
+        Command::Rerun { dir, replication } => rerun(&dir, replication),
         Command::Params => params(),
         Command::List { dir } => list(&dir),
     }
@@ -538,13 +539,23 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(s) = args.seed {
         config.seed = s;
     }
+    config.inject_failure = args.inject_failure;
     if let Some(sweep) = sweep {
         return run_sweep(&scenario, &sweep, &config, &dir, &args);
     }
     let facts = scenario.facts()?;
-    let bar = progress_bar(args.quiet, config.replications, &scenario.name);
+    let bar = progress_bar(
+        args.quiet || args.progress_json,
+        config.replications,
+        &scenario.name,
+    );
+    let started = std::time::Instant::now();
+    let total = config.replications;
     let result = forumsim::run(&scenario, &facts, &config, &mut |done| {
-        bar.set_position(done)
+        bar.set_position(done);
+        if args.progress_json {
+            progress_line(&scenario.name, done, total, started);
+        }
     })
     .with_context(|| format!("running scenario {}", scenario.name))?;
     bar.finish_and_clear();
@@ -558,7 +569,102 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         !args.no_charts,
     )?;
     print_report(&scenario, &result, &dir, config.seed)?;
+    if !result.failures.is_empty() {
+        // The batch went on; the command still fails, with one line naming the file.
+        eprintln!(
+            "forumsim: {} of {} replications broke an invariant and are left out of the results; see {}",
+            result.failures.len(),
+            config.replications,
+            dir.join("failures.csv").display()
+        );
+        std::process::exit(1);
+    }
     Ok(())
+}
+
+/// One JSON line of progress on stderr.
+fn progress_line(name: &str, done: u64, total: u64, started: std::time::Instant) {
+    let elapsed = started.elapsed().as_secs_f64();
+    let rate = done as f64 / elapsed.max(1e-9);
+    let eta = if rate > 0.0 {
+        total.saturating_sub(done) as f64 / rate
+    } else {
+        0.0
+    };
+    eprintln!(
+        "{}",
+        serde_json::json!({
+            "scenario": name,
+            "done": done,
+            "total": total,
+            "elapsed_seconds": (elapsed * 1000.0).round() / 1000.0,
+            "replications_per_second": (rate * 10.0).round() / 10.0,
+            "eta_seconds": (eta * 10.0).round() / 10.0,
+        })
+    );
+}
+
+fn rerun(dir: &Path, replication: u64) -> anyhow::Result<()> {
+    let scenario = Scenario::load(&dir.join("scenario.toml"))?;
+    let manifest_path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path).map_err(|source| Error::Read {
+        file: manifest_path.clone(),
+        source,
+    })?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Invalid {
+        file: manifest_path.clone(),
+        key: "manifest".into(),
+        message: e.to_string(),
+    })?;
+    let seed = manifest["master_seed"]
+        .as_u64()
+        .ok_or_else(|| Error::Invalid {
+            file: manifest_path.clone(),
+            key: "master_seed".into(),
+            message: "expected the run's master seed".into(),
+        })?;
+    let point = manifest["sweep_point"].as_u64().unwrap_or(0);
+    let facts = scenario.facts()?;
+    let names = forumsim::experiment::observe::metric_names(&scenario, &facts.region_names);
+    let result = forumsim::experiment::simulate(&scenario, &facts, seed, point, replication);
+    let path = dir.join(format!("rerun-{replication}.csv"));
+    let mut out = std::io::stdout().lock();
+    match result {
+        Ok(o) => {
+            let mut w = csv::Writer::from_path(&path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            let mut header = vec!["year".to_string()];
+            header.extend(names.iter().cloned());
+            w.write_record(&header)?;
+            for (t, row) in o.trace.chunks(names.len()).enumerate() {
+                let mut r = vec![(scenario.run.start_year + t as i32).to_string()];
+                r.extend(row.iter().map(|x| {
+                    if x.is_nan() {
+                        String::new()
+                    } else {
+                        x.to_string()
+                    }
+                }));
+                w.write_record(&r)?;
+            }
+            w.flush()?;
+            writeln!(
+                out,
+                "{}: replication {replication} (seed {seed}, point {point}): RTB {:.4}, protection {:.4} -> {:.4}",
+                scenario.name, o.record.rtb, o.record.start.mean, o.record.end.mean
+            )?;
+            writeln!(out, "per-year trace in {}", path.display())?;
+            Ok(())
+        }
+        Err(e) => {
+            writeln!(
+                out,
+                "{}: replication {replication} (seed {seed}, point {point}) fails: {e}",
+                scenario.name
+            )?;
+            Err(e.into())
+        }
+    }
 }
 
 fn run_shard(

@@ -124,7 +124,31 @@ pub fn write_run_files(
     write_summary(&dir.join("summary.csv"), run)?;
     write_replications(&dir.join("replications.csv"), scenario, run)?;
     write_states(&dir.join("states.csv"), facts, run)?;
+    // The resolved scenario, so `forumsim rerun` reproduces any replication from the folder alone.
+    let path = dir.join("scenario.toml");
+    fs::write(&path, scenario.resolved_toml()).map_err(write_err(&path))?;
+    if !run.failures.is_empty() {
+        write_failures(&dir.join("failures.csv"), run)?;
+    }
     write_manifest(&dir.join("manifest.json"), scenario, run, seed)
+}
+
+/// `failures.csv`: the replications that broke an invariant, with what is needed to rerun them.
+pub fn write_failures(path: &Path, run: &RunOutput) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
+    w.write_record(["point", "replication", "seed_key", "year", "check"])
+        .map_err(csv_err(path))?;
+    for f in &run.failures {
+        w.write_record([
+            f.point.to_string(),
+            f.replication.to_string(),
+            format!("{:016x}", f.key),
+            f.year.to_string(),
+            f.check.clone(),
+        ])
+        .map_err(csv_err(path))?;
+    }
+    w.flush().map_err(write_err(path))
 }
 
 /// Folder names for the scenarios of a comparison: their names, made unique.
@@ -616,6 +640,7 @@ pub fn write_manifest(path: &Path, scenario: &Scenario, run: &RunOutput, seed: u
         "seed_derivation": seeds::DERIVATION,
         "rng": "ChaCha8Rng (rand_chacha 0.10)",
         "replications": run.records.len(),
+        "failed_replications": run.failures.len(),
         "threads": run.threads,
         "wall_seconds": run.wall_seconds,
         "years": [run.years.first(), run.years.last()],

@@ -32,6 +32,8 @@ pub struct RunConfig {
     pub threads: usize,
     /// Sweep point index (0 for a plain run).
     pub point: u64,
+    /// Testing hook: report replication K as broken (to test the handling of failures).
+    pub inject_failure: Option<u64>,
 }
 
 impl RunConfig {
@@ -42,6 +44,7 @@ impl RunConfig {
             seed: scenario.run.seed,
             threads: threads.max(1),
             point: 0,
+            inject_failure: None,
         }
     }
 }
@@ -92,6 +95,8 @@ pub const STATE_COLUMNS: [&str; 6] = [
 /// Results of a run, reduced in replication order.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
+    /// Replications that broke an invariant; they are left out of every statistic.
+    pub failures: Vec<Failure>,
     pub metrics: Vec<String>,
     pub years: Vec<i32>,
     pub traces: Vec<Vec<f64>>,
@@ -101,6 +106,17 @@ pub struct RunOutput {
     pub state_columns: Vec<String>,
     pub threads: usize,
     pub wall_seconds: f64,
+}
+
+/// A replication that broke an invariant (a row of `failures.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub point: u64,
+    pub replication: u64,
+    /// The replication's seed key (see `seeds::replication_key`).
+    pub key: u64,
+    pub year: i32,
+    pub check: String,
 }
 
 /// Simulates one replication.
@@ -274,6 +290,7 @@ impl Accumulator {
     pub fn finish(self, threads: usize, wall_seconds: f64) -> RunOutput {
         let reps = self.records.len().max(1) as f64;
         RunOutput {
+            failures: Vec::new(),
             metrics: self.metrics,
             years: self.years,
             traces: self.traces,
@@ -308,7 +325,7 @@ pub fn for_each_replication(
     range: std::ops::Range<u64>,
     pool: &rayon::ThreadPool,
     chunk: u64,
-    sink: &mut dyn FnMut(u64, ReplicationOutput),
+    sink: &mut dyn FnMut(u64, Result<ReplicationOutput>) -> Result<()>,
 ) -> Result<()> {
     let mut done = range.start;
     while done < range.end {
@@ -320,7 +337,7 @@ pub fn for_each_replication(
                 .collect()
         });
         for (r, out) in (done..end).zip(outputs) {
-            sink(r, out?);
+            sink(r, out)?;
         }
         done = end;
     }
@@ -338,6 +355,7 @@ pub fn run(
     let started = Instant::now();
     let pool = thread_pool(config.threads)?;
     let mut acc = Accumulator::new(scenario, facts, config.replications);
+    let mut failures = Vec::new();
     // Chunks keep memory bounded by the rows kept and let progress be reported.
     let chunk = (16 * config.threads.max(1)) as u64;
     for_each_replication(
@@ -349,11 +367,37 @@ pub fn run(
         &pool,
         chunk,
         &mut |r, out| {
-            acc.push(out);
+            let out = match (out, config.inject_failure) {
+                (Ok(_), Some(k)) if k == r => Err(Error::Invariant {
+                    replication: r,
+                    year: scenario.run.start_year,
+                    check: "injected failure (testing hook)".into(),
+                }),
+                (out, _) => out,
+            };
+            match out {
+                Ok(out) => acc.push(out),
+                // A broken replication is recorded and the batch goes on.
+                Err(Error::Invariant {
+                    replication,
+                    year,
+                    check,
+                }) => failures.push(Failure {
+                    point: config.point,
+                    replication,
+                    key: seeds::replication_key(config.seed, config.point, replication),
+                    year,
+                    check,
+                }),
+                Err(e) => return Err(e),
+            }
             if (r + 1) % chunk == 0 || r + 1 == config.replications {
                 progress(r + 1);
             }
+            Ok(())
         },
     )?;
-    Ok(acc.finish(config.threads.max(1), started.elapsed().as_secs_f64()))
+    let mut output = acc.finish(config.threads.max(1), started.elapsed().as_secs_f64());
+    output.failures = failures;
+    Ok(output)
 }

@@ -213,9 +213,11 @@ pub fn run_shard(
             &pool,
             (16 * config.threads.max(1)) as u64,
             &mut |_, out| {
-                encode(point, &out, &mut buf);
+                // A shard is strict: a broken replication fails it (and its merge), naming it.
+                encode(point, &out?, &mut buf);
                 done += 1;
                 progress(done);
+                Ok(())
             },
         )?;
         t = point * reps + last;

@@ -959,3 +959,70 @@ fn kubernetes_indexed_job_is_well_formed() {
         .collect();
     assert!(merge_args.contains("forumsim merge"), "{merge_args}");
 }
+
+/// A broken replication lands in failures.csv, the rest of the batch completes, the command exits
+/// non-zero with one line; `rerun` reproduces any replication alone with its trace.
+#[test]
+fn failures_are_recorded_and_replications_can_be_rerun() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let o = forumsim(
+        dir,
+        &[
+            "run",
+            "small.toml",
+            "--reps",
+            "6",
+            "--out",
+            "f",
+            "--inject-failure",
+            "2",
+            "--progress-json",
+            "--no-charts",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("1 of 6 replications broke an invariant") && err.contains("failures.csv"),
+        "{err}"
+    );
+    let progress: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("JSON progress line"))
+        .collect();
+    assert_eq!(progress.last().expect("progress")["done"], 6);
+    assert_eq!(progress.last().expect("progress")["total"], 6);
+    let failures = fs::read_to_string(dir.join("f/failures.csv")).expect("failures.csv");
+    assert!(
+        failures.starts_with("point,replication,seed_key,year,check\n0,2,"),
+        "{failures}"
+    );
+    let reps = fs::read_to_string(dir.join("f/replications.csv")).expect("replications");
+    assert_eq!(
+        reps.lines().count(),
+        1 + 5,
+        "the other replications completed"
+    );
+    assert!(!reps.lines().any(|l| l.starts_with("2,")));
+    // Rerun replication 4 alone: the same RTB as in the batch.
+    let batch_rtb = reps
+        .lines()
+        .find(|l| l.starts_with("4,"))
+        .and_then(|l| l.split(',').nth(1))
+        .expect("row 4")
+        .to_string();
+    let o = forumsim(dir, &["rerun", "f", "--replication", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let trace = fs::read_to_string(dir.join("f/rerun-4.csv")).expect("trace");
+    assert!(trace.starts_with("year,protection_mean,"));
+    assert_eq!(trace.lines().count(), 1 + 10, "2007-2016");
+    let rtb: f64 = batch_rtb.parse().expect("number");
+    assert!(
+        stdout(&o).contains(&format!("RTB {rtb:.4}")),
+        "{}",
+        stdout(&o)
+    );
+}

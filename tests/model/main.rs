@@ -379,6 +379,7 @@ fn paired_comparison_of_a_scenario_with_itself_is_exactly_zero() {
         seed: 3,
         threads: 2,
         point: 0,
+        inject_failure: None,
     };
     let a = experiment::run(&s, &facts, &config, &mut |_| {}).expect("runs");
     let b = experiment::run(&s, &facts, &config, &mut |_| {}).expect("runs");
