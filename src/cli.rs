@@ -107,6 +107,10 @@ pub struct RunArgs {
     /// a shard folder; combine the folders with `forumsim merge`
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Continue an interrupted run from its last checkpoint (the replications already done are
+    /// not run again; the result is byte-identical to an uninterrupted run)
+    #[arg(long)]
+    pub resume: bool,
     /// Report progress as one JSON line per chunk on stderr (for schedulers and notebooks)
     /// instead of a progress bar
     #[arg(long)]

@@ -551,15 +551,27 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     );
     let started = std::time::Instant::now();
     let total = config.replications;
-    let result = forumsim::run(&scenario, &facts, &config, &mut |done| {
-        bar.set_position(done);
-        if args.progress_json {
-            progress_line(&scenario.name, done, total, started);
-        }
-    })
+    // Replications stream to a work folder with checkpoints, so memory does not grow with them
+    // and a killed run continues with --resume.
+    let work = forumsim::experiment::stream::work_dir(&dir);
+    let chunk = (16 * config.threads) as u64;
+    let result = forumsim::experiment::stream::run_streaming(
+        &scenario,
+        &facts,
+        &config,
+        &work,
+        args.resume,
+        &mut |done| {
+            bar.set_position(done);
+            if args.progress_json && (done % chunk == 0 || done == total) {
+                progress_line(&scenario.name, done, total, started);
+            }
+        },
+    )
     .with_context(|| format!("running scenario {}", scenario.name))?;
     bar.finish_and_clear();
-    output::write_run(
+    output::publish_streamed_run(
+        &work,
         &dir,
         args.force,
         &scenario,

@@ -113,6 +113,43 @@ pub fn write_run(
     })
 }
 
+/// Publishes a streamed run: writes its files (and charts) into `work/result`, renames that to
+/// `dir` (replacing an earlier result only with `force`), then removes the work folder. A run
+/// killed before the rename is finished by `--resume`.
+#[allow(clippy::too_many_arguments)]
+pub fn publish_streamed_run(
+    work: &Path,
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    facts: &Facts,
+    run: &RunOutput,
+    seed: u64,
+    charts: bool,
+) -> Result<()> {
+    check_destination(dir, force)?;
+    let staging = work.join("result");
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(write_err(&staging))?;
+    }
+    fs::create_dir_all(&staging).map_err(write_err(&staging))?;
+    write_run_files(&staging, scenario, facts, run, seed)?;
+    if charts {
+        crate::chart::plot(&staging)?;
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(write_err(parent))?;
+    }
+    if dir.exists() {
+        let old = work.join("replaced");
+        fs::rename(dir, &old).map_err(write_err(dir))?;
+        fs::rename(&staging, dir).map_err(write_err(dir))?;
+    } else {
+        fs::rename(&staging, dir).map_err(write_err(dir))?;
+    }
+    fs::remove_dir_all(work).map_err(write_err(work))
+}
+
 /// Writes the files of one run into an existing folder.
 pub fn write_run_files(
     dir: &Path,
@@ -397,12 +434,12 @@ pub fn write_summary(path: &Path, run: &RunOutput) -> Result<()> {
     ])
     .map_err(csv_err(path))?;
     let nm = run.metrics.len();
-    let mut values = Vec::with_capacity(run.traces.len());
-    let mut scratch = Vec::with_capacity(run.traces.len());
+    let n = run.records.len();
+    let mut values = Vec::with_capacity(n);
+    let mut scratch = Vec::with_capacity(n);
     for (t, year) in run.years.iter().enumerate() {
         for (m, metric) in run.metrics.iter().enumerate() {
-            values.clear();
-            values.extend(run.traces.iter().map(|tr| tr[t * nm + m]));
+            run.traces.column(t * nm + m, &mut values)?;
             let Some(s) = summarize(&values, &mut scratch) else {
                 continue;
             };

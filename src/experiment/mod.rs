@@ -11,6 +11,7 @@ pub mod observe;
 pub mod seeds;
 pub mod sensitivity;
 pub mod shard;
+pub mod stream;
 pub mod sweep;
 
 use std::time::Instant;
@@ -99,7 +100,8 @@ pub struct RunOutput {
     pub failures: Vec<Failure>,
     pub metrics: Vec<String>,
     pub years: Vec<i32>,
-    pub traces: Vec<Vec<f64>>,
+    /// Every replication's trace: in memory, or streamed to a file by `stream::run_streaming`.
+    pub traces: stream::Traces,
     pub records: Vec<ReplicationRecord>,
     /// Mean over replications of each State's finals: `state_means[i * n_columns + c]`.
     pub state_means: Vec<f64>,
@@ -278,6 +280,30 @@ impl Accumulator {
         }
     }
 
+    /// The running per-State sums.
+    pub fn sums(&self) -> &[f64] {
+        &self.state_sums
+    }
+
+    /// Restores the running sums from a checkpoint.
+    pub fn restore_sums(&mut self, sums: &[f64]) {
+        if sums.len() == self.state_sums.len() {
+            self.state_sums.copy_from_slice(sums);
+        }
+    }
+
+    /// Adds the next replication's finals to the running sums (in replication order).
+    pub fn push_sums(&mut self, finals: &[f64]) {
+        for (s, v) in self.state_sums.iter_mut().zip(finals) {
+            *s += v;
+        }
+    }
+
+    /// Adds the next replication's record (its trace lives elsewhere).
+    pub fn push_record(&mut self, record: ReplicationRecord) {
+        self.records.push(record);
+    }
+
     /// Adds the next replication (in replication order).
     pub fn push(&mut self, out: ReplicationOutput) {
         for (s, v) in self.state_sums.iter_mut().zip(&out.finals) {
@@ -293,7 +319,7 @@ impl Accumulator {
             failures: Vec::new(),
             metrics: self.metrics,
             years: self.years,
-            traces: self.traces,
+            traces: stream::Traces::Memory(self.traces),
             records: self.records,
             state_means: self.state_sums.iter().map(|s| s / reps).collect(),
             state_columns: self.state_columns,

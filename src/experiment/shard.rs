@@ -58,15 +58,15 @@ impl ShardSpec {
 
 /// Sizes of one encoded task.
 #[derive(Debug, Clone, Copy)]
-struct Layout {
-    treaties: usize,
-    forums: usize,
-    trace: usize,
-    finals: usize,
+pub(crate) struct Layout {
+    pub(crate) treaties: usize,
+    pub(crate) forums: usize,
+    pub(crate) trace: usize,
+    pub(crate) finals: usize,
 }
 
 impl Layout {
-    fn of(scenario: &Scenario, facts: &Facts) -> Layout {
+    pub(crate) fn of(scenario: &Scenario, facts: &Facts) -> Layout {
         let treaties = scenario.treaties.len();
         let forums = scenario.forums.len();
         Layout {
@@ -77,12 +77,12 @@ impl Layout {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         2 + 2 * (N_DOMAINS + 2) + 6 + self.treaties + self.forums + self.trace + self.finals
     }
 }
 
-fn encode(point: u64, out: &ReplicationOutput, buf: &mut Vec<u8>) {
+pub(crate) fn encode(point: u64, out: &ReplicationOutput, buf: &mut Vec<u8>) {
     let r = &out.record;
     let mut push = |x: f64| buf.extend_from_slice(&x.to_le_bytes());
     push(point as f64);
@@ -115,7 +115,7 @@ fn encode(point: u64, out: &ReplicationOutput, buf: &mut Vec<u8>) {
     }
 }
 
-fn decode(values: &[f64], layout: Layout) -> (u64, ReplicationOutput) {
+pub(crate) fn decode(values: &[f64], layout: Layout) -> (u64, ReplicationOutput) {
     let mut k = 0;
     let mut next = |n: usize| {
         let s = &values[k..k + n];

@@ -1026,3 +1026,96 @@ fn failures_are_recorded_and_replications_can_be_rerun() {
         stdout(&o)
     );
 }
+
+/// A run killed with SIGKILL in the middle and restarted with --resume ends with files
+/// byte-identical to an uninterrupted run, without running the checkpointed replications again.
+#[test]
+fn a_killed_run_resumes_to_identical_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let args = [
+        "run",
+        "small.toml",
+        "--reps",
+        "1200",
+        "--quiet",
+        "--no-charts",
+        "--threads",
+        "2",
+    ];
+    let o = forumsim(dir, &[&args[..], &["--out", "whole"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_forumsim"))
+        .args(args)
+        .args(["--out", "resumed"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Kill it once at least one block is checkpointed, before it finishes.
+    let checkpoint = dir.join(".resumed.partial/checkpoint.json");
+    let started = std::time::Instant::now();
+    while !checkpoint.exists() && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    assert!(
+        !dir.join("resumed").exists(),
+        "a killed run leaves no result folder"
+    );
+    assert!(checkpoint.exists(), "the checkpoint survives the kill");
+    let text = fs::read_to_string(&checkpoint).expect("checkpoint");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("checkpoint is JSON");
+    let blocks = json["block_sizes"].as_array().expect("block sizes").len();
+    assert!(
+        (1..5).contains(&blocks),
+        "killed mid-run after {blocks} of 5 blocks"
+    );
+    let o = forumsim(
+        dir,
+        &[&args[..], &["--out", "resumed", "--resume"]].concat(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["summary.csv", "replications.csv", "states.csv"] {
+        assert!(
+            fs::read(dir.join("whole").join(f)).expect("whole")
+                == fs::read(dir.join("resumed").join(f)).expect("resumed"),
+            "{f} differs after resume"
+        );
+    }
+    assert!(
+        !dir.join(".resumed.partial").exists(),
+        "the work folder is removed"
+    );
+    // A resume that does not match the interrupted run is refused.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_forumsim"))
+        .args(args)
+        .args(["--out", "other"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let checkpoint = dir.join(".other.partial/checkpoint.json");
+    while !checkpoint.exists() && started.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    let o = forumsim(
+        dir,
+        &[
+            "run",
+            "small.toml",
+            "--reps",
+            "999",
+            "--quiet",
+            "--out",
+            "other",
+            "--resume",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--resume"));
+}

@@ -1,0 +1,324 @@
+//! Streaming and crash-safe runs: replications go to disk as they complete, in index order, so
+//! the memory of a run does not grow with its replications, and a run killed at any moment
+//! continues with `--resume` to files byte-identical to an uninterrupted run.
+//!
+//! The work folder (`.<name>.partial` beside the result) holds the resolved scenario, the traces
+//! in blocks of [`BLOCK`] replications stored column by column (so a summary column is read with
+//! one read per block), the replication records, and `checkpoint.json`: the number of complete
+//! blocks, the running per-State sums (as exact f64 bits) and the failures so far. The checkpoint
+//! is replaced atomically after each block's data are on disk; on resume, data past it are cut
+//! off and the run goes on from the next block. The result folder appears only by a rename at the
+//! very end, so a partial result is never mistaken for a complete one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::shard::{Layout, decode, encode};
+use super::{
+    Accumulator, Failure, ReplicationOutput, RunConfig, RunOutput, for_each_replication, seeds,
+    thread_pool,
+};
+use crate::error::{Error, Result};
+use crate::scenario::Scenario;
+use crate::world::Facts;
+
+/// Replications per trace block.
+pub const BLOCK: usize = 256;
+
+/// Where the traces of a run are.
+#[derive(Debug, Clone)]
+pub enum Traces {
+    /// One trace per replication, in memory.
+    Memory(Vec<Vec<f64>>),
+    /// A trace file of blocks of [`BLOCK`] replications, each stored column by column.
+    File {
+        path: PathBuf,
+        columns: usize,
+        /// Replications stored in each block (fewer than [`BLOCK`] where some failed).
+        blocks: Vec<usize>,
+    },
+}
+
+impl Traces {
+    /// The values of trace column `c` over the replications, in replication order.
+    pub fn column(&self, c: usize, out: &mut Vec<f64>) -> Result<()> {
+        out.clear();
+        match self {
+            Traces::Memory(traces) => {
+                out.extend(traces.iter().map(|t| t[c]));
+                Ok(())
+            }
+            Traces::File {
+                path,
+                columns,
+                blocks,
+            } => {
+                let read_err = |source| Error::Read {
+                    file: path.clone(),
+                    source,
+                };
+                let mut f = File::open(path).map_err(read_err)?;
+                let mut buf = vec![0u8; BLOCK * 8];
+                let mut start = 0usize;
+                for &b in blocks {
+                    let offset = (start * columns + c * b) * 8;
+                    f.seek(SeekFrom::Start(offset as u64)).map_err(read_err)?;
+                    f.read_exact(&mut buf[..b * 8]).map_err(read_err)?;
+                    out.extend(buf[..b * 8].chunks(8).map(|x| {
+                        f64::from_le_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]])
+                    }));
+                    start += b;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Replaces `path` atomically with `bytes` (temporary file, sync, rename).
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(write_err(&tmp))?;
+    f.write_all(bytes).map_err(write_err(&tmp))?;
+    f.sync_all().map_err(write_err(&tmp))?;
+    fs::rename(&tmp, path).map_err(write_err(path))
+}
+
+/// The work folder of a result folder.
+pub fn work_dir(dir: &Path) -> PathBuf {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result".into());
+    parent.join(format!(".{name}.partial"))
+}
+
+/// Runs a scenario with its replications streamed to `work`, resuming from a checkpoint there
+/// when `resume` is set (and the checkpoint belongs to the same run). Returns the run's output,
+/// whose traces stay in `work`.
+pub fn run_streaming(
+    scenario: &Scenario,
+    facts: &Facts,
+    config: &RunConfig,
+    work: &Path,
+    resume: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RunOutput> {
+    let started = Instant::now();
+    let identity = serde_json::json!({
+        "scenario_hash": scenario.content_hash(),
+        "master_seed": config.seed,
+        "replications": config.replications,
+        "point": config.point,
+        "block": BLOCK,
+    });
+    let checkpoint_path = work.join("checkpoint.json");
+    let traces_path = work.join("traces.bin");
+    let records_path = work.join("records.bin");
+    let layout = Layout::of(scenario, facts);
+    let record_layout = Layout {
+        trace: 0,
+        finals: 0,
+        ..layout
+    };
+    let columns = layout.trace;
+    let mut acc = Accumulator::new(scenario, facts, config.replications);
+    let mut failures: Vec<Failure> = Vec::new();
+    let mut blocks_done = 0usize;
+    let mut block_sizes: Vec<usize> = Vec::new();
+    let checkpoint = fs::read_to_string(&checkpoint_path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    match checkpoint {
+        Some(c) if resume => {
+            if c["run"] != identity {
+                return Err(Error::Invalid {
+                    file: work.to_path_buf(),
+                    key: "--resume".into(),
+                    message: "the interrupted run in this folder has another scenario, seed or number of replications; run without --resume to start over".into(),
+                });
+            }
+            block_sizes = c["block_sizes"]
+                .as_array()
+                .map(|a| a.iter().map(|v| v.as_u64().unwrap_or(0) as usize).collect())
+                .unwrap_or_default();
+            blocks_done = block_sizes.len();
+            let sums: Vec<f64> = c["state_sums"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|v| f64::from_bits(v.as_u64().unwrap_or(0)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            acc.restore_sums(&sums);
+            for f in c["failures"].as_array().into_iter().flatten() {
+                failures.push(Failure {
+                    point: f["point"].as_u64().unwrap_or(0),
+                    replication: f["replication"].as_u64().unwrap_or(0),
+                    key: f["key"].as_u64().unwrap_or(0),
+                    year: f["year"].as_i64().unwrap_or(0) as i32,
+                    check: f["check"].as_str().unwrap_or("").to_string(),
+                });
+            }
+            // Cut off whatever was written after the checkpoint.
+            let ok_reps: usize = block_sizes.iter().sum();
+            for (path, len) in [
+                (&traces_path, (ok_reps * columns * 8) as u64),
+                (&records_path, (ok_reps * record_layout.len() * 8) as u64),
+            ] {
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(write_err(path))?;
+                f.set_len(len).map_err(write_err(path))?;
+            }
+        }
+        _ => {
+            if work.exists() {
+                fs::remove_dir_all(work).map_err(write_err(work))?;
+            }
+            fs::create_dir_all(work).map_err(write_err(work))?;
+            fs::write(work.join("scenario.toml"), scenario.resolved_toml())
+                .map_err(write_err(work))?;
+            File::create(&traces_path).map_err(write_err(&traces_path))?;
+            File::create(&records_path).map_err(write_err(&records_path))?;
+        }
+    }
+    let mut traces_file = OpenOptions::new()
+        .append(true)
+        .open(&traces_path)
+        .map_err(write_err(&traces_path))?;
+    let mut records_file = OpenOptions::new()
+        .append(true)
+        .open(&records_path)
+        .map_err(write_err(&records_path))?;
+    let pool = thread_pool(config.threads)?;
+    let total = config.replications as usize;
+    // One block of traces in memory, written column by column when complete.
+    let mut block: Vec<Vec<f64>> = Vec::with_capacity(BLOCK);
+    let mut records_buf = Vec::new();
+    let mut first = blocks_done * BLOCK;
+    progress(first as u64);
+    while first < total {
+        let last = (first + BLOCK).min(total);
+        block.clear();
+        records_buf.clear();
+        for_each_replication(
+            scenario,
+            facts,
+            config.seed,
+            config.point,
+            first as u64..last as u64,
+            &pool,
+            (16 * config.threads.max(1)) as u64,
+            &mut |r, out| {
+                let out = match (out, config.inject_failure) {
+                    (Ok(_), Some(k)) if k == r => Err(Error::Invariant {
+                        replication: r,
+                        year: scenario.run.start_year,
+                        check: "injected failure (testing hook)".into(),
+                    }),
+                    (out, _) => out,
+                };
+                match out {
+                    Ok(out) => {
+                        let ReplicationOutput {
+                            record,
+                            trace,
+                            finals,
+                        } = out;
+                        acc.push_sums(&finals);
+                        let light = ReplicationOutput {
+                            record,
+                            trace: Vec::new(),
+                            finals: Vec::new(),
+                        };
+                        encode(config.point, &light, &mut records_buf);
+                        block.push(trace);
+                    }
+                    Err(Error::Invariant {
+                        replication,
+                        year,
+                        check,
+                    }) => failures.push(Failure {
+                        point: config.point,
+                        replication,
+                        key: seeds::replication_key(config.seed, config.point, replication),
+                        year,
+                        check,
+                    }),
+                    Err(e) => return Err(e),
+                }
+                progress(r + 1);
+                Ok(())
+            },
+        )?;
+        // The block, column by column, then the records, then the checkpoint.
+        let mut bytes = Vec::with_capacity(block.len() * columns * 8);
+        for c in 0..columns {
+            for t in &block {
+                bytes.extend_from_slice(&t[c].to_le_bytes());
+            }
+        }
+        traces_file
+            .write_all(&bytes)
+            .map_err(write_err(&traces_path))?;
+        traces_file.sync_data().map_err(write_err(&traces_path))?;
+        records_file
+            .write_all(&records_buf)
+            .map_err(write_err(&records_path))?;
+        records_file.sync_data().map_err(write_err(&records_path))?;
+        block_sizes.push(block.len());
+        let checkpoint = serde_json::json!({
+            "run": identity,
+            "block_sizes": block_sizes,
+            "state_sums": acc.sums().iter().map(|x| x.to_bits()).collect::<Vec<u64>>(),
+            "failures": failures.iter().map(|f| serde_json::json!({
+                "point": f.point, "replication": f.replication, "key": f.key,
+                "year": f.year, "check": f.check,
+            })).collect::<Vec<_>>(),
+        });
+        replace_file(
+            &checkpoint_path,
+            serde_json::to_string(&checkpoint)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+        first = last;
+    }
+    // Read the records back (small), in replication order.
+    let bytes = fs::read(&records_path).map_err(|source| Error::Read {
+        file: records_path.clone(),
+        source,
+    })?;
+    for chunk in bytes.chunks(record_layout.len() * 8) {
+        let values: Vec<f64> = chunk
+            .chunks(8)
+            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect();
+        let (_, out) = decode(&values, record_layout);
+        acc.push_record(out.record);
+    }
+    let mut output = acc.finish(config.threads.max(1), started.elapsed().as_secs_f64());
+    output.traces = Traces::File {
+        path: traces_path,
+        columns,
+        blocks: block_sizes,
+    };
+    output.failures = failures;
+    Ok(output)
+}
