@@ -370,6 +370,39 @@ pub fn for_each_replication(
     Ok(())
 }
 
+/// A replication's outcome: its output, or the invariant it broke, as a [`Failure`] (the batch
+/// goes on). Other errors stop the run. Applies the `inject_failure` testing hook.
+pub(crate) fn outcome(
+    scenario: &Scenario,
+    config: &RunConfig,
+    r: u64,
+    out: Result<ReplicationOutput>,
+) -> Result<std::result::Result<ReplicationOutput, Failure>> {
+    let out = match (out, config.inject_failure) {
+        (Ok(_), Some(k)) if k == r => Err(Error::Invariant {
+            replication: r,
+            year: scenario.run.start_year,
+            check: "injected failure (testing hook)".into(),
+        }),
+        (out, _) => out,
+    };
+    match out {
+        Ok(out) => Ok(Ok(out)),
+        Err(Error::Invariant {
+            replication,
+            year,
+            check,
+        }) => Ok(Err(Failure {
+            point: config.point,
+            replication,
+            key: seeds::replication_key(config.seed, config.point, replication),
+            year,
+            check,
+        })),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs all replications of a scenario. `progress` is called with the number of replications
 /// done after each chunk (from the calling thread).
 pub fn run(
@@ -393,29 +426,9 @@ pub fn run(
         &pool,
         chunk,
         &mut |r, out| {
-            let out = match (out, config.inject_failure) {
-                (Ok(_), Some(k)) if k == r => Err(Error::Invariant {
-                    replication: r,
-                    year: scenario.run.start_year,
-                    check: "injected failure (testing hook)".into(),
-                }),
-                (out, _) => out,
-            };
-            match out {
+            match outcome(scenario, config, r, out)? {
                 Ok(out) => acc.push(out),
-                // A broken replication is recorded and the batch goes on.
-                Err(Error::Invariant {
-                    replication,
-                    year,
-                    check,
-                }) => failures.push(Failure {
-                    point: config.point,
-                    replication,
-                    key: seeds::replication_key(config.seed, config.point, replication),
-                    year,
-                    check,
-                }),
-                Err(e) => return Err(e),
+                Err(failure) => failures.push(failure),
             }
             if (r + 1) % chunk == 0 || r + 1 == config.replications {
                 progress(r + 1);

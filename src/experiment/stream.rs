@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use super::shard::{Layout, decode, encode};
 use super::{
-    Accumulator, Failure, ReplicationOutput, RunConfig, RunOutput, for_each_replication, seeds,
+    Accumulator, Failure, ReplicationOutput, RunConfig, RunOutput, for_each_replication, outcome,
     thread_pool,
 };
 use crate::error::{Error, Result};
@@ -226,21 +226,12 @@ pub fn run_streaming(
             &pool,
             (16 * config.threads.max(1)) as u64,
             &mut |r, out| {
-                let out = match (out, config.inject_failure) {
-                    (Ok(_), Some(k)) if k == r => Err(Error::Invariant {
-                        replication: r,
-                        year: scenario.run.start_year,
-                        check: "injected failure (testing hook)".into(),
-                    }),
-                    (out, _) => out,
-                };
-                match out {
-                    Ok(out) => {
-                        let ReplicationOutput {
-                            record,
-                            trace,
-                            finals,
-                        } = out;
+                match outcome(scenario, config, r, out)? {
+                    Ok(ReplicationOutput {
+                        record,
+                        trace,
+                        finals,
+                    }) => {
                         acc.push_sums(&finals);
                         let light = ReplicationOutput {
                             record,
@@ -250,18 +241,7 @@ pub fn run_streaming(
                         encode(config.point, &light, &mut records_buf);
                         block.push(trace);
                     }
-                    Err(Error::Invariant {
-                        replication,
-                        year,
-                        check,
-                    }) => failures.push(Failure {
-                        point: config.point,
-                        replication,
-                        key: seeds::replication_key(config.seed, config.point, replication),
-                        year,
-                        check,
-                    }),
-                    Err(e) => return Err(e),
+                    Err(failure) => failures.push(failure),
                 }
                 progress(r + 1);
                 Ok(())
