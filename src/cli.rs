@@ -16,7 +16,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario's replications and write summary.csv, replications.csv, states.csv and
-    /// manifest.json (the default command: without a file, runs the built-in status quo)
+    /// manifest.json (without a file: the built-in status quo)
     Run(RunArgs),
     /// Run scenarios under one master seed (common random numbers) and write paired differences
     /// against the first to comparison.csv (without files: the status quo against the seed's
