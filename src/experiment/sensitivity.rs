@@ -334,6 +334,14 @@ pub fn analyse(
     };
     let mut specs = Vec::with_capacity(k);
     for f in factors {
+        // The world's facts are built once for all design points.
+        if f.key == "world.n_states" || f.key == "world.n_regions" {
+            return Err(Error::Invalid {
+                file: "--params".into(),
+                key: f.key.clone(),
+                message: "the size of the world cannot vary within a sensitivity analysis; sweep it instead".into(),
+            });
+        }
         let (_, spec) = base.parameter(&f.key).map_err(|message| Error::Invalid {
             file: "--params".into(),
             key: f.key.clone(),
