@@ -122,13 +122,7 @@ pub fn calibrate(
             message: "calibration needs a run covering 2010-2015".into(),
         });
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|e| Error::Write {
-            path: "thread pool".into(),
-            source: std::io::Error::other(e),
-        })?;
+    let pool = super::thread_pool(threads)?;
     let icrmw = s.treaties.iter().position(|t| t.name == "ICRMW");
     // Large destination States of the North: high income and at least a million immigrants.
     let large_destination: Vec<usize> = (0..facts.n_states())

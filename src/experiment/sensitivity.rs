@@ -365,13 +365,7 @@ pub fn analyse(
         })
         .collect::<crate::error::Result<_>>()?;
     let facts = base.facts()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|e| Error::Write {
-            path: "thread pool".into(),
-            source: std::io::Error::other(e),
-        })?;
+    let pool = super::thread_pool(threads)?;
     let reps = replications.max(1);
     let total = scenarios.len() as u64 * reps;
     let mut outputs = vec![[0.0; 2]; scenarios.len()];
