@@ -66,6 +66,23 @@ fn load(path: Option<&Path>) -> anyhow::Result<Scenario> {
     })
 }
 
+/// The scenario's run settings, overridden by `--reps`, `--seed` and `--threads`.
+fn run_config(
+    scenario: &Scenario,
+    reps: Option<u64>,
+    seed: Option<u64>,
+    threads: Option<u64>,
+) -> RunConfig {
+    let mut config = RunConfig::from_scenario(scenario, threads_or_all(threads));
+    if let Some(r) = reps {
+        config.replications = r;
+    }
+    if let Some(s) = seed {
+        config.seed = s;
+    }
+    config
+}
+
 fn threads_or_all(threads: Option<u64>) -> usize {
     threads.map(|t| t as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -110,13 +127,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| Path::new("output").join("comparison"));
     output::check_destination(&dir, args.force)?;
     let first = &scenarios[0];
-    let mut config = RunConfig::from_scenario(first, threads_or_all(args.threads));
-    if let Some(r) = args.reps {
-        config.replications = r;
-    }
-    if let Some(s) = args.seed {
-        config.seed = s;
-    }
+    let config = run_config(first, args.reps, args.seed, args.threads);
     let mut runs = Vec::new();
     for scenario in &scenarios {
         let facts = scenario.facts()?;
@@ -532,13 +543,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| output::default_dir(&scenario));
     output::check_destination(&dir, args.force)?;
-    let mut config = RunConfig::from_scenario(&scenario, threads_or_all(args.threads));
-    if let Some(r) = args.reps {
-        config.replications = r;
-    }
-    if let Some(s) = args.seed {
-        config.seed = s;
-    }
+    let mut config = run_config(&scenario, args.reps, args.seed, args.threads);
     config.inject_failure = args.inject_failure;
     if let Some(sweep) = sweep {
         return run_sweep(&scenario, &sweep, &config, &dir, &args);
@@ -699,13 +704,7 @@ fn run_shard(
         ))
     });
     output::check_destination(&dir, args.force)?;
-    let mut config = RunConfig::from_scenario(&scenario, threads_or_all(args.threads));
-    if let Some(r) = args.reps {
-        config.replications = r;
-    }
-    if let Some(s) = args.seed {
-        config.seed = s;
-    }
+    let config = run_config(&scenario, args.reps, args.seed, args.threads);
     let points = scenario
         .sweep
         .as_ref()

@@ -306,11 +306,9 @@ impl Accumulator {
 
     /// Adds the next replication (in replication order).
     pub fn push(&mut self, out: ReplicationOutput) {
-        for (s, v) in self.state_sums.iter_mut().zip(&out.finals) {
-            *s += v;
-        }
+        self.push_sums(&out.finals);
         self.traces.push(out.trace);
-        self.records.push(out.record);
+        self.push_record(out.record);
     }
 
     pub fn finish(self, threads: usize, wall_seconds: f64) -> RunOutput {
