@@ -17,6 +17,7 @@
 //! # References
 //! McFadden (1974), conditional logit; Beine, Docquier and Özden (2011) on diaspora networks.
 
+use super::math::exp;
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, World};
 
@@ -79,15 +80,12 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
                 world.legal[j],
                 world.log_size[j],
             );
-            world.scratch_attract[s * n + j] = w.exp();
+            world.scratch_attract[s * n + j] = exp(w);
         }
     }
-    let far = (-fp.beta_far).exp();
+    let far = exp(-fp.beta_far);
     let size_term = (n as f64 / REFERENCE_STATES).ln();
-    let outside = [
-        (fp.v0_forced + size_term).exp(),
-        (fp.v0_labour + size_term).exp(),
-    ];
+    let outside = [exp(fp.v0_forced + size_term), exp(fp.v0_labour + size_term)];
     for s in [FORCED, LABOUR] {
         world.scratch_denominator[s * nr..(s + 1) * nr].fill(outside[s]);
     }
@@ -173,7 +171,7 @@ pub fn network_factor(stock: f64, beta: f64) -> f64 {
     } else if beta == 0.0 {
         1.0
     } else {
-        (beta * stock.ln_1p()).exp()
+        exp(beta * stock.ln_1p())
     }
 }
 

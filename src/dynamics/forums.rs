@@ -19,10 +19,9 @@
 //! # References
 //! Abbott, Keohane, Moravcsik, Slaughter and Snidal (2000), "The Concept of Legalization".
 
-use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::logistic;
+use super::{logistic, uniform};
 use crate::scenario::Scenario;
 use crate::world::{ForumState, N_DOMAINS, World};
 
@@ -68,25 +67,87 @@ pub fn meets(f: &ForumState, year: i32) -> bool {
         && !f.skip_years.contains(&year)
 }
 
-/// Voice-weighted quantile of `pairs` (value, weight); sorts `pairs` in place.
+/// Voice-weighted `q`-quantile of `pairs` (value, weight): the smallest value, among those of
+/// positive weight, at which the cumulative weight of the values up to it reaches `q` times the
+/// total. Reorders `pairs`. An empty slice gives 0; a slice without weight gives its smallest value.
+///
+/// Quickselect with a three-way partition: expected linear time, where sorting would cost
+/// $n \log n$ (a global forum states its joint statement every year, in three domains).
 pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
-    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    let total: f64 = pairs.iter().map(|p| p.1).sum();
     if pairs.is_empty() {
         return 0.0;
     }
+    let total: f64 = pairs.iter().map(|p| p.1).sum();
     if total <= 0.0 {
-        return pairs[0].0;
+        return pairs.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
     }
     let target = q * total;
-    let mut cum = 0.0;
-    for &(v, w) in pairs.iter() {
-        cum += w;
-        if cum >= target && w > 0.0 {
-            return v;
+    let (mut lo, mut hi) = (0, pairs.len());
+    // Weight of the values known to lie below the range lo..hi.
+    let mut below = 0.0;
+    loop {
+        let range = &mut pairs[lo..hi];
+        if range.len() <= 16 {
+            insertion_sort(range);
+            let mut cum = below;
+            for &(v, w) in range.iter() {
+                cum += w;
+                if cum >= target && w > 0.0 {
+                    return v;
+                }
+            }
+            return range[range.len() - 1].0;
+        }
+        let pivot = median_of_three(
+            range[0].0,
+            range[range.len() / 2].0,
+            range[range.len() - 1].0,
+        );
+        // Dutch national flag: [0, lt) below the pivot, [lt, i) equal, [gt, len) above.
+        let (mut lt, mut i, mut gt) = (0, 0, range.len());
+        let (mut w_below, mut w_equal) = (0.0, 0.0);
+        while i < gt {
+            let (v, w) = range[i];
+            if v < pivot {
+                range.swap(lt, i);
+                w_below += w;
+                lt += 1;
+                i += 1;
+            } else if v > pivot {
+                gt -= 1;
+                range.swap(i, gt);
+            } else {
+                w_equal += w;
+                i += 1;
+            }
+        }
+        if w_below > 0.0 && below + w_below >= target {
+            hi = lo + lt;
+        } else if w_equal > 0.0 && below + w_below + w_equal >= target {
+            return pivot;
+        } else if gt == range.len() {
+            // Nothing above the pivot: the target is out of reach by rounding; take the largest.
+            return pivot;
+        } else {
+            below += w_below + w_equal;
+            lo += gt;
         }
     }
-    pairs[pairs.len() - 1].0
+}
+
+fn median_of_three(a: f64, b: f64, c: f64) -> f64 {
+    a.max(b).min(a.min(b).max(c))
+}
+
+/// Stable insertion sort by value, for the small ranges quickselect ends in.
+fn insertion_sort(pairs: &mut [(f64, f64)]) {
+    for i in 1..pairs.len() {
+        let mut j = i;
+        while j > 0 && pairs[j - 1].0 > pairs[j].0 {
+            pairs.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
@@ -146,179 +207,137 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
 
 fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mut ChaCha8Rng) {
     let fd = &scenario.forum_dynamics;
-    let design = forum.design.clone();
+    let design = &forum.design;
     let agenda = agenda(forum);
     let vis = visibility(forum);
     let w = design.rights_agenda * vis * (1.0 - design.security_lens);
     let agenda_p = agenda[0] + agenda[1] + agenda[2];
+    let obligation = fd.attend_obligation * design.obligation;
+    let capacity = design.capacity_transfer;
+    let rights_transfer = design.rights_transfer;
+    let p_detect = vis * design.memory;
+    let memory = design.memory;
+    let quantile = design.consensus_quantile;
+    let discourse = design.rights_agenda * (0.5 + 0.5 * design.civil_society);
+    let n_members = forum.n_members;
+    let previous = forum.anchor;
+    for buffer in forum.scratch_quantile.iter_mut() {
+        buffer.clear();
+    }
 
-    // Attendance and trust.
+    // Attendance and trust; each attendee's success, voice and practice; the joint statement's
+    // inputs and the destination members' enforcement. One draw per participant.
     let mut attendance = 0;
+    let mut total = 0.0;
+    let mut sums = [0.0; 5];
+    let (mut dest_voice, mut dest_enforcement) = (0.0, 0.0);
     for (k, &i) in forum.participants.iter().enumerate() {
         let i = i as usize;
-        let u: f64 = rng.random();
-        let gap = forum
-            .anchor
-            .map_or(0.0, |a| shortfall(world, &agenda, &a, i));
-        let logit = fd.attend_base + fd.attend_trust * forum.trust[k]
-            - fd.attend_obligation * design.obligation * world.pressure[i] * gap;
+        let u = uniform(rng);
+        let gap = previous.map_or(0.0, |a| shortfall(world, &agenda, &a, i));
+        let trust = forum.trust[k];
+        let logit = fd.attend_base + fd.attend_trust * trust - obligation * world.pressure[i] * gap;
         let attended = u < logistic(logit);
         forum.attended[k] = attended;
-        if attended {
-            attendance += 1;
-            forum.trust[k] += fd.trust_gain * (1.0 - forum.trust[k]);
+        if !attended {
+            forum.trust[k] = trust - fd.trust_decay * trust;
+            forum.scratch_weight[k] = 0.0;
+            continue;
+        }
+        attendance += 1;
+        forum.trust[k] = trust + fd.trust_gain * (1.0 - trust);
+        let per_mille = 1000.0 / world.population[i];
+        let cut = (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * per_mille;
+        // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
+        let cut_score = logistic(2.0 * cut / fd.cut_ref);
+        let x = world.scratch_policy[i];
+        let rights = if agenda_p > 0.0 {
+            (agenda[0] * x[0] + agenda[1] * x[1] + agenda[2] * x[2]) / agenda_p
         } else {
-            forum.trust[k] -= fd.trust_decay * forum.trust[k];
+            world.mean_protection(i)
+        };
+        let voice = forum.voice[k];
+        let wt = voice * ((1.0 - w) * cut_score + w * rights);
+        forum.scratch_weight[k] = wt;
+        if wt > 0.0 {
+            total += wt;
+            for (s, xk) in sums.iter_mut().zip(&x) {
+                *s += wt * xk;
+            }
+        }
+        if k < n_members {
+            for (d, buffer) in forum.scratch_quantile.iter_mut().enumerate() {
+                buffer.push((x[d], voice));
+            }
+            if world.destination[i] {
+                dest_voice += voice;
+                dest_enforcement += voice * x[3];
+            }
         }
     }
     forum.attendance = attendance;
 
-    // Success and voice of each attendee.
+    // Joint statement of the attending members and the norm anchor, which ratchets with memory.
+    if !forum.scratch_quantile[0].is_empty() {
+        let mut q = [0.0; N_DOMAINS];
+        for (d, buffer) in forum.scratch_quantile.iter_mut().enumerate() {
+            q[d] = weighted_quantile(buffer, quantile);
+        }
+        forum.anchor = Some(match previous {
+            Some(prev) => {
+                std::array::from_fn(|d| q[d].max(memory * prev[d] + (1.0 - memory) * q[d]))
+            }
+            None => q,
+        });
+    }
+    let anchor = forum.anchor;
+    let e_dest = (capacity > 0.0 && dest_voice > 0.0).then(|| dest_enforcement / dest_voice);
+
+    // Practice exchange, follow-up, capacity and rights transfer, discourse. One draw per
+    // participant for the follow-up.
     for (k, &i) in forum.participants.iter().enumerate() {
-        let i = i as usize;
+        let u = uniform(rng);
         if !forum.attended[k] {
-            forum.scratch_success[k] = 0.0;
-            forum.scratch_voice[k] = 0.0;
             continue;
         }
-        let per_mille = 1000.0 / world.population[i];
-        let cut = (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * per_mille;
-        let cut_score = 0.5 + 0.5 * (cut / fd.cut_ref).tanh();
-        let rights = if agenda_p > 0.0 {
-            (0..N_DOMAINS)
-                .map(|d| agenda[d] * world.protection[d][i])
-                .sum::<f64>()
-                / agenda_p
-        } else {
-            world.mean_protection(i)
-        };
-        forum.scratch_success[k] = (1.0 - w) * cut_score + w * rights;
-        forum.scratch_voice[k] = forum.voice[k];
-    }
-
-    // Practice exchange: pull toward the success-and-voice-weighted practice of the others.
-    let mut total = 0.0;
-    let mut sums = [0.0; 5];
-    for (k, &i) in forum.participants.iter().enumerate() {
-        let wt = forum.scratch_voice[k] * forum.scratch_success[k];
-        if wt > 0.0 {
-            total += wt;
-            let x = &world.scratch_policy[i as usize];
-            for (s, xk) in sums.iter_mut().zip(x) {
-                *s += wt * xk;
-            }
-        }
-    }
-    if fd.eta > 0.0 {
-        for (k, &i) in forum.participants.iter().enumerate() {
-            if !forum.attended[k] {
-                continue;
-            }
-            let i = i as usize;
-            let wt = forum.scratch_voice[k] * forum.scratch_success[k];
-            let others = total - wt;
-            if others <= total * 1e-12 {
-                continue;
-            }
-            let x = world.scratch_policy[i];
+        let i = i as usize;
+        let x = world.scratch_policy[i];
+        let pull = &mut world.scratch_pull[i];
+        // Pull toward the success-and-voice-weighted practice of the others.
+        let wt = forum.scratch_weight[k];
+        let others = total - wt;
+        if fd.eta > 0.0 && others > total * 1e-12 {
             for inst in 0..5 {
                 let target = (sums[inst] - wt * x[inst]) / others;
-                world.scratch_pull[i][inst] += fd.eta * agenda[inst] * (target - x[inst]);
+                pull[inst] += fd.eta * agenda[inst] * (target - x[inst]);
             }
         }
-    }
-
-    // Joint statement of the attending members and the norm anchor.
-    let mut quantiles = [0.0; N_DOMAINS];
-    let mut any_member = false;
-    for (d, q) in quantiles.iter_mut().enumerate() {
-        forum.scratch_sort.clear();
-        for k in 0..forum.n_members {
-            if forum.attended[k] {
-                let i = forum.participants[k] as usize;
-                forum
-                    .scratch_sort
-                    .push((world.protection[d][i], forum.scratch_voice[k]));
+        if k < n_members {
+            // Capacity transfer: transit and origin members' enforcement toward destination
+            // members'.
+            if let Some(e) = e_dest
+                && !world.destination[i]
+            {
+                pull[3] += capacity * (e - x[3]);
             }
-        }
-        any_member = !forum.scratch_sort.is_empty();
-        *q = weighted_quantile(&mut forum.scratch_sort, design.consensus_quantile);
-    }
-    if any_member {
-        let m = design.memory;
-        let anchor = match forum.anchor {
-            Some(prev) => {
-                let mut a = [0.0; N_DOMAINS];
-                for d in 0..N_DOMAINS {
-                    a[d] = quantiles[d].max(m * prev[d] + (1.0 - m) * quantiles[d]);
+            if let Some(anchor) = anchor {
+                // Rights transfer (a protection mandate): protection up toward the anchor.
+                if rights_transfer > 0.0 {
+                    for d in 0..N_DOMAINS {
+                        pull[d] += rights_transfer * agenda[d] * (anchor[d] - x[d]).max(0.0);
+                    }
                 }
-                a
-            }
-            None => quantiles,
-        };
-        forum.anchor = Some(anchor);
-    }
-
-    // Follow-up: a shortfall below the anchor is seen with probability visibility x memory.
-    let p_detect = vis * design.memory;
-    for k in 0..forum.participants.len() {
-        let u: f64 = rng.random();
-        if k >= forum.n_members || !forum.attended[k] {
-            continue;
-        }
-        let i = forum.participants[k] as usize;
-        if let Some(anchor) = forum.anchor {
-            let gap = shortfall(world, &agenda, &anchor, i);
-            if gap > 0.0 && u < p_detect {
-                world.reputation[i] = (world.reputation[i] - fd.reputation_loss * gap).max(0.0);
-            }
-        }
-    }
-
-    // Capacity transfer: transit and origin members' enforcement toward destination members'.
-    if design.capacity_transfer > 0.0 {
-        let (mut wsum, mut esum) = (0.0, 0.0);
-        for k in 0..forum.n_members {
-            let i = forum.participants[k] as usize;
-            if forum.attended[k] && world.destination[i] {
-                let v = forum.voice[k];
-                wsum += v;
-                esum += v * world.enforcement[i];
-            }
-        }
-        if wsum > 0.0 {
-            let e_dest = esum / wsum;
-            for k in 0..forum.n_members {
-                let i = forum.participants[k] as usize;
-                if forum.attended[k] && !world.destination[i] {
-                    world.scratch_pull[i][3] +=
-                        design.capacity_transfer * (e_dest - world.enforcement[i]);
+                // Follow-up: a shortfall below the anchor is seen with probability
+                // visibility x memory.
+                let gap = shortfall(world, &agenda, &anchor, i);
+                if gap > 0.0 && u < p_detect {
+                    world.reputation[i] = (world.reputation[i] - fd.reputation_loss * gap).max(0.0);
                 }
             }
         }
-    }
-
-    // Rights transfer (a protection mandate): members' protection up toward the anchor.
-    if let (true, Some(anchor)) = (design.rights_transfer > 0.0, forum.anchor) {
-        for k in 0..forum.n_members {
-            if !forum.attended[k] {
-                continue;
-            }
-            let i = forum.participants[k] as usize;
-            for d in 0..N_DOMAINS {
-                let gap = (anchor[d] - world.protection[d][i]).max(0.0);
-                world.scratch_pull[i][d] += design.rights_transfer * agenda[d] * gap;
-            }
-        }
-    }
-
-    // A balanced discourse for the attendees' domestic debate (seed 3.2.1).
-    let discourse = design.rights_agenda * (0.5 + 0.5 * design.civil_society);
-    if discourse > 0.0 {
-        for (k, &i) in forum.participants.iter().enumerate() {
-            if forum.attended[k] {
-                world.scratch_discourse[i as usize] += discourse;
-            }
+        // A balanced discourse for the attendees' domestic debate (seed 3.2.1).
+        if discourse > 0.0 {
+            world.scratch_discourse[i] += discourse;
         }
     }
 }

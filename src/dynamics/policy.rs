@@ -13,12 +13,13 @@
 //! worth $(1 - \text{cover})$ of itself. The quadratic running cost of protection is a change from
 //! MODEL.md recorded in `docs/ODD.md` (it gives each State an interior optimum).
 
-use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::flows::{anticipated_inflow, share_moments};
 use super::forums::{agenda, visibility};
+use super::math::exp;
 use super::treaties::{detection_probability, effective_floor};
+use super::uniform;
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, N_DOMAINS, World};
 
@@ -46,15 +47,15 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
         fp.beta_legal_forced,
         fp.beta_legal_labour,
     ];
-    let up = betas.map(|b| (b * delta).exp());
-    let down = betas.map(|b| (-b * delta).exp());
+    let up = betas.map(|b| exp(b * delta));
+    let down = betas.map(|b| exp(-b * delta));
     // `nominal` is the unclamped step (±delta): (x + delta) - x is not exactly delta in floating
     // point, so the precomputed factor is chosen by the step, not by the difference.
     let factor = |b: usize, change: f64, nominal: Option<f64>| -> f64 {
         match nominal {
             Some(step) if step > 0.0 => up[b],
             Some(_) => down[b],
-            None => (betas[b] * change).exp(),
+            None => exp(betas[b] * change),
         }
     };
     for i in 0..world.n_states {
@@ -79,7 +80,7 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
         ];
         let mut chosen = x;
         for k in 0..N_INSTRUMENTS {
-            let u: f64 = rng.random();
+            let u = uniform(rng);
             // Utilities relative to keeping the instrument: only the parts it moves are computed.
             let mut utility = [0.0; 3];
             let mut values = [x[k]; 3];
@@ -163,7 +164,7 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
 pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
     let max = utility.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     // The best option has weight exactly 1; the others need one exponential each.
-    let w = utility.map(|x| if x == max { 1.0 } else { ((x - max) / t).exp() });
+    let w = utility.map(|x| if x == max { 1.0 } else { exp((x - max) / t) });
     let total = w[0] + w[1] + w[2];
     let target = u * total;
     if target < w[0] {

@@ -9,6 +9,8 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use super::uniform;
+
 use crate::scenario::{Event, Scenario};
 use crate::world::World;
 
@@ -32,7 +34,7 @@ pub fn step(
     }
     let pp = &scenario.pressure;
     for i in 0..world.n_states {
-        let u: f64 = elections.random();
+        let u = uniform(elections);
         let period = i32::from(world.election_period[i]);
         let is_election = (world.year - scenario.run.start_year).rem_euclid(period)
             == i32::from(world.election_phase[i]);

@@ -13,11 +13,10 @@
 //! low quantile of the parties' protection, and `policy` values protection above it less (seed
 //! 3.2.3.1: regional standards used to justify restrictive domestic policy).
 
-use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::forums::weighted_quantile;
-use super::logistic;
+use super::{logistic, uniform};
 use crate::scenario::Scenario;
 use crate::world::{N_DOMAINS, TreatyState, World};
 
@@ -60,7 +59,7 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
         let p_detect = detection_probability(treaty);
         let loss = scenario.forum_dynamics.reputation_loss;
         for i in 0..world.n_states {
-            let u: f64 = rng.random();
+            let u = uniform(rng);
             if !treaty.party[i] {
                 continue;
             }
@@ -125,17 +124,25 @@ fn decide(
     }
     let design = &treaty.design;
     for i in 0..world.n_states {
-        // Both draws are made for every State, whatever happens, so the stream stays aligned.
-        let u_consider: f64 = rng.random();
-        let u_decide: f64 = rng.random();
-        let considers = if treaty.party[i] {
-            allow_withdrawal && u_consider < tp.withdraw_prob
+        // One draw for every State, whatever happens, so the stream stays aligned. It decides
+        // whether the State considers the question (u < p) and then, rescaled to u / p (uniform
+        // on [0, 1) given u < p), what it decides.
+        let u = uniform(rng);
+        let p = if treaty.party[i] {
+            if allow_withdrawal {
+                tp.withdraw_prob
+            } else {
+                0.0
+            }
+        } else if treaty.eligible[i] {
+            design.consider_prob
         } else {
-            treaty.eligible[i] && u_consider < design.consider_prob
+            0.0
         };
-        if !considers {
+        if u >= p {
             continue;
         }
+        let u_decide = u / p;
         let benefit = net_benefit(world, scenario, treaty, i);
         if treaty.party[i] {
             if u_decide < logistic(-benefit / tp.ratify_temperature) {

@@ -50,9 +50,10 @@ pub struct ForumState {
     /// Years without a meeting.
     pub skip_years: Vec<i32>,
     /// Scratch buffers for a meeting.
-    pub scratch_success: Vec<f64>,
-    pub scratch_voice: Vec<f64>,
-    pub scratch_sort: Vec<(f64, f64)>,
+    /// Voice times success of each participant at the latest meeting (0 if absent).
+    pub scratch_weight: Vec<f64>,
+    /// Attending members' (protection, voice) per domain, for the joint statement.
+    pub scratch_quantile: [Vec<(f64, f64)>; N_DOMAINS],
 }
 
 /// Live state of one treaty in a replication.
@@ -272,9 +273,8 @@ impl World {
                     met_this_year: false,
                     next_change: 0,
                     skip_years: f.skip_years.clone(),
-                    scratch_success: vec![0.0; np],
-                    scratch_voice: vec![0.0; np],
-                    scratch_sort: Vec::with_capacity(np),
+                    scratch_weight: vec![0.0; np],
+                    scratch_quantile: std::array::from_fn(|_| Vec::with_capacity(np)),
                 }
             })
             .collect();
