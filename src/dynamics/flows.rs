@@ -58,6 +58,10 @@ pub fn step(world: &mut World, scenario: &Scenario) {
 }
 
 /// Destination choice: pools, shares, inflows and stayers.
+///
+/// Every array is origin-major (`r * n + j`), so each inner loop runs over destinations with
+/// no dependence between them and vectorises; each sum still adds its terms in ascending order
+/// of origin region or destination, as the formulas read.
 pub fn allocate(world: &mut World, scenario: &Scenario) {
     let fp = &scenario.flows;
     let n = world.n_states;
@@ -86,68 +90,70 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
     let far = exp(-fp.beta_far);
     let size_term = (n as f64 / REFERENCE_STATES).ln();
     let outside = [exp(fp.v0_forced + size_term), exp(fp.v0_labour + size_term)];
-    for s in [FORCED, LABOUR] {
-        world.scratch_denominator[s * nr..(s + 1) * nr].fill(outside[s]);
-    }
-    // Pass 1: network factors and logit denominators. Rows are sliced once so that the inner
-    // loops carry no bounds checks and vectorise.
-    let (d_forced, d_labour) = world.scratch_denominator.split_at_mut(nr);
-    for j in 0..n {
-        let own = world.region[j] as usize;
-        let a_f = world.scratch_attract[FORCED * n + j];
-        let a_l = world.scratch_attract[LABOUR * n + j];
-        let stock = &world.network[j * nr..(j + 1) * nr];
-        let net = &mut world.scratch_network[j * nr..(j + 1) * nr];
+    // Network factors, times the cost of distance outside a destination's own region.
+    for (stock, net) in world
+        .network
+        .chunks_exact(n)
+        .zip(world.scratch_network.chunks_exact_mut(n))
+    {
         network_factors(stock, net, fp.beta_network, far);
-        net[own] = network_factor(stock[own], fp.beta_network);
-        for ((df, dl), x) in d_forced.iter_mut().zip(d_labour.iter_mut()).zip(net.iter()) {
-            *df += a_f * x;
-            *dl += a_l * x;
-        }
     }
-    // Pass 2: shares, inflows and the share moments used by policy anticipation.
-    for s in [FORCED, LABOUR] {
-        let pool = &world.pool[s * nr..(s + 1) * nr];
-        let inverse = &mut world.scratch_denominator[s * nr..(s + 1) * nr];
-        for ((stayed, d), p) in world.stayed[s * nr..(s + 1) * nr]
-            .iter_mut()
-            .zip(inverse.iter_mut())
-            .zip(pool)
-        {
-            *stayed = p * outside[s] / *d;
-            // From here on the buffer holds 1/D: one division per region instead of per pair.
-            *d = 1.0 / *d;
+    for j in 0..n {
+        let own = world.region[j] as usize * n + j;
+        world.scratch_network[own] = network_factor(world.network[own], fp.beta_network);
+    }
+    // Logit denominators per stream and origin region.
+    let (a_forced, a_labour) = world.scratch_attract.split_at(n);
+    for (r, net) in world.scratch_network.chunks_exact(n).enumerate() {
+        let (mut df, mut dl) = (outside[FORCED], outside[LABOUR]);
+        for ((x, af), al) in net.iter().zip(a_forced).zip(a_labour) {
+            df += af * x;
+            dl += al * x;
         }
-        let inverse = &world.scratch_denominator[s * nr..(s + 1) * nr];
-        for j in 0..n {
-            let a = world.scratch_attract[s * n + j];
-            let net = &world.scratch_network[j * nr..(j + 1) * nr];
-            let out = &mut world.share[(s * n + j) * nr..(s * n + j + 1) * nr];
-            let mut m = [0.0; N_MOMENTS];
-            let mut max_share: f64 = 0.0;
-            for (((share, x), inv), p) in out.iter_mut().zip(net).zip(inverse).zip(pool) {
-                let sh = a * x * inv;
-                *share = sh;
+        world.scratch_denominator[FORCED * nr + r] = df;
+        world.scratch_denominator[LABOUR * nr + r] = dl;
+    }
+    // Shares, inflows and the share moments used by policy anticipation.
+    for m in world.moments.iter_mut() {
+        m.fill(0.0);
+    }
+    world.max_share.fill(0.0);
+    for s in [FORCED, LABOUR] {
+        let attract = &world.scratch_attract[s * n..(s + 1) * n];
+        let [m1, m2, m3, m4] = &mut world.moments;
+        let (m1, m2, m3, m4) = (
+            &mut m1[s * n..(s + 1) * n],
+            &mut m2[s * n..(s + 1) * n],
+            &mut m3[s * n..(s + 1) * n],
+            &mut m4[s * n..(s + 1) * n],
+        );
+        let max_share = &mut world.max_share[s * n..(s + 1) * n];
+        for r in 0..nr {
+            let p = world.pool[s * nr + r];
+            let denominator = world.scratch_denominator[s * nr + r];
+            world.stayed[s * nr + r] = p * outside[s] / denominator;
+            let inverse = 1.0 / denominator;
+            let net = &world.scratch_network[r * n..(r + 1) * n];
+            let out = &mut world.share[(s * nr + r) * n..(s * nr + r + 1) * n];
+            for j in 0..n {
+                let sh = attract[j] * net[j] * inverse;
+                out[j] = sh;
                 let t1 = p * sh;
                 let t2 = t1 * sh;
                 let t3 = t2 * sh;
-                m[0] += t1;
-                m[1] += t2;
-                m[2] += t3;
-                m[3] += t3 * sh;
-                max_share = max_share.max(sh);
+                m1[j] += t1;
+                m2[j] += t2;
+                m3[j] += t3;
+                m4[j] += t3 * sh;
+                max_share[j] = max_share[j].max(sh);
             }
-            world.inflow[s][j] = m[0];
-            world.moments[s * n + j] = ShareMoments {
-                moments: m,
-                max_share,
-            };
         }
+        world.inflow[s].copy_from_slice(m1);
     }
 }
 
-/// Network factors of one destination row, times the cost of distance `far` (the caller resets
-/// the own-region entry).
+/// Network factors of one origin region's row, times the cost of distance `far` (the caller
+/// resets the own-region entries).
 fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64) {
     if beta == 0.5 {
         for (o, s) in out.iter_mut().zip(stock) {
@@ -207,18 +213,21 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
         world.stock_refugee[j] = (world.stock_refugee[j] + recognised) * keep;
         world.stock_irregular[j] = (world.stock_irregular[j] - regularised + irregular) * keep;
         // Those removed leave; everyone else joins the diaspora network of their region.
-        let forced_staying = if forced > 0.0 {
+        world.scratch_staying[j] = if forced > 0.0 {
             1.0 - removed / forced
         } else {
             1.0
         };
-        let row = j * nr;
-        for r in 0..nr {
-            let arrived = world.pool[LABOUR * nr + r] * world.share[(LABOUR * n + j) * nr + r]
-                + world.pool[FORCED * nr + r]
-                    * world.share[(FORCED * n + j) * nr + r]
-                    * forced_staying;
-            world.network[row + r] = (world.network[row + r] + arrived) * keep;
+    }
+    let forced_staying = &world.scratch_staying;
+    for r in 0..nr {
+        let (p_labour, p_forced) = (world.pool[LABOUR * nr + r], world.pool[FORCED * nr + r]);
+        let labour = &world.share[(LABOUR * nr + r) * n..(LABOUR * nr + r + 1) * n];
+        let forced = &world.share[(FORCED * nr + r) * n..(FORCED * nr + r + 1) * n];
+        let row = &mut world.network[r * n..(r + 1) * n];
+        for j in 0..n {
+            let arrived = p_labour * labour[j] + p_forced * forced[j] * forced_staying[j];
+            row[j] = (row[j] + arrived) * keep;
         }
     }
 }
@@ -237,7 +246,11 @@ pub struct ShareMoments {
 /// The share moments of State `j` for stream `s`, as computed by [`allocate`] this year.
 #[inline]
 pub fn share_moments(world: &World, s: usize, j: usize) -> ShareMoments {
-    world.moments[s * world.n_states + j]
+    let k = s * world.n_states + j;
+    ShareMoments {
+        moments: std::array::from_fn(|n| world.moments[n][k]),
+        max_share: world.max_share[k],
+    }
 }
 
 /// Anticipated inflow of stream `s` into State `j` if its own attractiveness changed by
@@ -261,13 +274,11 @@ pub fn anticipated_inflow(world: &World, s: usize, j: usize, m: &ShareMoments, k
         }
         return k * total;
     }
-    let nr = world.n_regions;
-    let base = (s * world.n_states + j) * nr;
-    let shares = &world.share[base..base + nr];
-    let pools = &world.pool[s * nr..(s + 1) * nr];
+    let (n, nr) = (world.n_states, world.n_regions);
     let mut total = 0.0;
-    for (pool, &share) in pools.iter().zip(shares) {
-        total += pool * share * k / (1.0 - share + share * k);
+    for r in 0..nr {
+        let share = world.share[(s * nr + r) * n + j];
+        total += world.pool[s * nr + r] * share * k / (1.0 - share + share * k);
     }
     total
 }

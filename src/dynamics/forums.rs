@@ -69,77 +69,74 @@ pub fn meets(f: &ForumState, year: i32) -> bool {
 
 /// Voice-weighted `q`-quantile of `pairs` (value, weight): the smallest value, among those of
 /// positive weight, at which the cumulative weight of the values up to it reaches `q` times the
-/// total. Reorders `pairs`. An empty slice gives 0; a slice without weight gives its smallest value.
+/// total (at `q` = 1, the largest value of positive weight). Reorders `pairs`. An empty slice
+/// gives 0; a slice without weight gives its smallest value.
 ///
-/// Quickselect with a three-way partition: expected linear time, where sorting would cost
-/// $n \log n$ (a global forum states its joint statement every year, in three domains).
+/// Linear time and almost no unpredictable branches (a global forum states its joint statement
+/// every year, in three domains): the weights are binned into [`BINS`] equal bins between the
+/// smallest and the largest value, the bin where the cumulative weight reaches the target is
+/// found, and only that bin's values are sorted.
 pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
+    let (mut lo, mut hi, mut total) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+    // The largest value of positive weight: the answer at q = 1, and when rounding leaves the
+    // target out of reach.
+    let mut top = f64::NEG_INFINITY;
+    for &(v, w) in pairs.iter() {
+        lo = lo.min(v);
+        hi = hi.max(v);
+        top = top.max(if w > 0.0 { v } else { f64::NEG_INFINITY });
+        total += w;
+    }
     if pairs.is_empty() {
         return 0.0;
     }
-    let total: f64 = pairs.iter().map(|p| p.1).sum();
-    if total <= 0.0 {
-        return pairs.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    if total <= 0.0 || hi <= lo {
+        return lo;
+    }
+    if q >= 1.0 {
+        return top;
     }
     let target = q * total;
-    let (mut lo, mut hi) = (0, pairs.len());
-    // Weight of the values known to lie below the range lo..hi.
+    let scale = BINS as f64 / (hi - lo);
+    let bin = |v: f64| (((v - lo) * scale) as usize).min(BINS - 1);
+    let mut weight = [0.0; BINS];
+    for &(v, w) in pairs.iter() {
+        weight[bin(v)] += w;
+    }
     let mut below = 0.0;
-    loop {
-        let range = &mut pairs[lo..hi];
-        if range.len() <= 16 {
-            insertion_sort(range);
-            let mut cum = below;
-            for &(v, w) in range.iter() {
-                cum += w;
-                if cum >= target && w > 0.0 {
-                    return v;
-                }
-            }
-            return range[range.len() - 1].0;
+    let mut found = None;
+    for (b, &w) in weight.iter().enumerate() {
+        if w > 0.0 && below + w >= target {
+            found = Some(b);
+            break;
         }
-        let pivot = median_of_three(
-            range[0].0,
-            range[range.len() / 2].0,
-            range[range.len() - 1].0,
-        );
-        // Dutch national flag: [0, lt) below the pivot, [lt, i) equal, [gt, len) above.
-        let (mut lt, mut i, mut gt) = (0, 0, range.len());
-        let (mut w_below, mut w_equal) = (0.0, 0.0);
-        while i < gt {
-            let (v, w) = range[i];
-            if v < pivot {
-                range.swap(lt, i);
-                w_below += w;
-                lt += 1;
-                i += 1;
-            } else if v > pivot {
-                gt -= 1;
-                range.swap(i, gt);
-            } else {
-                w_equal += w;
-                i += 1;
-            }
-        }
-        if w_below > 0.0 && below + w_below >= target {
-            hi = lo + lt;
-        } else if w_equal > 0.0 && below + w_below + w_equal >= target {
-            return pivot;
-        } else if gt == range.len() {
-            // Nothing above the pivot: the target is out of reach by rounding; take the largest.
-            return pivot;
-        } else {
-            below += w_below + w_equal;
-            lo += gt;
+        below += w;
+    }
+    let Some(chosen) = found else { return top };
+    // Gather the chosen bin's pairs at the front, sort them and walk up to the target.
+    let mut m = 0;
+    for k in 0..pairs.len() {
+        if bin(pairs[k].0) == chosen {
+            pairs.swap(m, k);
+            m += 1;
         }
     }
+    let range = &mut pairs[..m];
+    insertion_sort(range);
+    let mut cum = below;
+    for &(v, w) in range.iter() {
+        cum += w;
+        if w > 0.0 && cum >= target {
+            return v;
+        }
+    }
+    top
 }
 
-fn median_of_three(a: f64, b: f64, c: f64) -> f64 {
-    a.max(b).min(a.min(b).max(c))
-}
+/// Bins of [`weighted_quantile`].
+const BINS: usize = 64;
 
-/// Stable insertion sort by value, for the small ranges quickselect ends in.
+/// Stable insertion sort by value, for the one bin [`weighted_quantile`] sorts.
 fn insertion_sort(pairs: &mut [(f64, f64)]) {
     for i in 1..pairs.len() {
         let mut j = i;
@@ -246,8 +243,8 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         }
         attendance += 1;
         forum.trust[k] = trust + fd.trust_gain * (1.0 - trust);
-        let per_mille = 1000.0 / world.population[i];
-        let cut = (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * per_mille;
+        let cut =
+            (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * world.per_mille[i];
         // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
         let cut_score = logistic(2.0 * cut / fd.cut_ref);
         let x = world.scratch_policy[i];
@@ -355,5 +352,57 @@ mod tests {
         // A dominant voice moves the median to its own level.
         let mut v = vec![(0.5, 1.0), (0.1, 1.0), (0.9, 10.0)];
         assert_eq!(weighted_quantile(&mut v, 0.5), 0.9);
+    }
+
+    /// The binned selection agrees with the definition (sort, then walk up the cumulative
+    /// weight) on random inputs with ties, zero weights and clustered values.
+    #[test]
+    fn weighted_quantile_agrees_with_sorting() {
+        use rand::{RngExt, SeedableRng};
+        fn by_sorting(pairs: &[(f64, f64)], q: f64) -> f64 {
+            let mut p = pairs.to_vec();
+            p.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let total: f64 = p.iter().map(|x| x.1).sum();
+            if total <= 0.0 {
+                return p[0].0;
+            }
+            if q >= 1.0 {
+                // The largest value of positive weight (the walk below may stop short of it
+                // by rounding).
+                return p.iter().rev().find(|x| x.1 > 0.0).map_or(p[0].0, |x| x.0);
+            }
+            let mut cum = 0.0;
+            for &(v, w) in &p {
+                cum += w;
+                if cum >= q * total && w > 0.0 {
+                    return v;
+                }
+            }
+            p[p.len() - 1].0
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for case in 0..2000 {
+            let n = 1 + case % 300;
+            let levels = [2, 10, 1000][case % 3];
+            let pairs: Vec<(f64, f64)> = (0..n)
+                .map(|_| {
+                    let v = (rng.random_range(0..levels) as f64 / levels as f64).powi(3);
+                    let w = if rng.random::<f64>() < 0.1 {
+                        0.0
+                    } else {
+                        rng.random::<f64>() * 10.0
+                    };
+                    (v, w)
+                })
+                .collect();
+            for q in [0.0, 0.2, 0.5, 0.8, 1.0] {
+                let mut work = pairs.clone();
+                assert_eq!(
+                    weighted_quantile(&mut work, q),
+                    by_sorting(&pairs, q),
+                    "case {case}, q {q}"
+                );
+            }
+        }
     }
 }

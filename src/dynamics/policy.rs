@@ -36,120 +36,16 @@ pub const INSTRUMENTS: [&str; N_INSTRUMENTS] = [
 
 pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     build_penalties(world, scenario);
-    let pp = &scenario.policy;
-    let fp = &scenario.flows;
-    let delta = pp.delta;
-    // exp(beta * change) for the unclamped steps, computed once a year rather than per option.
-    let betas = [
-        fp.beta_protection_forced,
-        fp.beta_protection_labour,
-        fp.beta_enforcement,
-        fp.beta_legal_forced,
-        fp.beta_legal_labour,
-    ];
-    let up = betas.map(|b| exp(b * delta));
-    let down = betas.map(|b| exp(-b * delta));
-    // `nominal` is the unclamped step (±delta): (x + delta) - x is not exactly delta in floating
-    // point, so the precomputed factor is chosen by the step, not by the difference.
-    let factor = |b: usize, change: f64, nominal: Option<f64>| -> f64 {
-        match nominal {
-            Some(step) if step > 0.0 => up[b],
-            Some(_) => down[b],
-            None => exp(betas[b] * change),
-        }
-    };
+    let kernel = Kernel::new(scenario);
     for i in 0..world.n_states {
-        let moments = [
-            share_moments(world, FORCED, i),
-            share_moments(world, LABOUR, i),
+        let u = [
+            uniform(rng),
+            uniform(rng),
+            uniform(rng),
+            uniform(rng),
+            uniform(rng),
         ];
-        let x = [
-            world.protection[0][i],
-            world.protection[1][i],
-            world.protection[2][i],
-            world.enforcement[i],
-            world.legal[i],
-        ];
-        let parts = Parts::new(world, scenario, i);
-        let (forced0, labour0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
-        let flow0 = parts.flow(forced0, labour0, x[0], x[3], x[4]);
-        let domain0 = [
-            parts.domain(0, x[0], 1),
-            parts.domain(1, x[1], 1),
-            parts.domain(2, x[2], 1),
-        ];
-        let mut chosen = x;
-        for k in 0..N_INSTRUMENTS {
-            let u = uniform(rng);
-            // Utilities relative to keeping the instrument: only the parts it moves are computed.
-            let mut utility = [0.0; 3];
-            let mut values = [x[k]; 3];
-            for o in [0, 2] {
-                let step = (o as f64 - 1.0) * delta;
-                let raw = x[k] + step;
-                let lowest = if k == 4 { world.legal_floor[i] } else { 0.0 };
-                let v = raw.clamp(lowest, 1.0);
-                values[o] = v;
-                let change = v - x[k];
-                if change == 0.0 {
-                    continue;
-                }
-                let nominal = (raw == v).then_some(step);
-                let gain = match k {
-                    0 => {
-                        let f = anticipated_inflow(
-                            world,
-                            FORCED,
-                            i,
-                            &moments[0],
-                            factor(0, change, nominal),
-                        );
-                        parts.flow(f, labour0, v, x[3], x[4]) - flow0 + parts.domain(0, v, o)
-                            - domain0[0]
-                    }
-                    1 => {
-                        let l = anticipated_inflow(
-                            world,
-                            LABOUR,
-                            i,
-                            &moments[1],
-                            factor(1, change, nominal),
-                        );
-                        parts.flow(forced0, l, x[0], x[3], x[4]) - flow0 + parts.domain(1, v, o)
-                            - domain0[1]
-                    }
-                    2 => parts.domain(2, v, o) - domain0[2],
-                    3 => {
-                        let k_both = factor(2, -change, nominal.map(|x| -x));
-                        let f = anticipated_inflow(world, FORCED, i, &moments[0], k_both);
-                        let l = anticipated_inflow(world, LABOUR, i, &moments[1], k_both);
-                        parts.flow(f, l, x[0], v, x[4])
-                            - flow0
-                            - pp.c_enforcement * (v * v - x[3] * x[3])
-                    }
-                    _ => {
-                        let f = anticipated_inflow(
-                            world,
-                            FORCED,
-                            i,
-                            &moments[0],
-                            factor(3, change, nominal),
-                        );
-                        let l = anticipated_inflow(
-                            world,
-                            LABOUR,
-                            i,
-                            &moments[1],
-                            factor(4, change, nominal),
-                        );
-                        parts.flow(f, l, x[0], x[3], v) - flow0
-                    }
-                };
-                utility[o] = gain - pp.c_adjust * change.abs();
-            }
-            chosen[k] = values[logit_pick(&utility, pp.temperature, u)];
-        }
-        world.scratch_policy[i] = chosen;
+        world.scratch_policy[i] = kernel.choose(world, scenario, i, u);
     }
     for i in 0..world.n_states {
         let c = world.scratch_policy[i];
@@ -159,12 +55,159 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     }
 }
 
+/// The constants of a year's policy choice.
+struct Kernel {
+    delta: f64,
+    temperature: f64,
+    c_adjust: f64,
+    c_enforcement: f64,
+    /// Attraction elasticities of the moves: asylum protection (forced), labour protection
+    /// (labour), enforcement (both streams, negative), legal channels (forced, labour).
+    betas: [f64; 5],
+    /// exp(beta * delta) and exp(-beta * delta): the factors of the unclamped moves, computed
+    /// once a year rather than per option.
+    up: [f64; 5],
+    down: [f64; 5],
+}
+
+/// One candidate move of an instrument.
+#[derive(Clone, Copy)]
+struct Move {
+    /// The new level.
+    v: f64,
+    /// v minus the current level (never 0).
+    change: f64,
+    /// 0 down, 2 up.
+    option: usize,
+    /// Whether the move is the full step (not clamped at a bound).
+    nominal: bool,
+}
+
+impl Kernel {
+    fn new(scenario: &Scenario) -> Kernel {
+        let pp = &scenario.policy;
+        let fp = &scenario.flows;
+        let delta = pp.delta;
+        let betas = [
+            fp.beta_protection_forced,
+            fp.beta_protection_labour,
+            -fp.beta_enforcement,
+            fp.beta_legal_forced,
+            fp.beta_legal_labour,
+        ];
+        Kernel {
+            delta,
+            temperature: pp.temperature,
+            c_adjust: pp.c_adjust,
+            c_enforcement: pp.c_enforcement,
+            betas,
+            up: betas.map(|b| exp(b * delta)),
+            down: betas.map(|b| exp(-b * delta)),
+        }
+    }
+
+    /// The factor $e^{\beta_b \Delta}$ by which move `m` changes the State's attraction.
+    #[inline(always)]
+    fn factor(&self, b: usize, m: Move) -> f64 {
+        // (x + delta) - x is not exactly delta in floating point, so the precomputed factor is
+        // chosen by the step, not by the difference.
+        match (m.nominal, m.option) {
+            (true, 2) => self.up[b],
+            (true, _) => self.down[b],
+            (false, _) => exp(self.betas[b] * m.change),
+        }
+    }
+
+    /// Draws the new level of an instrument at `x` (bounded below by `lowest`) by logit over
+    /// down, stay and up, with `gain` the utility gain of a move before the adjustment cost.
+    #[inline(always)]
+    fn pick(&self, x: f64, lowest: f64, u: f64, mut gain: impl FnMut(Move) -> f64) -> f64 {
+        let mut utility = [0.0; 3];
+        let mut values = [x; 3];
+        for option in [0, 2] {
+            let raw = if option == 0 {
+                x - self.delta
+            } else {
+                x + self.delta
+            };
+            let v = raw.clamp(lowest, 1.0);
+            values[option] = v;
+            let change = v - x;
+            if change != 0.0 {
+                let m = Move {
+                    v,
+                    change,
+                    option,
+                    nominal: raw == v,
+                };
+                utility[option] = gain(m) - self.c_adjust * change.abs();
+            }
+        }
+        values[logit_pick(&utility, self.temperature, u)]
+    }
+
+    /// State `i`'s new instruments, each chosen with the others at last year's values.
+    #[inline(always)]
+    fn choose(&self, world: &World, scenario: &Scenario, i: usize, u: [f64; 5]) -> [f64; 5] {
+        let x = [
+            world.protection[0][i],
+            world.protection[1][i],
+            world.protection[2][i],
+            world.enforcement[i],
+            world.legal[i],
+        ];
+        let mf = share_moments(world, FORCED, i);
+        let ml = share_moments(world, LABOUR, i);
+        let forced = |k: f64| anticipated_inflow(world, FORCED, i, &mf, k);
+        let labour = |k: f64| anticipated_inflow(world, LABOUR, i, &ml, k);
+        let parts = Parts::new(world, scenario, i);
+        let (f0, l0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
+        let flow0 = parts.flow(f0, l0, x[0], x[3], x[4]);
+        let domain0 = [
+            parts.domain(0, x[0], 1),
+            parts.domain(1, x[1], 1),
+            parts.domain(2, x[2], 1),
+        ];
+        // Asylum protection moves forced arrivals and the asylum domain.
+        let asylum = self.pick(x[0], 0.0, u[0], |m| {
+            let f = forced(self.factor(0, m));
+            parts.flow(f, l0, m.v, x[3], x[4]) - flow0 + parts.domain(0, m.v, m.option) - domain0[0]
+        });
+        // Labour protection moves labour arrivals and the labour domain.
+        let labour_protection = self.pick(x[1], 0.0, u[1], |m| {
+            let l = labour(self.factor(1, m));
+            parts.flow(f0, l, x[0], x[3], x[4]) - flow0 + parts.domain(1, m.v, m.option)
+                - domain0[1]
+        });
+        // Trafficking protection moves only its domain.
+        let trafficking = self.pick(x[2], 0.0, u[2], |m| {
+            parts.domain(2, m.v, m.option) - domain0[2]
+        });
+        // Enforcement deters both streams and costs.
+        let enforcement = self.pick(x[3], 0.0, u[3], |m| {
+            let k = self.factor(2, m);
+            parts.flow(forced(k), labour(k), x[0], m.v, x[4])
+                - flow0
+                - self.c_enforcement * (m.v * m.v - x[3] * x[3])
+        });
+        // Legal channels attract both streams, each by its own elasticity.
+        let legal = self.pick(x[4], world.legal_floor[i], u[4], |m| {
+            let f = forced(self.factor(3, m));
+            let l = labour(self.factor(4, m));
+            parts.flow(f, l, x[0], x[3], m.v) - flow0
+        });
+        [asylum, labour_protection, trafficking, enforcement, legal]
+    }
+}
+
 /// Index of the option drawn by logit with temperature `t` from uniform `u`.
 #[inline]
 pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
-    let max = utility.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    // The best option has weight exactly 1; the others need one exponential each.
-    let w = utility.map(|x| if x == max { 1.0 } else { exp((x - max) / t) });
+    let max = utility[0].max(utility[1]).max(utility[2]);
+    // The best option has weight exactly 1; the others need one exponential each. (Written out:
+    // `array::map` here cost more than the exponentials.)
+    let weight = |x: f64| if x == max { 1.0 } else { exp((x - max) / t) };
+    let w = [weight(utility[0]), weight(utility[1]), weight(utility[2])];
     let total = w[0] + w[1] + w[2];
     let target = u * total;
     if target < w[0] {

@@ -77,7 +77,7 @@ pub fn corridor_fit(world: &World, facts: &Facts) -> f64 {
     let mut model = vec![0.0; ng * world.n_states];
     for j in 0..world.n_states {
         for r in 0..nr {
-            model[group_of[r] * world.n_states + j] += world.network[j * nr + r];
+            model[group_of[r] * world.n_states + j] += world.network[r * world.n_states + j];
         }
     }
     let model_total: f64 = model.iter().sum();

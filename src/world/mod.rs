@@ -97,6 +97,8 @@ pub struct World {
     pub income_group: Vec<IncomeGroup>,
     pub income: Vec<f64>,
     pub population: Vec<f64>,
+    /// 1000 / population: turns counts into rates per 1000 inhabitants.
+    pub per_mille: Vec<f64>,
     pub power: Vec<f64>,
     pub h0: Vec<f64>,
     pub election_period: Vec<u8>,
@@ -122,7 +124,8 @@ pub struct World {
     pub stock_regular: Vec<f64>,
     pub stock_refugee: Vec<f64>,
     pub stock_irregular: Vec<f64>,
-    /// Stock in destination j from origin region r, at `j * n_regions + r`.
+    /// Stock in destination j from origin region r, at `r * n_states + j` (origin-major, so
+    /// that the yearly flow loops run over destinations and vectorise).
     pub network: Vec<f64>,
     pub discourse: Vec<f64>,
     pub reputation: Vec<f64>,
@@ -132,13 +135,16 @@ pub struct World {
     // Flows of the current year.
     /// Potential movers per stream and origin region, at `s * n_regions + r`.
     pub pool: Vec<f64>,
-    /// Share of the pool of (s, r) going to destination j, at `(s * n_states + j) * n_regions + r`.
+    /// Share of the pool of (s, r) going to destination j, at `(s * n_regions + r) * n_states + j`.
     pub share: Vec<f64>,
     /// Movers who stayed home per stream and origin region.
     pub stayed: Vec<f64>,
     pub inflow: [Vec<f64>; 2],
-    /// Share moments per stream and destination, at `s * n_states + j` (for policy anticipation).
-    pub moments: Vec<crate::dynamics::flows::ShareMoments>,
+    /// Share moments $M_1..M_4$ per stream and destination, each at `s * n_states + j` (for
+    /// policy anticipation; see `dynamics::flows::ShareMoments`).
+    pub moments: [Vec<f64>; crate::dynamics::flows::N_MOMENTS],
+    /// Largest share of any origin region per stream and destination, at `s * n_states + j`.
+    pub max_share: Vec<f64>,
     pub arrivals_regular: Vec<f64>,
     pub arrivals_refugee: Vec<f64>,
     pub arrivals_irregular: Vec<f64>,
@@ -148,6 +154,8 @@ pub struct World {
     // Scratch for the yearly step (allocated once).
     pub scratch_attract: Vec<f64>,
     pub scratch_network: Vec<f64>,
+    /// Share of each destination's forced arrivals not removed this year.
+    pub scratch_staying: Vec<f64>,
     pub scratch_denominator: Vec<f64>,
     pub scratch_policy: Vec<[f64; 5]>,
     /// Summed forum pull (learning, transfers) per State and instrument this year.
@@ -335,6 +343,7 @@ impl World {
             income_group: facts.income_group.clone(),
             income,
             population: facts.population.clone(),
+            per_mille: facts.population.iter().map(|p| 1000.0 / p).collect(),
             power,
             pressure: h0.clone(),
             h0,
@@ -356,7 +365,10 @@ impl World {
             stock_regular,
             stock_refugee,
             stock_irregular,
-            network: facts.network.clone(),
+            // Facts keep the destination-major layout of the data; the world is origin-major.
+            network: (0..nr * n)
+                .map(|k| facts.network[(k % n) * nr + k / n])
+                .collect(),
             discourse: vec![0.0; n],
             reputation: vec![1.0; n],
             crisis: vec![0.0; nr],
@@ -364,7 +376,8 @@ impl World {
             share: vec![0.0; 2 * n * nr],
             stayed: vec![0.0; 2 * nr],
             inflow: [vec![0.0; n], vec![0.0; n]],
-            moments: vec![Default::default(); 2 * n],
+            moments: std::array::from_fn(|_| vec![0.0; 2 * n]),
+            max_share: vec![0.0; 2 * n],
             arrivals_regular: vec![0.0; n],
             arrivals_refugee: vec![0.0; n],
             arrivals_irregular: vec![0.0; n],
@@ -372,6 +385,7 @@ impl World {
             trafficking: vec![0.0; n],
             scratch_attract: vec![0.0; 2 * n],
             scratch_network: vec![0.0; n * nr],
+            scratch_staying: vec![0.0; n],
             scratch_denominator: vec![0.0; 2 * nr],
             scratch_policy: vec![[0.0; 5]; n],
             scratch_pull: vec![[0.0; 5]; n],
