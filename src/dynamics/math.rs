@@ -76,6 +76,26 @@ pub fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + exp(-x))
 }
 
+/// The larger of two levels in one instruction. `f64::max` also orders signed zeros and NaN,
+/// which costs several instructions in the hottest loops; here NaN gives `b`, and the yearly
+/// invariant check catches any NaN in the world.
+#[inline(always)]
+pub fn fmax(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
+}
+
+/// The smaller of two levels in one instruction (see [`fmax`]).
+#[inline(always)]
+pub fn fmin(a: f64, b: f64) -> f64 {
+    if a < b { a } else { b }
+}
+
+/// The positive part, $\max(x, 0)$; NaN gives 0, as `f64::max` does.
+#[inline(always)]
+pub fn pos(x: f64) -> f64 {
+    if x > 0.0 { x } else { 0.0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

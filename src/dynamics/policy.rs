@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::flows::{anticipated_inflow, share_moments};
 use super::forums::{agenda, visibility};
-use super::math::exp;
+use super::math::{exp, fmax, fmin, pos};
 use super::treaties::{detection_probability, effective_floor};
 use super::uniform;
 use crate::scenario::Scenario;
@@ -130,7 +130,7 @@ impl Kernel {
             } else {
                 x + self.delta
             };
-            let v = raw.clamp(lowest, 1.0);
+            let v = fmin(fmax(raw, lowest), 1.0);
             values[option] = v;
             let change = v - x;
             if change != 0.0 {
@@ -203,7 +203,7 @@ impl Kernel {
 /// Index of the option drawn by logit with temperature `t` from uniform `u`.
 #[inline]
 pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
-    let max = utility[0].max(utility[1]).max(utility[2]);
+    let max = fmax(fmax(utility[0], utility[1]), utility[2]);
     // The best option has weight exactly 1; the others need one exponential each. (Written out:
     // `array::map` here cost more than the exponentials.)
     let weight = |x: f64| if x == max { 1.0 } else { exp((x - max) / t) };
@@ -250,9 +250,12 @@ impl<'a> Parts<'a> {
     pub fn flow(&self, forced: f64, labour: f64, p_asylum: f64, e: f64, l: f64) -> f64 {
         let pp = &self.scenario.policy;
         let ap = &self.scenario.admission;
-        let regular = labour.min(l * self.quota_per_legal);
-        let recognition = (ap.recognition_base + ap.recognition_protection * p_asylum).min(1.0);
-        let removal = (ap.removal_enforcement * e).min(1.0);
+        let regular = fmin(labour, l * self.quota_per_legal);
+        let recognition = fmin(
+            ap.recognition_base + ap.recognition_protection * p_asylum,
+            1.0,
+        );
+        let removal = fmin(ap.removal_enforcement * e, 1.0);
         let irregular = (labour - regular) + forced * (1.0 - recognition) * (1.0 - removal);
         self.per_mille
             * (-self.h * pp.c_irregular * irregular - self.h * pp.c_visible * (labour + forced)
@@ -266,7 +269,7 @@ impl<'a> Parts<'a> {
         let pp = &self.scenario.policy;
         let (cover, floors) = self.world.scratch_cover[self.i];
         let rights = if cover > 0.0 {
-            p.min(floors[d]) + (1.0 - cover) * (p - floors[d]).max(0.0)
+            fmin(p, floors[d]) + (1.0 - cover) * pos(p - floors[d])
         } else {
             p
         };
@@ -330,26 +333,27 @@ fn build_penalties(world: &mut World, scenario: &Scenario) {
     let w_rep = scenario.policy.w_reputation;
     world.scratch_penalty.fill([[0.0; 3]; N_DOMAINS]);
     world.scratch_cover.fill((0.0, [0.0; N_DOMAINS]));
-    let options = |p: f64| [(p - delta).clamp(0.0, 1.0), p, (p + delta).clamp(0.0, 1.0)];
+    // The levels each protection domain can take this year: down, stay, up.
+    for (i, levels) in world.scratch_levels.iter_mut().enumerate() {
+        *levels = std::array::from_fn(|d| {
+            let p = world.protection[d][i];
+            [pos(p - delta), p, fmin(p + delta, 1.0)]
+        });
+    }
+    let levels = &world.scratch_levels;
+    let penalties = &mut world.scratch_penalty;
     for t in &world.treaties {
         if world.year < t.design.opened as i32 {
             continue;
         }
         let weight =
             t.design.sanction * detection_probability(t) * t.design.obligation / N_DOMAINS as f64;
-        for i in 0..world.n_states {
-            if !t.party[i] {
-                continue;
-            }
+        let floors = std::array::from_fn(|d| effective_floor(t, d));
+        for (i, _) in t.party.iter().enumerate().filter(|(_, party)| **party) {
             if t.design.cover > world.scratch_cover[i].0 {
                 world.scratch_cover[i] = (t.design.cover, t.floors);
             }
-            for d in 0..N_DOMAINS {
-                let floor = effective_floor(t, d);
-                for (o, v) in options(world.protection[d][i]).iter().enumerate() {
-                    world.scratch_penalty[i][d][o] += weight * (floor - v).max(0.0);
-                }
-            }
+            add_shortfalls(&mut penalties[i], &levels[i], &floors, [weight; N_DOMAINS]);
         }
     }
     for f in &world.forums {
@@ -360,20 +364,30 @@ fn build_penalties(world: &mut World, scenario: &Scenario) {
             continue;
         }
         let vis = visibility(f);
-        for k in 0..f.n_members {
-            if !f.attended[k] {
-                continue;
-            }
-            let i = f.participants[k] as usize;
-            for d in 0..N_DOMAINS {
-                let weight = w_rep * vis * a[d] / total;
-                if weight == 0.0 {
-                    continue;
-                }
-                for (o, v) in options(world.protection[d][i]).iter().enumerate() {
-                    world.scratch_penalty[i][d][o] += weight * (anchor[d] - v).max(0.0);
-                }
-            }
+        let weights = std::array::from_fn(|d| w_rep * vis * a[d] / total);
+        for (&i, _) in f.participants[..f.n_members]
+            .iter()
+            .zip(&f.attended)
+            .filter(|(_, attended)| **attended)
+        {
+            let i = i as usize;
+            add_shortfalls(&mut penalties[i], &levels[i], &anchor, weights);
+        }
+    }
+}
+
+/// Adds, for each domain and option, `weight` times the shortfall of the option's level below
+/// `target`.
+#[inline(always)]
+fn add_shortfalls(
+    penalty: &mut [[f64; 3]; N_DOMAINS],
+    levels: &[[f64; 3]; N_DOMAINS],
+    target: &[f64; N_DOMAINS],
+    weight: [f64; N_DOMAINS],
+) {
+    for d in 0..N_DOMAINS {
+        for o in 0..3 {
+            penalty[d][o] += weight[d] * pos(target[d] - levels[d][o]);
         }
     }
 }

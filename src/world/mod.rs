@@ -170,6 +170,8 @@ pub struct World {
     pub region_size: Vec<f64>,
     /// Cost of each policy option per State: [domain][option], option 0 = down, 1 = stay, 2 = up.
     pub scratch_penalty: Vec<[[f64; 3]; N_DOMAINS]>,
+    /// Level of each policy option per State: [domain][option].
+    pub scratch_levels: Vec<[[f64; 3]; N_DOMAINS]>,
     /// Regional cover per State: (strength, floors).
     pub scratch_cover: Vec<(f64, [f64; N_DOMAINS])>,
     /// Share of States of each region that are parties, per treaty (scratch).
@@ -400,6 +402,7 @@ impl World {
                 size
             },
             scratch_penalty: vec![[[0.0; 3]; N_DOMAINS]; n],
+            scratch_levels: vec![[[0.0; 3]; N_DOMAINS]; n],
             scratch_cover: vec![(0.0, [0.0; N_DOMAINS]); n],
             scratch_region_count: vec![0.0; nr],
             forums,
