@@ -17,7 +17,7 @@
 //! # References
 //! McFadden (1974), conditional logit; Beine, Docquier and Özden (2011) on diaspora networks.
 
-use super::math::exp;
+use super::math::{exp, fmax};
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, World};
 
@@ -135,6 +135,10 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
             let inverse = 1.0 / denominator;
             let net = &world.scratch_network[r * n..(r + 1) * n];
             let out = &mut world.share[(s * nr + r) * n..(s * nr + r + 1) * n];
+            // Equal lengths, stated once, let the loop run without bounds checks and vectorise.
+            let (attract, net, out) = (&attract[..n], &net[..n], &mut out[..n]);
+            let (m1, m2, m3, m4) = (&mut m1[..n], &mut m2[..n], &mut m3[..n], &mut m4[..n]);
+            let max_share = &mut max_share[..n];
             for j in 0..n {
                 let sh = attract[j] * net[j] * inverse;
                 out[j] = sh;
@@ -145,7 +149,7 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
                 m2[j] += t2;
                 m3[j] += t3;
                 m4[j] += t3 * sh;
-                max_share[j] = max_share[j].max(sh);
+                max_share[j] = fmax(max_share[j], sh);
             }
         }
         world.inflow[s].copy_from_slice(m1);
@@ -225,8 +229,14 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
         let labour = &world.share[(LABOUR * nr + r) * n..(LABOUR * nr + r + 1) * n];
         let forced = &world.share[(FORCED * nr + r) * n..(FORCED * nr + r + 1) * n];
         let row = &mut world.network[r * n..(r + 1) * n];
+        let (labour, forced, staying, row) = (
+            &labour[..n],
+            &forced[..n],
+            &forced_staying[..n],
+            &mut row[..n],
+        );
         for j in 0..n {
-            let arrived = p_labour * labour[j] + p_forced * forced[j] * forced_staying[j];
+            let arrived = p_labour * labour[j] + p_forced * forced[j] * staying[j];
             row[j] = (row[j] + arrived) * keep;
         }
     }

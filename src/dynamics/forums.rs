@@ -21,6 +21,7 @@
 
 use rand_chacha::ChaCha8Rng;
 
+use super::math::{fmax, fmin};
 use super::{logistic, uniform};
 use crate::scenario::Scenario;
 use crate::world::{ForumState, N_DOMAINS, World};
@@ -82,9 +83,9 @@ pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
     // target out of reach.
     let mut top = f64::NEG_INFINITY;
     for &(v, w) in pairs.iter() {
-        lo = lo.min(v);
-        hi = hi.max(v);
-        top = top.max(if w > 0.0 { v } else { f64::NEG_INFINITY });
+        lo = fmin(lo, v);
+        hi = fmax(hi, v);
+        top = fmax(top, if w > 0.0 { v } else { f64::NEG_INFINITY });
         total += w;
     }
     if pairs.is_empty() {

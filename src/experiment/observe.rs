@@ -6,7 +6,7 @@
 //! trace and left out of the summary.
 
 use crate::scenario::Scenario;
-use crate::stats::quantile_sorted;
+use crate::stats::quantile_unsorted;
 use crate::world::{IncomeGroup, N_DOMAINS, World};
 
 /// Core metrics, in order; `metric_names` appends the per-forum and per-treaty ones.
@@ -137,8 +137,7 @@ pub fn observe(
         within += var.sqrt();
         within_n += 1;
     }
-    scratch.sort_by(f64::total_cmp);
-    let p10 = quantile_sorted(scratch, 0.1);
+    let p10 = quantile_unsorted(scratch, 0.1);
     let (mut regular, mut refugee, mut irregular, mut traff, mut arrivals) =
         (0.0, 0.0, 0.0, 0.0, 0.0);
     for i in 0..n {

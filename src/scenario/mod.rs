@@ -67,23 +67,26 @@ impl Selector {
         if self.is_empty_rule() {
             return Vec::new();
         }
-        let data_set: Option<Vec<u32>> = self.data.as_ref().map(|name| {
-            facts
-                .forum_roles
-                .get(name)
-                .map(|v| {
-                    v.iter()
-                        .filter(|(_, r)| *r == role)
-                        .map(|(i, _)| *i)
-                        .collect()
-                })
-                .unwrap_or_default()
+        // A mask, not a list: this runs for every forum of every replication.
+        let data_set: Option<Vec<bool>> = self.data.as_ref().map(|name| {
+            let mut mask = vec![false; facts.n_states()];
+            for (i, r) in facts.forum_roles.get(name).into_iter().flatten() {
+                if *r == role {
+                    mask[*i as usize] = true;
+                }
+            }
+            mask
+        });
+        let codes: Option<Vec<&str>> = self.iso3.as_ref().map(|codes| {
+            let mut sorted: Vec<&str> = codes.iter().map(String::as_str).collect();
+            sorted.sort_unstable();
+            sorted
         });
         (0..facts.n_states())
             .filter(|&i| {
-                self.iso3
+                codes
                     .as_ref()
-                    .is_none_or(|codes| codes.iter().any(|c| *c == facts.iso3[i]))
+                    .is_none_or(|c| c.binary_search(&facts.iso3[i].as_str()).is_ok())
                     && self
                         .regions
                         .as_ref()
@@ -92,7 +95,7 @@ impl Selector {
                         .income
                         .as_ref()
                         .is_none_or(|gs| gs.contains(&facts.income_group[i]))
-                    && data_set.as_ref().is_none_or(|d| d.contains(&(i as u32)))
+                    && data_set.as_ref().is_none_or(|d| d[i])
             })
             .map(|i| i as u32)
             .collect()

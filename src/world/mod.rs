@@ -444,12 +444,20 @@ impl World {
 
     /// Checks the invariants of MODEL.md section 10.5; returns the first broken one.
     pub fn check_invariants(&self) -> Option<String> {
+        // Each check first folds over the whole array without a branch (it runs every year on
+        // every array), and looks for the offending element only when there is one.
         let level = |name: &str, v: &[f64]| -> Option<String> {
+            if v.iter().fold(true, |ok, &x| ok & (x >= 0.0) & (x <= 1.0)) {
+                return None;
+            }
             v.iter()
                 .position(|x| !(0.0..=1.0).contains(x))
                 .map(|i| format!("{name} of State {i} is {} (outside [0, 1])", v[i]))
         };
         let nonneg = |name: &str, v: &[f64]| -> Option<String> {
+            if v.iter().fold(true, |ok, &x| ok & (x >= 0.0)) {
+                return None;
+            }
             v.iter()
                 .position(|x| x.is_nan() || *x < 0.0)
                 .map(|i| format!("{name} at {i} is {} (negative or NaN)", v[i]))
