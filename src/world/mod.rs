@@ -447,7 +447,7 @@ impl World {
         // Each check first folds over the whole array without a branch (it runs every year on
         // every array), and looks for the offending element only when there is one.
         let level = |name: &str, v: &[f64]| -> Option<String> {
-            if v.iter().fold(true, |ok, &x| ok & (x >= 0.0) & (x <= 1.0)) {
+            if v.iter().fold(true, |ok, x| ok & (0.0..=1.0).contains(x)) {
                 return None;
             }
             v.iter()
