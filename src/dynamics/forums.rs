@@ -98,9 +98,13 @@ pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
         return top;
     }
     let target = q * total;
-    let scale = BINS as f64 / (hi - lo);
-    let bin = |v: f64| (((v - lo) * scale) as usize).min(BINS - 1);
+    // About two pairs per bin: fewer bins cost less to clear and scan.
+    let bins = (pairs.len() / 2).clamp(4, BINS);
+    let scale = bins as f64 / (hi - lo);
+    let last = (bins - 1) as f64;
+    let bin = |v: f64| fmin((v - lo) * scale, last) as usize;
     let mut weight = [0.0; BINS];
+    let weight = &mut weight[..bins];
     for &(v, w) in pairs.iter() {
         weight[bin(v)] += w;
     }
@@ -134,7 +138,7 @@ pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
     top
 }
 
-/// Bins of [`weighted_quantile`].
+/// Most bins of [`weighted_quantile`].
 const BINS: usize = 64;
 
 /// Stable insertion sort by value, for the one bin [`weighted_quantile`] sorts.
@@ -155,8 +159,13 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     }
     world.scratch_pull.fill([0.0; 5]);
     world.scratch_discourse.fill(0.0);
-    // The start-of-step snapshot every forum reads, contiguous per State.
+    // The start-of-step snapshot every forum reads, contiguous per State, and each State's
+    // success at cutting irregular arrivals (the same in every forum it attends).
     for i in 0..world.n_states {
+        let cut =
+            (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * world.per_mille[i];
+        // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
+        world.scratch_cut_score[i] = logistic(2.0 * cut / fd.cut_ref);
         world.scratch_policy[i] = [
             world.protection[0][i],
             world.protection[1][i],
@@ -244,10 +253,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         }
         attendance += 1;
         forum.trust[k] = trust + fd.trust_gain * (1.0 - trust);
-        let cut =
-            (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * world.per_mille[i];
-        // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
-        let cut_score = logistic(2.0 * cut / fd.cut_ref);
+        let cut_score = world.scratch_cut_score[i];
         let x = world.scratch_policy[i];
         let rights = if agenda_p > 0.0 {
             (agenda[0] * x[0] + agenda[1] * x[1] + agenda[2] * x[2]) / agenda_p
