@@ -55,5 +55,40 @@ pub(crate) use math::logistic;
 #[inline]
 pub fn uniform(rng: &mut ChaCha8Rng) -> f64 {
     use rand::Rng;
-    f64::from(rng.next_u32()) * (1.0 / 4_294_967_296.0)
+    to_uniform(rng.next_u32())
+}
+
+/// The draw [`uniform`] makes from `word`.
+#[inline(always)]
+pub fn to_uniform(word: u32) -> f64 {
+    f64::from(word) * (1.0 / 4_294_967_296.0)
+}
+
+/// Fills `words` from the stream in one call: the same words, in the same order, as that many
+/// calls of [`uniform`] would consume (a test checks it), without a call per draw.
+#[inline]
+pub fn fill_words(rng: &mut ChaCha8Rng, words: &mut [u32]) {
+    use rand::RngExt;
+    rng.fill(words);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn fill_words_consumes_the_stream_like_uniform() {
+        let mut a = ChaCha8Rng::seed_from_u64(3);
+        let mut b = a.clone();
+        // Odd lengths and a partial block in between, across block boundaries.
+        for len in [5usize, 193, 1, 64, 1000] {
+            let mut words = vec![0u32; len];
+            fill_words(&mut a, &mut words);
+            for w in words {
+                assert_eq!(to_uniform(w), uniform(&mut b));
+            }
+            assert_eq!(uniform(&mut a), uniform(&mut b));
+        }
+    }
 }

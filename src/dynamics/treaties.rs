@@ -16,7 +16,8 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::forums::weighted_quantile;
-use super::{logistic, uniform};
+use super::math::pos;
+use super::{fill_words, logistic, to_uniform};
 use crate::scenario::Scenario;
 use crate::world::{N_DOMAINS, TreatyState, World};
 
@@ -58,17 +59,22 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
         }
         let p_detect = detection_probability(treaty);
         let loss = scenario.forum_dynamics.reputation_loss;
-        for i in 0..world.n_states {
-            let u = uniform(rng);
+        let floors: [f64; N_DOMAINS] = std::array::from_fn(|d| effective_floor(treaty, d));
+        let words = &mut world.scratch_words[..world.n_states];
+        fill_words(rng, words);
+        for (i, &word) in words.iter().enumerate() {
             if !treaty.party[i] {
                 continue;
             }
-            let gap = shortfall_of(treaty, |d| world.protection[d][i]);
+            let gap = (pos(floors[0] - world.protection[0][i])
+                + pos(floors[1] - world.protection[1][i])
+                + pos(floors[2] - world.protection[2][i]))
+                / N_DOMAINS as f64;
             if gap > 0.0 {
                 treaty.noncompliant += 1;
-                if u < p_detect {
+                if to_uniform(word) < p_detect {
                     treaty.detected += 1;
-                    world.reputation[i] = (world.reputation[i] - loss * gap).max(0.0);
+                    world.reputation[i] = pos(world.reputation[i] - loss * gap);
                 }
             }
         }
@@ -118,16 +124,17 @@ fn decide(
     // Peer shares from the start-of-year snapshot.
     world.scratch_region_count.fill(0.0);
     for i in 0..world.n_states {
-        if treaty.party[i] {
-            world.scratch_region_count[world.region[i] as usize] += 1.0;
-        }
+        world.scratch_region_count[world.region[i] as usize] +=
+            f64::from(u8::from(treaty.party[i]));
     }
     let design = &treaty.design;
-    for i in 0..world.n_states {
+    let mut words = std::mem::take(&mut world.scratch_words);
+    fill_words(rng, &mut words[..world.n_states]);
+    for (i, &word) in words[..world.n_states].iter().enumerate() {
         // One draw for every State, whatever happens, so the stream stays aligned. It decides
         // whether the State considers the question (u < p) and then, rescaled to u / p (uniform
         // on [0, 1) given u < p), what it decides.
-        let u = uniform(rng);
+        let u = to_uniform(word);
         let p = if treaty.party[i] {
             if allow_withdrawal {
                 tp.withdraw_prob
@@ -152,6 +159,7 @@ fn decide(
             treaty.party[i] = true;
         }
     }
+    world.scratch_words = words;
 }
 
 /// Net benefit of ratification for State `i` (the module's $NB_i$), with the regional peer shares

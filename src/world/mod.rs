@@ -178,6 +178,8 @@ pub struct World {
     pub scratch_cover: Vec<(f64, [f64; N_DOMAINS])>,
     /// Share of States of each region that are parties, per treaty (scratch).
     pub scratch_region_count: Vec<f64>,
+    /// Random words drawn in one call for a sub-step's per-State or per-participant draws.
+    pub scratch_words: Vec<u32>,
 
     pub forums: Vec<ForumState>,
     pub treaties: Vec<TreatyState>,
@@ -408,6 +410,7 @@ impl World {
             scratch_cut_score: vec![0.0; n],
             scratch_cover: vec![(0.0, [0.0; N_DOMAINS]); n],
             scratch_region_count: vec![0.0; nr],
+            scratch_words: vec![0; 5 * n],
             forums,
             treaties,
         }
