@@ -201,22 +201,19 @@ impl Kernel {
 }
 
 /// Index of the option drawn by logit with temperature `t` from uniform `u`.
-#[inline]
+///
+/// Written without a branch: which option is best, and which is drawn, are coin flips the
+/// processor cannot predict. The best option's weight is exp(0) = 1 exactly.
+#[inline(always)]
 pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
     let max = fmax(fmax(utility[0], utility[1]), utility[2]);
-    // The best option has weight exactly 1; the others need one exponential each. (Written out:
-    // `array::map` here cost more than the exponentials.)
-    let weight = |x: f64| if x == max { 1.0 } else { exp((x - max) / t) };
-    let w = [weight(utility[0]), weight(utility[1]), weight(utility[2])];
-    let total = w[0] + w[1] + w[2];
-    let target = u * total;
-    if target < w[0] {
-        0
-    } else if target < w[0] + w[1] {
-        1
-    } else {
-        2
-    }
+    let w = [
+        exp((utility[0] - max) / t),
+        exp((utility[1] - max) / t),
+        exp((utility[2] - max) / t),
+    ];
+    let target = u * (w[0] + w[1] + w[2]);
+    usize::from(target >= w[0]) + usize::from(target >= w[0] + w[1])
 }
 
 /// The parts of State `i`'s utility that one instrument can move: the flow part (arrivals and
