@@ -21,7 +21,7 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::math::{fmax, fmin};
+use super::math::{fmax, fmin, pos};
 use super::{logistic, uniform};
 use crate::scenario::Scenario;
 use crate::world::{ForumState, N_DOMAINS, World};
@@ -53,7 +53,7 @@ pub fn shortfall(world: &World, agenda: &[f64; 5], anchor: &[f64; N_DOMAINS], i:
         return 0.0;
     }
     (0..N_DOMAINS)
-        .map(|d| agenda[d] * (anchor[d] - world.protection[d][i]).max(0.0))
+        .map(|d| agenda[d] * pos(anchor[d] - world.protection[d][i]))
         .sum::<f64>()
         / total
 }
@@ -163,13 +163,15 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     }
     world.scratch_pull.fill([0.0; 5]);
     world.scratch_discourse.fill(0.0);
+    // Divisions are slow and sit on every chain below: each divisor is inverted once.
+    let cut_scale = 2.0 / fd.cut_ref;
     // The start-of-step snapshot every forum reads, contiguous per State, and each State's
     // success at cutting irregular arrivals (the same in every forum it attends).
     for i in 0..world.n_states {
         let cut =
             (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * world.per_mille[i];
         // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
-        world.scratch_cut_score[i] = logistic(2.0 * cut / fd.cut_ref);
+        world.scratch_cut_score[i] = logistic(cut * cut_scale);
         world.scratch_policy[i] = [
             world.protection[0][i],
             world.protection[1][i],
@@ -223,6 +225,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     let vis = visibility(forum);
     let w = design.rights_agenda * vis * (1.0 - design.security_lens);
     let agenda_p = agenda[0] + agenda[1] + agenda[2];
+    let inverse_agenda = 1.0 / agenda_p;
     let obligation = fd.attend_obligation * design.obligation;
     let capacity = design.capacity_transfer;
     let rights_transfer = design.rights_transfer;
@@ -260,7 +263,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         let cut_score = world.scratch_cut_score[i];
         let x = world.scratch_policy[i];
         let rights = if agenda_p > 0.0 {
-            (agenda[0] * x[0] + agenda[1] * x[1] + agenda[2] * x[2]) / agenda_p
+            (agenda[0] * x[0] + agenda[1] * x[1] + agenda[2] * x[2]) * inverse_agenda
         } else {
             world.mean_protection(i)
         };
@@ -315,8 +318,9 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         let wt = forum.scratch_weight[k];
         let others = total - wt;
         if fd.eta > 0.0 && others > total * 1e-12 {
+            let inverse = 1.0 / others;
             for inst in 0..5 {
-                let target = (sums[inst] - wt * x[inst]) / others;
+                let target = (sums[inst] - wt * x[inst]) * inverse;
                 pull[inst] += fd.eta * agenda[inst] * (target - x[inst]);
             }
         }

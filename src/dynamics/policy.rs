@@ -207,10 +207,11 @@ impl Kernel {
 #[inline(always)]
 pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
     let max = fmax(fmax(utility[0], utility[1]), utility[2]);
+    let inverse = 1.0 / t;
     let w = [
-        exp((utility[0] - max) / t),
-        exp((utility[1] - max) / t),
-        exp((utility[2] - max) / t),
+        exp((utility[0] - max) * inverse),
+        exp((utility[1] - max) * inverse),
+        exp((utility[2] - max) * inverse),
     ];
     let target = u * (w[0] + w[1] + w[2]);
     usize::from(target >= w[0]) + usize::from(target >= w[0] + w[1])
@@ -270,7 +271,8 @@ impl<'a> Parts<'a> {
         } else {
             p
         };
-        ((1.0 - self.h) * pp.c_rights * rights - pp.c_protection_cost * p * p) / N_DOMAINS as f64
+        ((1.0 - self.h) * pp.c_rights * rights - pp.c_protection_cost * p * p)
+            * (1.0 / N_DOMAINS as f64)
             - self.world.scratch_penalty[self.i][d][option]
     }
 }
