@@ -53,6 +53,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// `Error::Invalid` for `key` of `file`, from a validation message: for `map_err`.
+    pub fn invalid(
+        file: impl Into<PathBuf>,
+        key: impl Into<String>,
+    ) -> impl FnOnce(String) -> Error {
+        let (file, key) = (file.into(), key.into());
+        move |message| Error::Invalid { file, key, message }
+    }
+
     /// Whether the error is the user's input (exit code 2) rather than a failed run (exit code 1).
     pub fn is_usage(&self) -> bool {
         matches!(

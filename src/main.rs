@@ -257,11 +257,9 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
             Some((k, r)) => (k, Some(r)),
             None => (item, None),
         };
-        let (value, spec) = scenario.parameter(key).map_err(|message| Error::Invalid {
-            file: "--params".into(),
-            key: key.into(),
-            message,
-        })?;
+        let (value, spec) = scenario
+            .parameter(key)
+            .map_err(Error::invalid("--params", key))?;
         let (low, high) = match range {
             Some(r) => {
                 let (a, b) = r.split_once(':').ok_or_else(|| Error::Invalid {
@@ -281,11 +279,7 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
             None => (spec.min, spec.min + (spec.max - spec.min) * 0.1),
         };
         for x in [low, high] {
-            spec.check(x).map_err(|message| Error::Invalid {
-                file: "--params".into(),
-                key: key.into(),
-                message,
-            })?;
+            spec.check(x).map_err(Error::invalid("--params", key))?;
         }
         if low >= high {
             return Err(Error::Invalid {
@@ -455,11 +449,9 @@ fn apply_cli_parameters(
     for assignment in &args.set {
         let (key, value) = split_assignment("--set", assignment)?;
         let value = cli_number("--set", key, value)?;
-        scenario.set(key, value).map_err(|message| Error::Invalid {
-            file: "--set".into(),
-            key: key.into(),
-            message,
-        })?;
+        scenario
+            .set(key, value)
+            .map_err(Error::invalid("--set", key))?;
     }
     let design = match args.design.as_str() {
         "grid" => Design::Grid,
@@ -510,17 +502,11 @@ fn apply_cli_parameters(
                 })?,
             None => 2,
         };
-        let (_, spec) = scenario.parameter(key).map_err(|message| Error::Invalid {
-            file: "--sweep".into(),
-            key: key.into(),
-            message,
-        })?;
+        let (_, spec) = scenario
+            .parameter(key)
+            .map_err(Error::invalid("--sweep", key))?;
         for x in [from, to] {
-            spec.check(x).map_err(|message| Error::Invalid {
-                file: "--sweep".into(),
-                key: key.into(),
-                message,
-            })?;
+            spec.check(x).map_err(Error::invalid("--sweep", key))?;
         }
         params.push(SweepParam {
             key: key.into(),
@@ -691,11 +677,7 @@ fn run_shard(
     args: &RunArgs,
 ) -> anyhow::Result<()> {
     use forumsim::experiment::shard::{ShardSpec, run_shard};
-    let spec = ShardSpec::parse(text).map_err(|message| Error::Invalid {
-        file: "--shard".into(),
-        key: text.into(),
-        message,
-    })?;
+    let spec = ShardSpec::parse(text).map_err(Error::invalid("--shard", text))?;
     scenario.sweep = sweep;
     let dir = args.out.clone().unwrap_or_else(|| {
         Path::new("output").join(format!(

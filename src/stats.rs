@@ -58,12 +58,19 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
         0 => f64::NAN,
         1 => sorted[0],
         n => {
-            let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
-            let lo = h.floor() as usize;
+            let (lo, frac) = type7(n, q);
             let hi = (lo + 1).min(n - 1);
-            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+            sorted[lo] + frac * (sorted[hi] - sorted[lo])
         }
     }
+}
+
+/// Rank of the lower order statistic of the type-7 `q`-quantile of `n` values, and the weight of
+/// the next one.
+fn type7(n: usize, q: f64) -> (usize, f64) {
+    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    (lo, h - lo as f64)
 }
 
 /// [`quantile_sorted`] of `values` without sorting them all: one selection and one minimum
@@ -74,12 +81,11 @@ pub fn quantile_unsorted(values: &mut [f64], q: f64) -> f64 {
         0 => f64::NAN,
         1 => values[0],
         n => {
-            let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
-            let lo = h.floor() as usize;
+            let (lo, frac) = type7(n, q);
             let (_, a, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
             let a = *a;
             let b = above.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
-            a + (h - lo as f64) * (b - a)
+            a + frac * (b - a)
         }
     }
 }
@@ -140,15 +146,12 @@ mod tests {
 
     #[test]
     fn quantile_unsorted_equals_quantile_sorted() {
-        let mut state = 12345u64;
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12345);
         for n in [1usize, 2, 3, 10, 193, 500] {
+            // Fifty levels, so that ties are common.
             let values: Vec<f64> = (0..n)
-                .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((state >> 40) % 50) as f64 / 50.0
-                })
+                .map(|_| rng.random_range(0..50) as f64 / 50.0)
                 .collect();
             let mut sorted = values.clone();
             sorted.sort_by(f64::total_cmp);

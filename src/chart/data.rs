@@ -52,6 +52,22 @@ fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>> {
     })
 }
 
+fn read_header(r: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<String>> {
+    Ok(r.headers()
+        .map_err(|e| read_err(path, e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect())
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| read_err(path, e.to_string()))
+}
+
 fn parse(path: &Path, s: &str) -> Result<f64> {
     if s.is_empty() {
         return Ok(f64::NAN);
@@ -86,12 +102,7 @@ impl RunData {
         }
         let path = dir.join("replications.csv");
         let mut r = reader(&path)?;
-        let header: Vec<String> = r
-            .headers()
-            .map_err(|e| read_err(&path, e.to_string()))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let header = read_header(&mut r, &path)?;
         let mut replications: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for rec in r.records() {
             let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
@@ -104,24 +115,14 @@ impl RunData {
         }
         let path = dir.join("states.csv");
         let mut r = reader(&path)?;
-        let state_header: Vec<String> = r
-            .headers()
-            .map_err(|e| read_err(&path, e.to_string()))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let state_header = read_header(&mut r, &path)?;
         let mut states = Vec::new();
         for rec in r.records() {
             let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
             states.push(rec.iter().map(str::to_string).collect());
         }
         let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-            file: path.clone(),
-            source,
-        })?;
-        let manifest: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| read_err(&path, e.to_string()))?;
+        let manifest = read_json(&path)?;
         let name = manifest["scenario"]
             .as_str()
             .map(str::to_string)
@@ -175,12 +176,7 @@ pub struct ComparisonData {
 impl ComparisonData {
     pub fn read(dir: &Path) -> Result<ComparisonData> {
         let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-            file: path.clone(),
-            source,
-        })?;
-        let manifest: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| read_err(&path, e.to_string()))?;
+        let manifest = read_json(&path)?;
         let mut runs = Vec::new();
         for s in manifest["scenarios"].as_array().into_iter().flatten() {
             let folder = s["folder"]

@@ -225,20 +225,39 @@ fn fan<DB: DrawingBackend>(
         }
     }
     if series.len() > 1 {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.5))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }
+    footnote(root, "line: median; bands: 50% and 90% of replications", 76)?;
+    Ok(())
+}
+
+/// The grey note under a chart, `x` pixels from the left.
+fn footnote<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: &str,
+    x: i32,
+) -> DrawResult<DB> {
     let (_, h) = root.dim_in_pixel();
     root.draw(&Text::new(
-        "line: median; bands: 50% and 90% of replications",
-        (76, h as i32 - 18),
+        text,
+        (x, h as i32 - 18),
         (FONT, 13).into_font().color(&BLACK.mix(0.6)),
     ))?;
+    Ok(())
+}
+
+/// The legend box of the labelled series.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.5))
+        .draw()?;
     Ok(())
 }
 
@@ -346,12 +365,11 @@ fn distribution<DB: DrawingBackend>(
             BLACK.filled(),
         )))?;
     }
-    let (_, h) = root.dim_in_pixel();
-    root.draw(&Text::new(
+    footnote(
+        root,
         "box: 25-75%, whiskers: 5-95%; black dot and bar: mean and its 95% CI; dots: replications",
-        (200, h as i32 - 18),
-        (FONT, 13).into_font().color(&BLACK.mix(0.6)),
-    ))?;
+        200,
+    )?;
     Ok(())
 }
 
@@ -440,19 +458,12 @@ fn breadth_depth<DB: DrawingBackend>(
         .draw_series(std::iter::empty::<TriangleMarker<(f64, f64), i32>>())?
         .label("treaty: parties")
         .legend(move |(x, y)| TriangleMarker::new((x + 8, y), 6, treaty_c.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.5))
-        .draw()?;
-    let (_, h) = root.dim_in_pixel();
-    root.draw(&Text::new(
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    footnote(
+        root,
         "filled: participants; hollow on the same line: everyone else (reference)",
-        (76, h as i32 - 18),
-        (FONT, 13).into_font().color(&BLACK.mix(0.6)),
-    ))?;
+        76,
+    )?;
     Ok(())
 }
 
@@ -823,12 +834,11 @@ fn sweep_line<DB: DrawingBackend>(
         c.stroke_width(2),
     ))?;
     chart.draw_series(rows.iter().map(|r| Circle::new((r.0, r.1), 3, c.filled())))?;
-    let (_, h) = root.dim_in_pixel();
-    root.draw(&Text::new(
+    footnote(
+        root,
         "line: mean across replications; dark band: its 95% CI; light band: 5-95% of replications",
-        (76, h as i32 - 18),
-        (FONT, 13).into_font().color(&BLACK.mix(0.6)),
-    ))?;
+        76,
+    )?;
     Ok(())
 }
 

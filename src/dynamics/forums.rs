@@ -172,13 +172,7 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
             (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * world.per_mille[i];
         // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
         world.scratch_cut_score[i] = logistic(cut * cut_scale);
-        world.scratch_policy[i] = [
-            world.protection[0][i],
-            world.protection[1][i],
-            world.protection[2][i],
-            world.enforcement[i],
-            world.legal[i],
-        ];
+        world.scratch_policy[i] = world.instruments(i);
     }
     let mut forums = std::mem::take(&mut world.forums);
     for ((forum, spec), rng) in forums.iter_mut().zip(&scenario.forums).zip(rngs.iter_mut()) {

@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use super::flows::{anticipated_inflow, share_moments};
 use super::forums::{agenda, visibility};
 use super::math::{exp, fmax, fmin, pos};
-use super::treaties::{detection_probability, effective_floor};
+use super::treaties::{detection_probability, effective_floors};
 use super::uniform;
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, N_DOMAINS, World};
@@ -149,13 +149,7 @@ impl Kernel {
     /// State `i`'s new instruments, each chosen with the others at last year's values.
     #[inline(always)]
     fn choose(&self, world: &World, scenario: &Scenario, i: usize, u: [f64; 5]) -> [f64; 5] {
-        let x = [
-            world.protection[0][i],
-            world.protection[1][i],
-            world.protection[2][i],
-            world.enforcement[i],
-            world.legal[i],
-        ];
+        let x = world.instruments(i);
         let mf = share_moments(world, FORCED, i);
         let ml = share_moments(world, LABOUR, i);
         let forced = |k: f64| anticipated_inflow(world, FORCED, i, &mf, k);
@@ -237,7 +231,7 @@ impl<'a> Parts<'a> {
             scenario,
             i,
             h: world.pressure[i],
-            per_mille: 1000.0 / pop,
+            per_mille: world.per_mille[i],
             quota_per_legal: scenario.admission.kappa_quota * pop * world.income[i],
         }
     }
@@ -296,7 +290,7 @@ pub fn utility_of(
     let h = world.pressure[i];
     let pop = world.population[i];
     let income = world.income[i];
-    let per_mille = 1000.0 / pop;
+    let per_mille = world.per_mille[i];
     let quota = y[4] * ap.kappa_quota * pop * income;
     let regular = labour.min(quota);
     let recognition = (ap.recognition_base + ap.recognition_protection * y[0]).min(1.0);
@@ -347,7 +341,7 @@ fn build_penalties(world: &mut World, scenario: &Scenario) {
         }
         let weight =
             t.design.sanction * detection_probability(t) * t.design.obligation / N_DOMAINS as f64;
-        let floors = std::array::from_fn(|d| effective_floor(t, d));
+        let floors = effective_floors(t);
         for (i, _) in t.party.iter().enumerate().filter(|(_, party)| **party) {
             if t.design.cover > world.scratch_cover[i].0 {
                 world.scratch_cover[i] = (t.design.cover, t.floors);
@@ -407,13 +401,7 @@ mod tests {
         flows::allocate(&mut world, &scenario);
         build_penalties(&mut world, &scenario);
         for i in [0, 17, 64, 180] {
-            let x = [
-                world.protection[0][i],
-                world.protection[1][i],
-                world.protection[2][i],
-                world.enforcement[i],
-                world.legal[i],
-            ];
+            let x = world.instruments(i);
             let (f0, l0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
             let parts = Parts::new(&world, &scenario, i);
             let total = parts.flow(f0, l0, x[0], x[3], x[4])

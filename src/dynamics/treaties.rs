@@ -30,10 +30,19 @@ pub fn effective_floor(t: &TreatyState, d: usize) -> f64 {
 /// Mean shortfall of protection value `p(d)` below the effective floors.
 #[inline]
 pub fn shortfall_of(t: &TreatyState, p: impl Fn(usize) -> f64) -> f64 {
-    (0..N_DOMAINS)
-        .map(|d| (effective_floor(t, d) - p(d)).max(0.0))
-        .sum::<f64>()
-        / N_DOMAINS as f64
+    shortfall_below(&effective_floors(t), p)
+}
+
+/// The effective floors of every domain.
+#[inline]
+pub fn effective_floors(t: &TreatyState) -> [f64; N_DOMAINS] {
+    std::array::from_fn(|d| effective_floor(t, d))
+}
+
+/// Mean shortfall of protection value `p(d)` below `floors`.
+#[inline]
+fn shortfall_below(floors: &[f64; N_DOMAINS], p: impl Fn(usize) -> f64) -> f64 {
+    (0..N_DOMAINS).map(|d| pos(floors[d] - p(d))).sum::<f64>() / N_DOMAINS as f64
 }
 
 /// Probability that a party's shortfall is detected.
@@ -59,17 +68,15 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
         }
         let p_detect = detection_probability(treaty);
         let loss = scenario.forum_dynamics.reputation_loss;
-        let floors: [f64; N_DOMAINS] = std::array::from_fn(|d| effective_floor(treaty, d));
+        // The floors once per treaty-year, not once per party.
+        let floors = effective_floors(treaty);
         let words = &mut world.scratch_words[..world.n_states];
         fill_words(rng, words);
         for (i, &word) in words.iter().enumerate() {
             if !treaty.party[i] {
                 continue;
             }
-            let gap = (pos(floors[0] - world.protection[0][i])
-                + pos(floors[1] - world.protection[1][i])
-                + pos(floors[2] - world.protection[2][i]))
-                / N_DOMAINS as f64;
+            let gap = shortfall_below(&floors, |d| world.protection[d][i]);
             if gap > 0.0 {
                 treaty.noncompliant += 1;
                 if to_uniform(word) < p_detect {

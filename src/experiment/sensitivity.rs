@@ -342,26 +342,22 @@ pub fn analyse(
                 message: "the size of the world cannot vary within a sensitivity analysis; sweep it instead".into(),
             });
         }
-        let (_, spec) = base.parameter(&f.key).map_err(|message| Error::Invalid {
-            file: "--params".into(),
-            key: f.key.clone(),
-            message,
-        })?;
+        let (_, spec) = base
+            .parameter(&f.key)
+            .map_err(Error::invalid("--params", f.key.as_str()))?;
         specs.push(spec);
     }
     let scenarios: Vec<crate::scenario::Scenario> = unit
         .iter()
         .map(|u| {
-            let mut s = base.clone();
-            for ((f, spec), &x) in factors.iter().zip(&specs).zip(u) {
-                let v = factor_value(spec, f, x);
-                s.set(&f.key, v).map_err(|message| Error::Invalid {
-                    file: "--params".into(),
-                    key: f.key.clone(),
-                    message: format!("{message} (at value {v})"),
-                })?;
-            }
-            Ok(s)
+            base.with_values(
+                "--params",
+                factors
+                    .iter()
+                    .zip(&specs)
+                    .zip(u)
+                    .map(|((f, spec), &x)| (f.key.as_str(), factor_value(spec, f, x))),
+            )
         })
         .collect::<crate::error::Result<_>>()?;
     let facts = base.facts()?;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::design::{Design, Sweep};
 use super::{ReplicationRecord, RunConfig, run};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::scenario::Scenario;
 
 /// Results of a sweep, by design point.
@@ -29,15 +29,14 @@ pub fn design_name(sweep: &Sweep) -> String {
 
 /// The scenario of one design point; errors name the key path and the value.
 pub fn point_scenario(base: &Scenario, sweep: &Sweep, values: &[f64]) -> Result<Scenario> {
-    let mut s = base.clone();
-    for (p, &v) in sweep.params.iter().zip(values) {
-        s.set(&p.key, v).map_err(|message| Error::Invalid {
-            file: "sweep".into(),
-            key: p.key.clone(),
-            message: format!("{message} (at value {v})"),
-        })?;
-    }
-    Ok(s)
+    base.with_values(
+        "sweep",
+        sweep
+            .params
+            .iter()
+            .map(|p| p.key.as_str())
+            .zip(values.iter().copied()),
+    )
 }
 
 /// Runs every design point. Points are checked before any is run.

@@ -258,6 +258,25 @@ impl Scenario {
     }
 
     /// Sets a numeric parameter by key path after checking its range and kind.
+    /// A copy with each (key path, value) set; an error names `origin` (the option or section the
+    /// values come from), the key path and the value.
+    pub fn with_values<'k>(
+        &self,
+        origin: &str,
+        values: impl IntoIterator<Item = (&'k str, f64)>,
+    ) -> crate::error::Result<Scenario> {
+        let mut s = self.clone();
+        for (key, v) in values {
+            s.set(key, v)
+                .map_err(|message| crate::error::Error::Invalid {
+                    file: origin.into(),
+                    key: key.into(),
+                    message: format!("{message} (at value {v})"),
+                })?;
+        }
+        Ok(s)
+    }
+
     pub fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
         let (_, spec) = self.parameter(key)?;
         spec.check(value)?;

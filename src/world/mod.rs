@@ -438,6 +438,18 @@ impl World {
         }
     }
 
+    /// All five instruments of State `i`, in the order of [`World::instrument`].
+    #[inline]
+    pub fn instruments(&self, i: usize) -> [f64; 5] {
+        [
+            self.protection[0][i],
+            self.protection[1][i],
+            self.protection[2][i],
+            self.enforcement[i],
+            self.legal[i],
+        ]
+    }
+
     #[inline]
     pub fn set_instrument(&mut self, i: usize, k: usize, value: f64) {
         let v = value.clamp(0.0, 1.0);
