@@ -25,7 +25,7 @@ use crate::world::{FORCED, LABOUR, World};
 const REFERENCE_STATES: f64 = 193.0;
 
 /// Destination part of the utility, $W_{sj}$, for State `j` with instrument values given.
-#[inline]
+#[inline(always)]
 pub fn destination_utility(
     scenario: &Scenario,
     stream: usize,
@@ -47,12 +47,18 @@ pub fn destination_utility(
 }
 
 /// Protection domain that stream `s` cares about: asylum for forced, labour for labour migrants.
-#[inline]
+#[inline(always)]
 pub fn stream_domain(stream: usize) -> usize {
     if stream == FORCED { 0 } else { 1 }
 }
 
-pub fn step(world: &mut World, scenario: &Scenario) {
+super::dispatch::simd_dispatch! {
+    /// Destination choice, then admission: the year's flows, stocks and networks.
+    pub fn step / step_portable (world: &mut World, scenario: &Scenario) => step_body
+}
+
+#[inline(always)]
+fn step_body(world: &mut World, scenario: &Scenario) {
     allocate(world, scenario);
     admit(world, scenario);
 }
@@ -62,6 +68,7 @@ pub fn step(world: &mut World, scenario: &Scenario) {
 /// Every array is origin-major (`r * n + j`), so each inner loop runs over destinations with
 /// no dependence between them and vectorises; each sum still adds its terms in ascending order
 /// of origin region or destination, as the formulas read.
+#[inline(always)]
 pub fn allocate(world: &mut World, scenario: &Scenario) {
     let fp = &scenario.flows;
     let n = world.n_states;
@@ -158,6 +165,7 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
 
 /// Network factors of one origin region's row, times the cost of distance `far` (the caller
 /// resets the own-region entries).
+#[inline(always)]
 fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64) {
     if beta == 0.5 {
         for (o, s) in out.iter_mut().zip(stock) {
@@ -172,7 +180,7 @@ fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64) {
 
 /// The network pull $(1 + S)^{\beta}$: a square root for the default $\beta = 1/2$, a plain
 /// power otherwise (the same function, at a tenth of the cost on the hottest loop of a year).
-#[inline]
+#[inline(always)]
 pub fn network_factor(stock: f64, beta: f64) -> f64 {
     if beta == 0.5 {
         (1.0 + stock).sqrt()
@@ -186,6 +194,7 @@ pub fn network_factor(stock: f64, beta: f64) -> f64 {
 }
 
 /// Admission, stocks, diaspora networks and trafficking exposure.
+#[inline(always)]
 pub fn admit(world: &mut World, scenario: &Scenario) {
     let ap = &scenario.admission;
     let n = world.n_states;
@@ -254,7 +263,7 @@ pub struct ShareMoments {
 }
 
 /// The share moments of State `j` for stream `s`, as computed by [`allocate`] this year.
-#[inline]
+#[inline(always)]
 pub fn share_moments(world: &World, s: usize, j: usize) -> ShareMoments {
     let k = s * world.n_states + j;
     ShareMoments {
@@ -269,7 +278,7 @@ pub fn share_moments(world: &World, s: usize, j: usize) -> ShareMoments {
 /// With $x = k - 1$ the sum is $k \sum_n (-x)^{n-1} M_n$, a geometric series in $s x$. When
 /// $\max_r s_r |x| \le 0.1$ (every policy step of the defaults) six moments give a relative error
 /// below $10^{-5}$ and the cost is constant; otherwise the exact sum over regions is taken.
-#[inline]
+#[inline(always)]
 pub fn anticipated_inflow(world: &World, s: usize, j: usize, m: &ShareMoments, k: f64) -> f64 {
     if k == 1.0 {
         return world.inflow[s][j];

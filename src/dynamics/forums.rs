@@ -27,7 +27,7 @@ use crate::scenario::Scenario;
 use crate::world::{ForumState, N_DOMAINS, World};
 
 /// Agenda weight per instrument: asylum, labour, trafficking, enforcement, legal channels (labour).
-#[inline]
+#[inline(always)]
 pub fn agenda(f: &ForumState) -> [f64; 5] {
     let d = &f.design;
     [
@@ -40,13 +40,13 @@ pub fn agenda(f: &ForumState) -> [f64; 5] {
 }
 
 /// Visibility of a forum's proceedings: $1 - (1-\tau)(1-c)$.
-#[inline]
+#[inline(always)]
 pub fn visibility(f: &ForumState) -> f64 {
     1.0 - (1.0 - f.design.transparency) * (1.0 - f.design.civil_society)
 }
 
 /// Agenda-weighted shortfall of State `i` below an anchor.
-#[inline]
+#[inline(always)]
 pub fn shortfall(world: &World, agenda: &[f64; 5], anchor: &[f64; N_DOMAINS], i: usize) -> f64 {
     let total = agenda[0] + agenda[1] + agenda[2];
     if total <= 0.0 {
@@ -77,6 +77,7 @@ pub fn meets(f: &ForumState, year: i32) -> bool {
 /// every year, in three domains): the weights are binned into [`BINS`] equal bins between the
 /// smallest and the largest value, the bin where the cumulative weight reaches the target is
 /// found, and only that bin's values are sorted.
+#[inline(always)]
 pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
     let (mut lo, mut hi, mut total) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
     // The largest value of positive weight: the answer at q = 1, and when rounding leaves the
@@ -146,6 +147,7 @@ pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
 const BINS: usize = 64;
 
 /// Stable insertion sort by value, for the one bin [`weighted_quantile`] sorts.
+#[inline(always)]
 fn insertion_sort(pairs: &mut [(f64, f64)]) {
     for i in 1..pairs.len() {
         let mut j = i;
@@ -156,7 +158,13 @@ fn insertion_sort(pairs: &mut [(f64, f64)]) {
     }
 }
 
-pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
+super::dispatch::simd_dispatch! {
+    /// The meetings due this year, their pulls applied together, and discourse.
+    pub fn step / step_portable (world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) => step_body
+}
+
+#[inline(always)]
+fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     let fd = &scenario.forum_dynamics;
     for r in world.reputation.iter_mut() {
         *r += fd.reputation_recovery * (1.0 - *r);
@@ -212,6 +220,7 @@ pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     }
 }
 
+#[inline(always)]
 fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mut ChaCha8Rng) {
     let fd = &scenario.forum_dynamics;
     let design = &forum.design;

@@ -48,7 +48,7 @@ const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76) / 64.0;
 const ROUNDER: f64 = 6_755_399_441_055_744.0;
 
 /// $e^x$. NaN stays NaN, arguments above 709 give infinity, arguments below -708 give 0.
-#[inline]
+#[inline(always)]
 pub fn exp(x: f64) -> f64 {
     if !(x > -708.0 && x < 709.0) {
         return if x.is_nan() {
@@ -71,7 +71,7 @@ pub fn exp(x: f64) -> f64 {
 }
 
 /// The logistic function $1 / (1 + e^{-x})$.
-#[inline]
+#[inline(always)]
 pub fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + exp(-x))
 }

@@ -34,7 +34,13 @@ pub const INSTRUMENTS: [&str; N_INSTRUMENTS] = [
     "legal_channels",
 ];
 
-pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
+super::dispatch::simd_dispatch! {
+    /// Every State's choice of its instruments, applied together.
+    pub fn step / step_portable (world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) => step_body
+}
+
+#[inline(always)]
+fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     build_penalties(world, scenario);
     let kernel = Kernel::new(scenario);
     for i in 0..world.n_states {
@@ -152,8 +158,6 @@ impl Kernel {
         let x = world.instruments(i);
         let mf = share_moments(world, FORCED, i);
         let ml = share_moments(world, LABOUR, i);
-        let forced = |k: f64| anticipated_inflow(world, FORCED, i, &mf, k);
-        let labour = |k: f64| anticipated_inflow(world, LABOUR, i, &ml, k);
         let parts = Parts::new(world, scenario, i);
         let (f0, l0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
         let flow0 = parts.flow(f0, l0, x[0], x[3], x[4]);
@@ -163,33 +167,67 @@ impl Kernel {
             parts.domain(2, x[2], 1),
         ];
         // Asylum protection moves forced arrivals and the asylum domain.
-        let asylum = self.pick(x[0], 0.0, u[0], |m| {
-            let f = forced(self.factor(0, m));
-            parts.flow(f, l0, m.v, x[3], x[4]) - flow0 + parts.domain(0, m.v, m.option) - domain0[0]
-        });
+        let asylum = self.pick(
+            x[0],
+            0.0,
+            u[0],
+            #[inline(always)]
+            |m| {
+                let f = anticipated_inflow(world, FORCED, i, &mf, self.factor(0, m));
+                parts.flow(f, l0, m.v, x[3], x[4]) - flow0 + parts.domain(0, m.v, m.option)
+                    - domain0[0]
+            },
+        );
         // Labour protection moves labour arrivals and the labour domain.
-        let labour_protection = self.pick(x[1], 0.0, u[1], |m| {
-            let l = labour(self.factor(1, m));
-            parts.flow(f0, l, x[0], x[3], x[4]) - flow0 + parts.domain(1, m.v, m.option)
-                - domain0[1]
-        });
+        let labour_protection = self.pick(
+            x[1],
+            0.0,
+            u[1],
+            #[inline(always)]
+            |m| {
+                let l = anticipated_inflow(world, LABOUR, i, &ml, self.factor(1, m));
+                parts.flow(f0, l, x[0], x[3], x[4]) - flow0 + parts.domain(1, m.v, m.option)
+                    - domain0[1]
+            },
+        );
         // Trafficking protection moves only its domain.
-        let trafficking = self.pick(x[2], 0.0, u[2], |m| {
-            parts.domain(2, m.v, m.option) - domain0[2]
-        });
+        let trafficking = self.pick(
+            x[2],
+            0.0,
+            u[2],
+            #[inline(always)]
+            |m| parts.domain(2, m.v, m.option) - domain0[2],
+        );
         // Enforcement deters both streams and costs.
-        let enforcement = self.pick(x[3], 0.0, u[3], |m| {
-            let k = self.factor(2, m);
-            parts.flow(forced(k), labour(k), x[0], m.v, x[4])
-                - flow0
-                - self.c_enforcement * (m.v * m.v - x[3] * x[3])
-        });
+        let enforcement = self.pick(
+            x[3],
+            0.0,
+            u[3],
+            #[inline(always)]
+            |m| {
+                let k = self.factor(2, m);
+                parts.flow(
+                    anticipated_inflow(world, FORCED, i, &mf, k),
+                    anticipated_inflow(world, LABOUR, i, &ml, k),
+                    x[0],
+                    m.v,
+                    x[4],
+                ) - flow0
+                    - self.c_enforcement * (m.v * m.v - x[3] * x[3])
+            },
+        );
         // Legal channels attract both streams, each by its own elasticity.
-        let legal = self.pick(x[4], world.legal_floor[i], u[4], |m| {
-            let f = forced(self.factor(3, m));
-            let l = labour(self.factor(4, m));
-            parts.flow(f, l, x[0], x[3], m.v) - flow0
-        });
+        let legal = self.pick(
+            x[4],
+            world.legal_floor[i],
+            u[4],
+            #[inline(always)]
+            |m| {
+                let f = anticipated_inflow(world, FORCED, i, &mf, self.factor(3, m));
+                let l = anticipated_inflow(world, LABOUR, i, &ml, self.factor(4, m));
+                parts.flow(f, l, x[0], x[3], m.v) - flow0
+            },
+        );
         [asylum, labour_protection, trafficking, enforcement, legal]
     }
 }
@@ -238,7 +276,7 @@ impl<'a> Parts<'a> {
 
     /// Arrival costs and labour gains for inflows `forced`, `labour` under asylum protection
     /// `p_asylum`, enforcement `e` and legal channels `l`.
-    #[inline]
+    #[inline(always)]
     pub fn flow(&self, forced: f64, labour: f64, p_asylum: f64, e: f64, l: f64) -> f64 {
         let pp = &self.scenario.policy;
         let ap = &self.scenario.admission;
@@ -256,7 +294,7 @@ impl<'a> Parts<'a> {
 
     /// Rights value, running cost and treaty and forum costs of domain `d` at level `p`, which is
     /// option `option` (0 down, 1 stay, 2 up) of that domain.
-    #[inline]
+    #[inline(always)]
     pub fn domain(&self, d: usize, p: f64, option: usize) -> f64 {
         let pp = &self.scenario.policy;
         let (cover, floors) = self.world.scratch_cover[self.i];
@@ -321,6 +359,7 @@ pub fn utility_of(
 }
 
 /// Treaty and forum costs of each protection option, and regional cover, per State.
+#[inline(always)]
 fn build_penalties(world: &mut World, scenario: &Scenario) {
     let delta = scenario.policy.delta;
     let w_rep = scenario.policy.w_reputation;

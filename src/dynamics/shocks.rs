@@ -14,7 +14,13 @@ use super::uniform;
 use crate::scenario::{Event, Scenario};
 use crate::world::World;
 
-pub fn step(
+super::dispatch::simd_dispatch! {
+    /// Crises, election shocks and scheduled events of the year.
+    pub fn step / step_portable (world: &mut World, scenario: &Scenario, crises: &mut ChaCha8Rng, elections: &mut ChaCha8Rng) => step_body
+}
+
+#[inline(always)]
+fn step_body(
     world: &mut World,
     scenario: &Scenario,
     crises: &mut ChaCha8Rng,

@@ -22,36 +22,42 @@ use crate::scenario::Scenario;
 use crate::world::{N_DOMAINS, TreatyState, World};
 
 /// Effective floor of domain `d`: the precise part of the floor.
-#[inline]
+#[inline(always)]
 pub fn effective_floor(t: &TreatyState, d: usize) -> f64 {
     t.floors[d] * t.design.precision
 }
 
 /// Mean shortfall of protection value `p(d)` below the effective floors.
-#[inline]
+#[inline(always)]
 pub fn shortfall_of(t: &TreatyState, p: impl Fn(usize) -> f64) -> f64 {
     shortfall_below(&effective_floors(t), p)
 }
 
 /// The effective floors of every domain.
-#[inline]
+#[inline(always)]
 pub fn effective_floors(t: &TreatyState) -> [f64; N_DOMAINS] {
     std::array::from_fn(|d| effective_floor(t, d))
 }
 
 /// Mean shortfall of protection value `p(d)` below `floors`.
-#[inline]
+#[inline(always)]
 fn shortfall_below(floors: &[f64; N_DOMAINS], p: impl Fn(usize) -> f64) -> f64 {
     (0..N_DOMAINS).map(|d| pos(floors[d] - p(d))).sum::<f64>() / N_DOMAINS as f64
 }
 
 /// Probability that a party's shortfall is detected.
-#[inline]
+#[inline(always)]
 pub fn detection_probability(t: &TreatyState) -> f64 {
     1.0 - (1.0 - t.design.delegation) * (1.0 - 0.5 * t.design.transparency)
 }
 
-pub fn step(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
+super::dispatch::simd_dispatch! {
+    /// Ratification, withdrawal and compliance detection of the year.
+    pub fn step / step_portable (world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) => step_body
+}
+
+#[inline(always)]
+fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     let mut treaties = std::mem::take(&mut world.treaties);
     for (treaty, rng) in treaties.iter_mut().zip(rngs.iter_mut()) {
         treaty.detected = 0;
@@ -114,6 +120,7 @@ pub fn spin_up(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) 
 }
 
 /// Ratification and (when `allow_withdrawal`) withdrawal decisions of one year.
+#[inline(always)]
 fn decide(
     world: &mut World,
     scenario: &Scenario,
@@ -171,6 +178,7 @@ fn decide(
 
 /// Net benefit of ratification for State `i` (the module's $NB_i$), with the regional peer shares
 /// of the start of the year in `world.scratch_region_count`.
+#[inline(always)]
 fn net_benefit(world: &World, scenario: &Scenario, treaty: &TreatyState, i: usize) -> f64 {
     let tp = &scenario.treaty_dynamics;
     let design = &treaty.design;
@@ -198,6 +206,7 @@ fn net_benefit(world: &World, scenario: &Scenario, treaty: &TreatyState, i: usiz
 }
 
 /// Under cover: the floor becomes the voice-weighted low quantile of the parties' protection.
+#[inline(always)]
 fn revise_floor(world: &World, treaty: &mut TreatyState) {
     let alpha = treaty.design.power_exponent;
     let q = treaty.design.floor_quantile;
