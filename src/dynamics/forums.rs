@@ -45,17 +45,29 @@ pub fn visibility(f: &ForumState) -> f64 {
     1.0 - (1.0 - f.design.transparency) * (1.0 - f.design.civil_society)
 }
 
-/// Agenda-weighted shortfall of State `i` below an anchor.
+/// Agenda-weighted shortfall of protection levels `p` below an anchor.
 #[inline(always)]
-pub fn shortfall(world: &World, agenda: &[f64; 5], anchor: &[f64; N_DOMAINS], i: usize) -> f64 {
+pub fn shortfall(agenda: &[f64; 5], anchor: &[f64; N_DOMAINS], p: &[f64]) -> f64 {
     let total = agenda[0] + agenda[1] + agenda[2];
     if total <= 0.0 {
         return 0.0;
     }
     (0..N_DOMAINS)
-        .map(|d| agenda[d] * pos(anchor[d] - world.protection[d][i]))
+        .map(|d| agenda[d] * pos(anchor[d] - p[d]))
         .sum::<f64>()
         / total
+}
+
+/// What a meeting reads of one State, gathered once a year from the start-of-step world: every
+/// forum it attends reads the same values, from one place.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Snapshot {
+    /// The five instruments.
+    pub x: [f64; 5],
+    pub pressure: f64,
+    /// Success at cutting irregular arrivals, in (0, 1).
+    pub cut_score: f64,
+    pub destination: bool,
 }
 
 /// Whether a forum meets in `year`.
@@ -178,9 +190,13 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     for i in 0..world.n_states {
         let cut =
             (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * world.per_mille[i];
-        // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
-        world.scratch_cut_score[i] = logistic(cut * cut_scale);
-        world.scratch_policy[i] = world.instruments(i);
+        world.scratch_snapshot[i] = Snapshot {
+            x: world.instruments(i),
+            pressure: world.pressure[i],
+            // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
+            cut_score: logistic(cut * cut_scale),
+            destination: world.destination[i],
+        };
     }
     let mut forums = std::mem::take(&mut world.forums);
     for ((forum, spec), rng) in forums.iter_mut().zip(&scenario.forums).zip(rngs.iter_mut()) {
@@ -248,42 +264,47 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     let mut total = 0.0;
     let mut sums = [0.0; 5];
     let (mut dest_voice, mut dest_enforcement) = (0.0, 0.0);
-    for (k, &i) in forum.participants.iter().enumerate() {
-        let i = i as usize;
+    let snapshot = &world.scratch_snapshot;
+    let participants = forum
+        .participants
+        .iter()
+        .zip(&forum.voice)
+        .zip(forum.trust.iter_mut())
+        .zip(forum.attended.iter_mut())
+        .zip(forum.scratch_weight.iter_mut());
+    for (k, ((((&i, &voice), trust), attended), weight)) in participants.enumerate() {
+        let s = &snapshot[i as usize];
+        let x = s.x;
         let u = uniform(rng);
-        let gap = previous.map_or(0.0, |a| shortfall(world, &agenda, &a, i));
-        let trust = forum.trust[k];
-        let logit = fd.attend_base + fd.attend_trust * trust - obligation * world.pressure[i] * gap;
-        let attended = u < logistic(logit);
-        forum.attended[k] = attended;
-        if !attended {
-            forum.trust[k] = trust - fd.trust_decay * trust;
-            forum.scratch_weight[k] = 0.0;
+        let gap = previous.map_or(0.0, |a| shortfall(&agenda, &a, &x));
+        let t = *trust;
+        let logit = fd.attend_base + fd.attend_trust * t - obligation * s.pressure * gap;
+        *attended = u < logistic(logit);
+        if !*attended {
+            *trust = t - fd.trust_decay * t;
+            *weight = 0.0;
             continue;
         }
         attendance += 1;
-        forum.trust[k] = trust + fd.trust_gain * (1.0 - trust);
-        let cut_score = world.scratch_cut_score[i];
-        let x = world.scratch_policy[i];
+        *trust = t + fd.trust_gain * (1.0 - t);
         let rights = if agenda_p > 0.0 {
             (agenda[0] * x[0] + agenda[1] * x[1] + agenda[2] * x[2]) * inverse_agenda
         } else {
-            world.mean_protection(i)
+            (x[0] + x[1] + x[2]) / N_DOMAINS as f64
         };
-        let voice = forum.voice[k];
-        let wt = voice * ((1.0 - w) * cut_score + w * rights);
-        forum.scratch_weight[k] = wt;
+        let wt = voice * ((1.0 - w) * s.cut_score + w * rights);
+        *weight = wt;
         if wt > 0.0 {
             total += wt;
-            for (s, xk) in sums.iter_mut().zip(&x) {
-                *s += wt * xk;
+            for (sum, xk) in sums.iter_mut().zip(&x) {
+                *sum += wt * xk;
             }
         }
         if k < n_members {
             for (d, buffer) in forum.scratch_quantile.iter_mut().enumerate() {
                 buffer.push((x[d], voice));
             }
-            if world.destination[i] {
+            if s.destination {
                 dest_voice += voice;
                 dest_enforcement += voice * x[3];
             }
@@ -309,16 +330,21 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
 
     // Practice exchange, follow-up, capacity and rights transfer, discourse. One draw per
     // participant for the follow-up.
-    for (k, &i) in forum.participants.iter().enumerate() {
+    let participants = forum
+        .participants
+        .iter()
+        .zip(&forum.attended)
+        .zip(&forum.scratch_weight);
+    for (k, ((&i, &attended), &wt)) in participants.enumerate() {
         let u = uniform(rng);
-        if !forum.attended[k] {
+        if !attended {
             continue;
         }
         let i = i as usize;
-        let x = world.scratch_policy[i];
+        let s = world.scratch_snapshot[i];
+        let x = s.x;
         let pull = &mut world.scratch_pull[i];
         // Pull toward the success-and-voice-weighted practice of the others.
-        let wt = forum.scratch_weight[k];
         let others = total - wt;
         if fd.eta > 0.0 && others > total * 1e-12 {
             let inverse = 1.0 / others;
@@ -331,7 +357,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
             // Capacity transfer: transit and origin members' enforcement toward destination
             // members'.
             if let Some(e) = e_dest
-                && !world.destination[i]
+                && !s.destination
             {
                 pull[3] += capacity * (e - x[3]);
             }
@@ -344,7 +370,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
                 }
                 // Follow-up: a shortfall below the anchor is seen with probability
                 // visibility x memory.
-                let gap = shortfall(world, &agenda, &anchor, i);
+                let gap = shortfall(&agenda, &anchor, &x);
                 if gap > 0.0 && u < p_detect {
                     world.reputation[i] = (world.reputation[i] - fd.reputation_loss * gap).max(0.0);
                 }

@@ -170,8 +170,8 @@ pub struct World {
     pub region_size: Vec<f64>,
     /// Cost of each policy option per State: [domain][option], option 0 = down, 1 = stay, 2 = up.
     pub scratch_penalty: Vec<[[f64; 3]; N_DOMAINS]>,
-    /// Each State's score for cutting irregular arrivals this year (forum learning).
-    pub scratch_cut_score: Vec<f64>,
+    /// Each State's start-of-step values as forum meetings read them (see `forums::Snapshot`).
+    pub scratch_snapshot: Vec<crate::dynamics::forums::Snapshot>,
     /// Level of each policy option per State: [domain][option].
     pub scratch_levels: Vec<[[f64; 3]; N_DOMAINS]>,
     /// Regional cover per State: (strength, floors).
@@ -407,7 +407,7 @@ impl World {
             },
             scratch_penalty: vec![[[0.0; 3]; N_DOMAINS]; n],
             scratch_levels: vec![[[0.0; 3]; N_DOMAINS]; n],
-            scratch_cut_score: vec![0.0; n],
+            scratch_snapshot: vec![Default::default(); n],
             scratch_cover: vec![(0.0, [0.0; N_DOMAINS]); n],
             scratch_region_count: vec![0.0; nr],
             scratch_words: vec![0; 5 * n],
