@@ -2,10 +2,9 @@
 //! baseline x86-64 (SSE2) and once with AVX2 enabled, and the processor picks at run time.
 //!
 //! Why: with AVX2 the compiler runs the loops over destinations and States four doubles at a
-//! time; on the status quo it cut the instructions of a replication from 64.5 M to 55.9 M and its
-//! time by 6–12% (see `docs/ODD.md`, section 4, and the README's speed section). A binary built
-//! for AVX2 alone (`-C target-cpu`) would not start on processors without it; this keeps one
-//! binary for all.
+//! time; on the status quo it cut the instructions of a replication from 64.5 M to 53.4 M
+//! (callgrind) and its time by 6–12% (the README's speed section). A binary built for AVX2 alone
+//! (`-C target-cpu`) would not start on processors without it; this keeps one binary for all.
 //!
 //! Why the results do not change: both versions perform the same IEEE operations in the same
 //! order. AVX2 adds wider registers, not fused multiply-add (Rust never contracts `a * b + c`),
