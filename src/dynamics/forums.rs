@@ -22,7 +22,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::math::{fmax, fmin, pos};
-use super::{logistic, uniform};
+use super::{fill_words, logistic, to_uniform};
 use crate::scenario::Scenario;
 use crate::world::{ForumState, N_DOMAINS, World};
 
@@ -254,13 +254,17 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     let discourse = design.rights_agenda * (0.5 + 0.5 * design.civil_society);
     let n_members = forum.n_members;
     let previous = forum.anchor;
-    for buffer in forum.scratch_quantile.iter_mut() {
-        buffer.clear();
-    }
 
     // Attendance and trust; each attendee's success, voice and practice; the joint statement's
-    // inputs and the destination members' enforcement. One draw per participant.
+    // inputs and the destination members' enforcement. One draw per participant. Who attends
+    // is a coin flip per participant, so the pass has no branch on it: a non-attendee adds
+    // zeros and is not written to the lists.
+    let np = forum.participants.len();
+    let mut words = std::mem::take(&mut world.scratch_words);
+    let (draws, follow_up) = words[..2 * np].split_at_mut(np);
+    fill_words(rng, draws);
     let mut attendance = 0;
+    let mut members = 0;
     let mut total = 0.0;
     let mut sums = [0.0; 5];
     let (mut dest_voice, mut dest_enforcement) = (0.0, 0.0);
@@ -271,52 +275,54 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         .zip(&forum.voice)
         .zip(forum.trust.iter_mut())
         .zip(forum.attended.iter_mut())
-        .zip(forum.scratch_weight.iter_mut());
-    for (k, ((((&i, &voice), trust), attended), weight)) in participants.enumerate() {
+        .zip(forum.scratch_weight.iter_mut())
+        .zip(draws.iter());
+    for (k, (((((&i, &voice), trust), attended), weight), &word)) in participants.enumerate() {
         let s = &snapshot[i as usize];
         let x = s.x;
-        let u = uniform(rng);
         let gap = previous.map_or(0.0, |a| shortfall(&agenda, &a, &x));
         let t = *trust;
         let logit = fd.attend_base + fd.attend_trust * t - obligation * s.pressure * gap;
-        *attended = u < logistic(logit);
-        if !*attended {
-            *trust = t - fd.trust_decay * t;
-            *weight = 0.0;
-            continue;
-        }
-        attendance += 1;
-        *trust = t + fd.trust_gain * (1.0 - t);
+        let came = to_uniform(word) < logistic(logit);
+        *attended = came;
+        let gained = t + fd.trust_gain * (1.0 - t);
+        let lost = t - fd.trust_decay * t;
+        *trust = if came { gained } else { lost };
+        forum.attendees[attendance] = k as u32;
+        attendance += usize::from(came);
         let rights = if agenda_p > 0.0 {
             (agenda[0] * x[0] + agenda[1] * x[1] + agenda[2] * x[2]) * inverse_agenda
         } else {
             (x[0] + x[1] + x[2]) / N_DOMAINS as f64
         };
-        let wt = voice * ((1.0 - w) * s.cut_score + w * rights);
+        // Never negative; 0 for a non-attendee, whose terms below then add exactly nothing.
+        let wt = if came {
+            voice * ((1.0 - w) * s.cut_score + w * rights)
+        } else {
+            0.0
+        };
         *weight = wt;
-        if wt > 0.0 {
-            total += wt;
-            for (sum, xk) in sums.iter_mut().zip(&x) {
-                *sum += wt * xk;
-            }
+        total += wt;
+        for (sum, xk) in sums.iter_mut().zip(&x) {
+            *sum += wt * xk;
         }
         if k < n_members {
             for (d, buffer) in forum.scratch_quantile.iter_mut().enumerate() {
-                buffer.push((x[d], voice));
+                buffer[members] = (x[d], voice);
             }
-            if s.destination {
-                dest_voice += voice;
-                dest_enforcement += voice * x[3];
-            }
+            members += usize::from(came);
+            let counts = f64::from(u8::from(came & s.destination));
+            dest_voice += voice * counts;
+            dest_enforcement += voice * x[3] * counts;
         }
     }
     forum.attendance = attendance;
 
     // Joint statement of the attending members and the norm anchor, which ratchets with memory.
-    if !forum.scratch_quantile[0].is_empty() {
+    if members > 0 {
         let mut q = [0.0; N_DOMAINS];
         for (d, buffer) in forum.scratch_quantile.iter_mut().enumerate() {
-            q[d] = weighted_quantile(buffer, quantile);
+            q[d] = weighted_quantile(&mut buffer[..members], quantile);
         }
         forum.anchor = Some(match previous {
             Some(prev) => {
@@ -330,17 +336,13 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
 
     // Practice exchange, follow-up, capacity and rights transfer, discourse. One draw per
     // participant for the follow-up.
-    let participants = forum
-        .participants
-        .iter()
-        .zip(&forum.attended)
-        .zip(&forum.scratch_weight);
-    for (k, ((&i, &attended), &wt)) in participants.enumerate() {
-        let u = uniform(rng);
-        if !attended {
-            continue;
-        }
-        let i = i as usize;
+    // One draw per participant, drawn in one call; only attendees use theirs.
+    fill_words(rng, follow_up);
+    for &k in &forum.attendees[..attendance] {
+        let k = k as usize;
+        let u = to_uniform(follow_up[k]);
+        let i = forum.participants[k] as usize;
+        let wt = forum.scratch_weight[k];
         let s = world.scratch_snapshot[i];
         let x = s.x;
         let pull = &mut world.scratch_pull[i];
@@ -355,11 +357,10 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         }
         if k < n_members {
             // Capacity transfer: transit and origin members' enforcement toward destination
-            // members'.
-            if let Some(e) = e_dest
-                && !s.destination
-            {
-                pull[3] += capacity * (e - x[3]);
+            // members' (a destination member's pull gets an exact zero, without a branch).
+            if let Some(e) = e_dest {
+                let transit = f64::from(u8::from(!s.destination));
+                pull[3] += capacity * (e - x[3]) * transit;
             }
             if let Some(anchor) = anchor {
                 // Rights transfer (a protection mandate): protection up toward the anchor.
@@ -371,9 +372,10 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
                 // Follow-up: a shortfall below the anchor is seen with probability
                 // visibility x memory.
                 let gap = shortfall(&agenda, &anchor, &x);
-                if gap > 0.0 && u < p_detect {
-                    world.reputation[i] = (world.reputation[i] - fd.reputation_loss * gap).max(0.0);
-                }
+                let seen = gap > 0.0 && u < p_detect;
+                let reputation = world.reputation[i];
+                let lowered = (reputation - fd.reputation_loss * gap).max(0.0);
+                world.reputation[i] = if seen { lowered } else { reputation };
             }
         }
         // A balanced discourse for the attendees' domestic debate (seed 3.2.1).
@@ -381,6 +383,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
             world.scratch_discourse[i] += discourse;
         }
     }
+    world.scratch_words = words;
 }
 
 #[cfg(test)]

@@ -410,12 +410,13 @@ fn build_penalties(world: &mut World, scenario: &Scenario) {
         }
         let vis = visibility(f);
         let weights = std::array::from_fn(|d| w_rep * vis * a[d] / total);
-        for (&i, _) in f.participants[..f.n_members]
+        // The members among the latest meeting's attendees (who come first, in order).
+        let attendees = &f.attendees[..f.attendance];
+        for &k in attendees
             .iter()
-            .zip(&f.attended)
-            .filter(|(_, attended)| **attended)
+            .take_while(|&&k| (k as usize) < f.n_members)
         {
-            let i = i as usize;
+            let i = f.participants[k as usize] as usize;
             add_shortfalls(&mut penalties[i], &levels[i], &anchor, weights);
         }
     }

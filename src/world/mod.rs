@@ -40,6 +40,9 @@ pub struct ForumState {
     pub trust: Vec<f64>,
     /// Whether each participant attended the latest meeting.
     pub attended: Vec<bool>,
+    /// Positions of the participants who attended the latest meeting, in order; the first
+    /// `attendance` entries are valid.
+    pub attendees: Vec<u32>,
     /// Norm anchor of the latest joint statement, per domain; `None` before the first statement.
     pub anchor: Option<[f64; N_DOMAINS]>,
     /// Attendees of the latest meeting and whether it was held this year.
@@ -281,6 +284,7 @@ impl World {
                     n_members: members.len(),
                     trust: vec![f.design.trust0; np],
                     attended: vec![false; np],
+                    attendees: vec![0; np],
                     participants,
                     anchor: None,
                     attendance: 0,
@@ -288,7 +292,7 @@ impl World {
                     next_change: 0,
                     skip_years: f.skip_years.clone(),
                     scratch_weight: vec![0.0; np],
-                    scratch_quantile: std::array::from_fn(|_| Vec::with_capacity(np)),
+                    scratch_quantile: std::array::from_fn(|_| vec![(0.0, 0.0); np]),
                 }
             })
             .collect();
