@@ -192,9 +192,10 @@ pub fn observe(
     }
     for t in &world.treaties {
         let parties = t.n_parties();
-        let high = (0..n)
-            .filter(|&i| t.party[i] && world.income_group[i] == IncomeGroup::High)
-            .count();
+        // Counted without a branch: party status is a coin flip to the processor.
+        let high: usize = (0..n)
+            .map(|i| usize::from(t.party[i] & (world.income_group[i] == IncomeGroup::High)))
+            .sum();
         out[k] = parties as f64;
         out[k + 1] = high as f64;
         out[k + 2] = if parties > 0 {
