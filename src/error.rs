@@ -3,7 +3,7 @@
 //! Every message names what the user can fix: the file, the key path inside it, and what was
 //! expected. Messages are lowercase with no trailing period; the binary prefixes `forumsim: `.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong in the library.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,14 @@ impl Error {
     ) -> impl FnOnce(String) -> Error {
         let (file, key) = (file.into(), key.into());
         move |message| Error::Invalid { file, key, message }
+    }
+
+    /// `Error::Write` for `path`, from an IO error: for `map_err`.
+    pub fn write(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+        move |source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// Whether the error is the user's input (exit code 2) rather than a failed run (exit code 1).

@@ -545,7 +545,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     // Replications stream to a work folder with checkpoints, so memory does not grow with them
     // and a killed run continues with --resume.
     let work = forumsim::experiment::stream::work_dir(&dir);
-    let chunk = (16 * config.threads) as u64;
+    let chunk = forumsim::experiment::chunk_size(config.threads);
     let result = forumsim::experiment::stream::run_streaming(
         &scenario,
         &facts,

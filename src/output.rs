@@ -33,13 +33,6 @@ pub fn check_destination(dir: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
     move |e| Error::Write {
         path: path.to_path_buf(),
@@ -56,6 +49,20 @@ fn num(x: f64) -> String {
     }
 }
 
+/// The hidden sibling `.<name>.<tag>` of folder `dir`: where a result is assembled before it is
+/// renamed into place.
+pub fn hidden_sibling(dir: &Path, tag: &str) -> PathBuf {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result".into());
+    parent.join(format!(".{name}.{tag}"))
+}
+
 /// Fills a temporary sibling folder of `dir` with `fill`, then renames it into place, so a reader
 /// never sees a half-written result. An existing `dir` is replaced only with `force`.
 pub fn write_atomically(
@@ -64,31 +71,24 @@ pub fn write_atomically(
     fill: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
     check_destination(dir, force)?;
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(write_err(parent))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "result".into());
-    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let tmp = hidden_sibling(dir, &format!("partial-{}", std::process::id()));
+    let parent = tmp.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(Error::write(parent))?;
     if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
+        fs::remove_dir_all(&tmp).map_err(Error::write(&tmp))?;
     }
-    fs::create_dir_all(&tmp).map_err(write_err(&tmp))?;
+    fs::create_dir_all(&tmp).map_err(Error::write(&tmp))?;
     if let Err(e) = fill(&tmp) {
         let _ = fs::remove_dir_all(&tmp);
         return Err(e);
     }
     if dir.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        fs::rename(dir, &old).map_err(write_err(dir))?;
-        fs::rename(&tmp, dir).map_err(write_err(dir))?;
-        fs::remove_dir_all(&old).map_err(write_err(&old))?;
+        let old = hidden_sibling(dir, &format!("old-{}", std::process::id()));
+        fs::rename(dir, &old).map_err(Error::write(dir))?;
+        fs::rename(&tmp, dir).map_err(Error::write(dir))?;
+        fs::remove_dir_all(&old).map_err(Error::write(&old))?;
     } else {
-        fs::rename(&tmp, dir).map_err(write_err(dir))?;
+        fs::rename(&tmp, dir).map_err(Error::write(dir))?;
     }
     Ok(())
 }
@@ -105,12 +105,24 @@ pub fn write_run(
     charts: bool,
 ) -> Result<()> {
     write_atomically(dir, force, |tmp| {
-        write_run_files(tmp, scenario, facts, run, seed)?;
-        if charts {
-            crate::chart::plot(tmp)?;
-        }
-        Ok(())
+        write_result(tmp, scenario, facts, run, seed, charts)
     })
+}
+
+/// The result files of a run, and with `charts` its charts and report, into an existing folder.
+fn write_result(
+    dir: &Path,
+    scenario: &Scenario,
+    facts: &Facts,
+    run: &RunOutput,
+    seed: u64,
+    charts: bool,
+) -> Result<()> {
+    write_run_files(dir, scenario, facts, run, seed)?;
+    if charts {
+        crate::chart::plot(dir)?;
+    }
+    Ok(())
 }
 
 /// Publishes a streamed run: writes its files (and charts) into `work/result`, renames that to
@@ -130,24 +142,21 @@ pub fn publish_streamed_run(
     check_destination(dir, force)?;
     let staging = work.join("result");
     if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(write_err(&staging))?;
+        fs::remove_dir_all(&staging).map_err(Error::write(&staging))?;
     }
-    fs::create_dir_all(&staging).map_err(write_err(&staging))?;
-    write_run_files(&staging, scenario, facts, run, seed)?;
-    if charts {
-        crate::chart::plot(&staging)?;
-    }
+    fs::create_dir_all(&staging).map_err(Error::write(&staging))?;
+    write_result(&staging, scenario, facts, run, seed, charts)?;
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(write_err(parent))?;
+        fs::create_dir_all(parent).map_err(Error::write(parent))?;
     }
     if dir.exists() {
         let old = work.join("replaced");
-        fs::rename(dir, &old).map_err(write_err(dir))?;
-        fs::rename(&staging, dir).map_err(write_err(dir))?;
+        fs::rename(dir, &old).map_err(Error::write(dir))?;
+        fs::rename(&staging, dir).map_err(Error::write(dir))?;
     } else {
-        fs::rename(&staging, dir).map_err(write_err(dir))?;
+        fs::rename(&staging, dir).map_err(Error::write(dir))?;
     }
-    fs::remove_dir_all(work).map_err(write_err(work))
+    fs::remove_dir_all(work).map_err(Error::write(work))
 }
 
 /// Writes the files of one run into an existing folder.
@@ -163,7 +172,7 @@ pub fn write_run_files(
     write_states(&dir.join("states.csv"), facts, run)?;
     // The resolved scenario, so `forumsim rerun` reproduces any replication from the folder alone.
     let path = dir.join("scenario.toml");
-    fs::write(&path, scenario.resolved_toml()).map_err(write_err(&path))?;
+    fs::write(&path, scenario.resolved_toml()).map_err(Error::write(&path))?;
     if !run.failures.is_empty() {
         write_failures(&dir.join("failures.csv"), run)?;
     }
@@ -185,7 +194,7 @@ pub fn write_failures(path: &Path, run: &RunOutput) -> Result<()> {
         ])
         .map_err(csv_err(path))?;
     }
-    w.flush().map_err(write_err(path))
+    w.flush().map_err(Error::write(path))
 }
 
 /// Folder names for the scenarios of a comparison: their names, made unique.
@@ -246,10 +255,10 @@ pub fn write_comparison(
             ])
             .map_err(csv_err(&path))?;
         }
-        w.flush().map_err(write_err(&path))?;
+        w.flush().map_err(Error::write(&path))?;
         for ((scenario, facts, run), folder) in runs.iter().zip(&folders) {
             let sub = tmp.join(folder);
-            fs::create_dir_all(&sub).map_err(write_err(&sub))?;
+            fs::create_dir_all(&sub).map_err(Error::write(&sub))?;
             write_run_files(&sub, scenario, facts, run, seed)?;
         }
         let manifest = serde_json::json!({
@@ -335,7 +344,7 @@ pub fn write_sensitivity(
             }
             w.write_record(&row).map_err(csv_err(&path))?;
         }
-        w.flush().map_err(write_err(&path))?;
+        w.flush().map_err(Error::write(&path))?;
         let manifest = serde_json::json!({
             "program": "forumsim",
             "version": env!("CARGO_PKG_VERSION"),
@@ -393,7 +402,7 @@ pub fn write_calibration(
             ])
             .map_err(csv_err(&path))?;
         }
-        w.flush().map_err(write_err(&path))?;
+        w.flush().map_err(Error::write(&path))?;
         let manifest = serde_json::json!({
             "program": "forumsim",
             "version": env!("CARGO_PKG_VERSION"),
@@ -412,7 +421,7 @@ fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     })?;
-    fs::write(path, text + "\n").map_err(write_err(path))
+    fs::write(path, text + "\n").map_err(Error::write(path))
 }
 
 /// `summary.csv`: one row per year and metric, across replications.
@@ -460,7 +469,7 @@ pub fn write_summary(path: &Path, run: &RunOutput) -> Result<()> {
             .map_err(csv_err(path))?;
         }
     }
-    w.flush().map_err(write_err(path))
+    w.flush().map_err(Error::write(path))
 }
 
 /// `replications.csv`: one row per replication.
@@ -471,7 +480,7 @@ pub fn write_replications(path: &Path, scenario: &Scenario, run: &RunOutput) -> 
     for r in &run.records {
         w.write_record(replication_row(r)).map_err(csv_err(path))?;
     }
-    w.flush().map_err(write_err(path))
+    w.flush().map_err(Error::write(path))
 }
 
 /// Columns of `replications.csv`.
@@ -594,7 +603,7 @@ pub fn write_sweep(
             }
             w.write_record(&row).map_err(csv_err(&path))?;
         }
-        w.flush().map_err(write_err(&path))?;
+        w.flush().map_err(Error::write(&path))?;
         let path = tmp.join("replications.csv");
         let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
         let mut header = vec!["point".to_string()];
@@ -607,7 +616,7 @@ pub fn write_sweep(
                 w.write_record(&row).map_err(csv_err(&path))?;
             }
         }
-        w.flush().map_err(write_err(&path))?;
+        w.flush().map_err(Error::write(&path))?;
         let resolved: toml::Table = scenario.resolved_toml().parse().unwrap_or_default();
         let manifest = serde_json::json!({
             "program": "forumsim",
@@ -659,7 +668,7 @@ pub fn write_states(path: &Path, facts: &Facts, run: &RunOutput) -> Result<()> {
         );
         w.write_record(&row).map_err(csv_err(path))?;
     }
-    w.flush().map_err(write_err(path))
+    w.flush().map_err(Error::write(path))
 }
 
 /// `manifest.json`: what produced the results.

@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use super::math::{fmax, fmin, pos};
 use super::{fill_words, logistic, to_uniform};
 use crate::scenario::Scenario;
-use crate::world::{ForumState, N_DOMAINS, World};
+use crate::world::{ForumState, N_DOMAINS, World, mean_of_domains};
 
 /// Agenda weight per instrument: asylum, labour, trafficking, enforcement, legal channels (labour).
 #[inline(always)]
@@ -293,7 +293,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         let rights = if agenda_p > 0.0 {
             (agenda[0] * x[0] + agenda[1] * x[1] + agenda[2] * x[2]) * inverse_agenda
         } else {
-            (x[0] + x[1] + x[2]) / N_DOMAINS as f64
+            mean_of_domains(&x)
         };
         // Never negative; 0 for a non-attendee, whose terms below then add exactly nothing.
         let wt = if came {
@@ -334,9 +334,8 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     let anchor = forum.anchor;
     let e_dest = (capacity > 0.0 && dest_voice > 0.0).then(|| dest_enforcement / dest_voice);
 
-    // Practice exchange, follow-up, capacity and rights transfer, discourse. One draw per
-    // participant for the follow-up.
-    // One draw per participant, drawn in one call; only attendees use theirs.
+    // Practice exchange, follow-up, capacity and rights transfer, discourse, for the attendees.
+    // One draw per participant for the follow-up, drawn in one call; only attendees use theirs.
     fill_words(rng, follow_up);
     for &k in &forum.attendees[..attendance] {
         let k = k as usize;

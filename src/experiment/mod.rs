@@ -338,6 +338,12 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
         })
 }
 
+/// Replications simulated between two hand-overs to the sequential reduction: enough to keep
+/// every thread busy, few enough to keep memory bounded by the rows kept and to report progress.
+pub fn chunk_size(threads: usize) -> u64 {
+    16 * threads.max(1) as u64
+}
+
 /// Simulates replications `range` of `point` in parallel, calling `sink` with each output in
 /// replication order (chunks are collected by index, then handed over sequentially).
 #[allow(clippy::too_many_arguments)]
@@ -413,8 +419,7 @@ pub fn run(
     let pool = thread_pool(config.threads)?;
     let mut acc = Accumulator::new(scenario, facts, config.replications);
     let mut failures = Vec::new();
-    // Chunks keep memory bounded by the rows kept and let progress be reported.
-    let chunk = (16 * config.threads.max(1)) as u64;
+    let chunk = chunk_size(config.threads);
     for_each_replication(
         scenario,
         facts,

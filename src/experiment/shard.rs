@@ -115,6 +115,13 @@ pub(crate) fn encode(point: u64, out: &ReplicationOutput, buf: &mut Vec<u8>) {
     }
 }
 
+/// The little-endian `f64`s that [`encode`] wrote into `bytes`.
+pub(crate) fn f64s(bytes: &[u8]) -> impl Iterator<Item = f64> + '_ {
+    bytes
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+}
+
 pub(crate) fn decode(values: &[f64], layout: Layout) -> (u64, ReplicationOutput) {
     let mut k = 0;
     let mut next = |n: usize| {
@@ -211,7 +218,7 @@ pub fn run_shard(
             },
             first..last,
             &pool,
-            (16 * config.threads.max(1)) as u64,
+            super::chunk_size(config.threads),
             &mut |_, out| {
                 // A shard is strict: a broken replication fails it (and its merge), naming it.
                 encode(point, &out?, &mut buf);
@@ -378,10 +385,7 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
             ));
         }
         for chunk in bytes.chunks(block) {
-            let values: Vec<f64> = chunk
-                .chunks(8)
-                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-                .collect();
+            let values: Vec<f64> = f64s(chunk).collect();
             let (point, out) = decode(&values, layout);
             outputs[point as usize].push(out);
         }

@@ -15,10 +15,10 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::shard::{Layout, decode, encode};
+use super::shard::{Layout, decode, encode, f64s};
 use super::{
-    Accumulator, Failure, ReplicationOutput, RunConfig, RunOutput, for_each_replication, outcome,
-    thread_pool,
+    Accumulator, Failure, ReplicationOutput, RunConfig, RunOutput, chunk_size,
+    for_each_replication, outcome, thread_pool,
 };
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
@@ -66,9 +66,7 @@ impl Traces {
                     let offset = (start * columns + c * b) * 8;
                     f.seek(SeekFrom::Start(offset as u64)).map_err(read_err)?;
                     f.read_exact(&mut buf[..b * 8]).map_err(read_err)?;
-                    out.extend(buf[..b * 8].chunks(8).map(|x| {
-                        f64::from_le_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]])
-                    }));
+                    out.extend(f64s(&buf[..b * 8]));
                     start += b;
                 }
                 Ok(())
@@ -77,33 +75,18 @@ impl Traces {
     }
 }
 
-fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// Replaces `path` atomically with `bytes` (temporary file, sync, rename).
 fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(write_err(&tmp))?;
-    f.write_all(bytes).map_err(write_err(&tmp))?;
-    f.sync_all().map_err(write_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(write_err(path))
+    let mut f = File::create(&tmp).map_err(Error::write(&tmp))?;
+    f.write_all(bytes).map_err(Error::write(&tmp))?;
+    f.sync_all().map_err(Error::write(&tmp))?;
+    fs::rename(&tmp, path).map_err(Error::write(path))
 }
 
 /// The work folder of a result folder.
 pub fn work_dir(dir: &Path) -> PathBuf {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "result".into());
-    parent.join(format!(".{name}.partial"))
+    crate::output::hidden_sibling(dir, "partial")
 }
 
 /// Runs a scenario with its replications streamed to `work`, resuming from a checkpoint there
@@ -183,29 +166,29 @@ pub fn run_streaming(
                 let f = OpenOptions::new()
                     .write(true)
                     .open(path)
-                    .map_err(write_err(path))?;
-                f.set_len(len).map_err(write_err(path))?;
+                    .map_err(Error::write(path))?;
+                f.set_len(len).map_err(Error::write(path))?;
             }
         }
         _ => {
             if work.exists() {
-                fs::remove_dir_all(work).map_err(write_err(work))?;
+                fs::remove_dir_all(work).map_err(Error::write(work))?;
             }
-            fs::create_dir_all(work).map_err(write_err(work))?;
+            fs::create_dir_all(work).map_err(Error::write(work))?;
             fs::write(work.join("scenario.toml"), scenario.resolved_toml())
-                .map_err(write_err(work))?;
-            File::create(&traces_path).map_err(write_err(&traces_path))?;
-            File::create(&records_path).map_err(write_err(&records_path))?;
+                .map_err(Error::write(work))?;
+            File::create(&traces_path).map_err(Error::write(&traces_path))?;
+            File::create(&records_path).map_err(Error::write(&records_path))?;
         }
     }
     let mut traces_file = OpenOptions::new()
         .append(true)
         .open(&traces_path)
-        .map_err(write_err(&traces_path))?;
+        .map_err(Error::write(&traces_path))?;
     let mut records_file = OpenOptions::new()
         .append(true)
         .open(&records_path)
-        .map_err(write_err(&records_path))?;
+        .map_err(Error::write(&records_path))?;
     let pool = thread_pool(config.threads)?;
     let total = config.replications as usize;
     // One block of traces in memory, written column by column when complete.
@@ -224,7 +207,7 @@ pub fn run_streaming(
             config.point,
             first as u64..last as u64,
             &pool,
-            (16 * config.threads.max(1)) as u64,
+            chunk_size(config.threads),
             &mut |r, out| {
                 match outcome(scenario, config, r, out)? {
                     Ok(ReplicationOutput {
@@ -256,12 +239,16 @@ pub fn run_streaming(
         }
         traces_file
             .write_all(&bytes)
-            .map_err(write_err(&traces_path))?;
-        traces_file.sync_data().map_err(write_err(&traces_path))?;
+            .map_err(Error::write(&traces_path))?;
+        traces_file
+            .sync_data()
+            .map_err(Error::write(&traces_path))?;
         records_file
             .write_all(&records_buf)
-            .map_err(write_err(&records_path))?;
-        records_file.sync_data().map_err(write_err(&records_path))?;
+            .map_err(Error::write(&records_path))?;
+        records_file
+            .sync_data()
+            .map_err(Error::write(&records_path))?;
         block_sizes.push(block.len());
         let checkpoint = serde_json::json!({
             "run": identity,
@@ -286,10 +273,7 @@ pub fn run_streaming(
         source,
     })?;
     for chunk in bytes.chunks(record_layout.len() * 8) {
-        let values: Vec<f64> = chunk
-            .chunks(8)
-            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-            .collect();
+        let values: Vec<f64> = f64s(chunk).collect();
         let (_, out) = decode(&values, record_layout);
         acc.push_record(out.record);
     }

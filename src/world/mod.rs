@@ -194,6 +194,13 @@ fn jitter(rng: &mut ChaCha8Rng, half_width: f64) -> f64 {
     (2.0 * rng.random::<f64>() - 1.0) * half_width
 }
 
+/// Mean protection over the domains, from levels whose first [`N_DOMAINS`] entries are the
+/// protection domains (a State's instruments, say).
+#[inline(always)]
+pub fn mean_of_domains(p: &[f64]) -> f64 {
+    (p[0] + p[1] + p[2]) / N_DOMAINS as f64
+}
+
 impl World {
     /// Builds the world of one replication. All draws come from `rng` (the world-jitter stream),
     /// in State order, a fixed number per State.
@@ -423,7 +430,11 @@ impl World {
     /// Mean protection of State `i` over the three domains.
     #[inline]
     pub fn mean_protection(&self, i: usize) -> f64 {
-        (self.protection[0][i] + self.protection[1][i] + self.protection[2][i]) / 3.0
+        mean_of_domains(&[
+            self.protection[0][i],
+            self.protection[1][i],
+            self.protection[2][i],
+        ])
     }
 
     /// Total migrant stock of State `i`.

@@ -1027,6 +1027,26 @@ fn failures_are_recorded_and_replications_can_be_rerun() {
     );
 }
 
+/// Starts `forumsim` with `args` and `--out out` in `dir`, kills it (SIGKILL) once its first block
+/// is checkpointed, and returns the checkpoint's path.
+fn kill_after_first_checkpoint(dir: &Path, args: &[&str], out: &str) -> PathBuf {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_forumsim"))
+        .args(args)
+        .args(["--out", out])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let checkpoint = dir.join(format!(".{out}.partial/checkpoint.json"));
+    let started = std::time::Instant::now();
+    while !checkpoint.exists() && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    checkpoint
+}
+
 /// A run killed with SIGKILL in the middle and restarted with --resume ends with files
 /// byte-identical to an uninterrupted run, without running the checkpointed replications again.
 #[test]
@@ -1046,21 +1066,7 @@ fn a_killed_run_resumes_to_identical_files() {
     ];
     let o = forumsim(dir, &[&args[..], &["--out", "whole"]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_forumsim"))
-        .args(args)
-        .args(["--out", "resumed"])
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    // Kill it once at least one block is checkpointed, before it finishes.
-    let checkpoint = dir.join(".resumed.partial/checkpoint.json");
-    let started = std::time::Instant::now();
-    while !checkpoint.exists() && started.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("wait");
+    let checkpoint = kill_after_first_checkpoint(dir, &args, "resumed");
     assert!(
         !dir.join("resumed").exists(),
         "a killed run leaves no result folder"
@@ -1090,19 +1096,7 @@ fn a_killed_run_resumes_to_identical_files() {
         "the work folder is removed"
     );
     // A resume that does not match the interrupted run is refused.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_forumsim"))
-        .args(args)
-        .args(["--out", "other"])
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let checkpoint = dir.join(".other.partial/checkpoint.json");
-    while !checkpoint.exists() && started.elapsed().as_secs() < 120 {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("wait");
+    kill_after_first_checkpoint(dir, &args, "other");
     let o = forumsim(
         dir,
         &[
