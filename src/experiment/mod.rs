@@ -14,6 +14,7 @@ pub mod shard;
 pub mod stream;
 pub mod sweep;
 
+use std::path::Path;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -110,8 +111,29 @@ pub struct RunOutput {
     pub wall_seconds: f64,
 }
 
+/// Reads a JSON file this program wrote (a checkpoint, a shard's marker) into `T`. A damaged file
+/// is an error naming the file and the path of the offending key (`failures[0].year`), never a
+/// silent default; `hint` says what the user can do.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path, hint: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let damaged = |key: String, e: &serde_json::Error| Error::Invalid {
+        file: path.to_path_buf(),
+        key,
+        message: format!("{e}; {hint}"),
+    };
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| damaged(e.path().to_string(), e.inner()))?;
+    de.end().map_err(|e| damaged(".".into(), &e))?;
+    Ok(value)
+}
+
 /// A replication that broke an invariant (a row of `failures.csv`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Failure {
     pub point: u64,
     pub replication: u64,
@@ -285,11 +307,14 @@ impl Accumulator {
         &self.state_sums
     }
 
-    /// Restores the running sums from a checkpoint.
-    pub fn restore_sums(&mut self, sums: &[f64]) {
-        if sums.len() == self.state_sums.len() {
-            self.state_sums.copy_from_slice(sums);
+    /// Restores the running sums from a checkpoint; `Err` with the expected number of sums if
+    /// `sums` has another length.
+    pub fn restore_sums(&mut self, sums: &[f64]) -> std::result::Result<(), usize> {
+        if sums.len() != self.state_sums.len() {
+            return Err(self.state_sums.len());
         }
+        self.state_sums.copy_from_slice(sums);
+        Ok(())
     }
 
     /// Adds the next replication's finals to the running sums (in replication order).

@@ -236,19 +236,19 @@ pub fn run_shard(
         };
         write("scenario.toml", scenario.resolved_toml().as_bytes())?;
         write("results.bin", &buf)?;
-        let marker = serde_json::json!({
-            "program": "forumsim",
-            "version": env!("CARGO_PKG_VERSION"),
-            "shard": spec.index,
-            "shards": spec.count,
-            "scenario": scenario.name,
-            "scenario_hash": scenario.content_hash(),
-            "master_seed": config.seed,
-            "replications": reps,
-            "points": points.len(),
-            "tasks": [tasks.start, tasks.end],
-            "complete": true,
-        });
+        let marker = Marker {
+            program: "forumsim".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            shard: spec.index,
+            shards: spec.count,
+            scenario: scenario.name.clone(),
+            scenario_hash: scenario.content_hash(),
+            master_seed: config.seed,
+            replications: reps,
+            points: points.len() as u64,
+            tasks: [tasks.start, tasks.end],
+            complete: true,
+        };
         // Written last: its presence marks the shard complete.
         write(
             "shard.json",
@@ -256,6 +256,23 @@ pub fn run_shard(
         )
     })?;
     Ok(tasks.end - tasks.start)
+}
+
+/// `shard.json`: which tasks of which run a shard folder holds. Written last, so its presence
+/// marks the shard complete.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Marker {
+    program: String,
+    version: String,
+    shard: u64,
+    shards: u64,
+    scenario: String,
+    scenario_hash: String,
+    master_seed: u64,
+    replications: u64,
+    points: u64,
+    tasks: [u64; 2],
+    complete: bool,
 }
 
 /// What a merge produces: a plain run or a sweep, with the scenario and seed.
@@ -287,15 +304,14 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
     let mut shards = Vec::new();
     for dir in dirs {
         let marker = dir.join("shard.json");
-        let text = std::fs::read_to_string(&marker).map_err(|_| {
-            merge_err(
+        if !marker.exists() {
+            return Err(merge_err(
                 dir,
                 "incomplete or not a shard: shard.json (the completion marker) is missing",
-            )
-        })?;
-        let m: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| merge_err(dir, format!("shard.json is not valid JSON: {e}")))?;
-        if m["complete"] != serde_json::Value::Bool(true) {
+            ));
+        }
+        let m: Marker = super::read_json(&marker, "shard.json is damaged: run this shard again")?;
+        if !m.complete {
             return Err(merge_err(dir, "the shard is not complete"));
         }
         shards.push((dir.clone(), m));
@@ -307,35 +323,38 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
             message: "expected at least one shard folder".into(),
         });
     };
-    let count = first["shards"].as_u64().unwrap_or(0);
-    for key in [
-        "scenario_hash",
-        "master_seed",
-        "replications",
-        "points",
-        "shards",
-    ] {
-        for (dir, m) in &shards {
-            if m[key] != first[key] {
+    let count = first.shards;
+    for (dir, m) in &shards {
+        for (key, this, theirs) in [
+            (
+                "scenario_hash",
+                m.scenario_hash.clone(),
+                first.scenario_hash.clone(),
+            ),
+            (
+                "master_seed",
+                m.master_seed.to_string(),
+                first.master_seed.to_string(),
+            ),
+            (
+                "replications",
+                m.replications.to_string(),
+                first.replications.to_string(),
+            ),
+            ("points", m.points.to_string(), first.points.to_string()),
+            ("shards", m.shards.to_string(), first.shards.to_string()),
+        ] {
+            if this != theirs {
                 return Err(merge_err(
                     dir,
-                    format!(
-                        "{key} is {} but {} has {}",
-                        m[key],
-                        first_dir.display(),
-                        first[key]
-                    ),
+                    format!("{key} is {this} but {} has {theirs}", first_dir.display()),
                 ));
             }
         }
     }
-    shards.sort_by_key(|(_, m)| m["shard"].as_u64().unwrap_or(u64::MAX));
+    shards.sort_by_key(|(_, m)| m.shard);
     for i in 0..count {
-        match shards
-            .iter()
-            .filter(|(_, m)| m["shard"].as_u64() == Some(i))
-            .count()
-        {
+        match shards.iter().filter(|(_, m)| m.shard == i).count() {
             1 => {}
             0 => {
                 return Err(Error::Invalid {
@@ -360,9 +379,29 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
         ));
     }
     let scenario = Scenario::load(&first_dir.join("scenario.toml"))?;
-    let seed = first["master_seed"].as_u64().unwrap_or(0);
-    let reps = first["replications"].as_u64().unwrap_or(0);
+    // The scenario file must be the one the shards ran, not an edited copy.
+    if scenario.content_hash() != first.scenario_hash {
+        return Err(merge_err(
+            &first_dir,
+            format!(
+                "scenario.toml has hash {} but the shards ran {}: it was edited after the run",
+                scenario.content_hash(),
+                first.scenario_hash
+            ),
+        ));
+    }
+    let (seed, reps) = (first.master_seed, first.replications);
     let points = point_scenarios(&scenario, seed)?;
+    if points.len() as u64 != first.points {
+        return Err(merge_err(
+            &first_dir,
+            format!(
+                "the scenario has {} design points but the shards ran {}",
+                points.len(),
+                first.points
+            ),
+        ));
+    }
     let facts = points[0].facts()?;
     let layout = Layout::of(&scenario, &facts);
     let mut outputs: Vec<Vec<ReplicationOutput>> = (0..points.len()).map(|_| Vec::new()).collect();
@@ -374,22 +413,37 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
             source,
         })?;
         let block = layout.len() * 8;
-        let range = (
-            m["tasks"][0].as_u64().unwrap_or(0),
-            m["tasks"][1].as_u64().unwrap_or(0),
-        );
-        if range.0 != expected_task || bytes.len() as u64 != (range.1 - range.0) * block as u64 {
+        let [lo, hi] = m.tasks;
+        if lo != expected_task || hi < lo || bytes.len() as u64 != (hi - lo) * block as u64 {
             return Err(merge_err(
                 dir,
                 "results.bin does not hold the shard's tasks: the shard is incomplete",
             ));
         }
-        for chunk in bytes.chunks(block) {
+        for (chunk, task) in bytes.chunks(block).zip(lo..hi) {
             let values: Vec<f64> = f64s(chunk).collect();
             let (point, out) = decode(&values, layout);
+            // Task t is (point t / R, replication t mod R); anything else is a damaged file.
+            if reps == 0 || point != task / reps || out.record.replication != task % reps {
+                return Err(merge_err(
+                    dir,
+                    format!(
+                        "results.bin is damaged: task {task} does not hold its point and replication"
+                    ),
+                ));
+            }
             outputs[point as usize].push(out);
         }
-        expected_task = range.1;
+        expected_task = hi;
+    }
+    if expected_task != reps * first.points {
+        return Err(merge_err(
+            &first_dir,
+            format!(
+                "the shards hold {expected_task} tasks, the run has {}",
+                reps * first.points
+            ),
+        ));
     }
     match &scenario.sweep {
         None => {

@@ -18,7 +18,7 @@ use std::time::Instant;
 use super::shard::{Layout, decode, encode, f64s};
 use super::{
     Accumulator, Failure, ReplicationOutput, RunConfig, RunOutput, chunk_size,
-    for_each_replication, outcome, thread_pool,
+    for_each_replication, outcome, read_json, thread_pool,
 };
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
@@ -75,6 +75,17 @@ impl Traces {
     }
 }
 
+/// What `checkpoint.json` holds: the run it belongs to, the replications kept per complete block,
+/// the running per-State sums as exact f64 bits, and the failures so far.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Checkpoint {
+    run: serde_json::Value,
+    block_sizes: Vec<usize>,
+    state_sums: Vec<u64>,
+    failures: Vec<Failure>,
+}
+
 /// Replaces `path` atomically with `bytes` (temporary file, sync, rename).
 fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
@@ -122,55 +133,72 @@ pub fn run_streaming(
     let mut failures: Vec<Failure> = Vec::new();
     let mut blocks_done = 0usize;
     let mut block_sizes: Vec<usize> = Vec::new();
-    let checkpoint = fs::read_to_string(&checkpoint_path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    let checkpoint = if resume && checkpoint_path.exists() {
+        Some(read_json::<Checkpoint>(
+            &checkpoint_path,
+            "the checkpoint is damaged: run without --resume to start over",
+        )?)
+    } else {
+        None
+    };
     match checkpoint {
-        Some(c) if resume => {
-            if c["run"] != identity {
+        Some(c) => {
+            if c.run != identity {
                 return Err(Error::Invalid {
                     file: work.to_path_buf(),
                     key: "--resume".into(),
                     message: "the interrupted run in this folder has another scenario, seed or number of replications; run without --resume to start over".into(),
                 });
             }
-            block_sizes = c["block_sizes"]
-                .as_array()
-                .map(|a| a.iter().map(|v| v.as_u64().unwrap_or(0) as usize).collect())
-                .unwrap_or_default();
-            blocks_done = block_sizes.len();
-            let sums: Vec<f64> = c["state_sums"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|v| f64::from_bits(v.as_u64().unwrap_or(0)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            acc.restore_sums(&sums);
-            for f in c["failures"].as_array().into_iter().flatten() {
-                failures.push(Failure {
-                    point: f["point"].as_u64().unwrap_or(0),
-                    replication: f["replication"].as_u64().unwrap_or(0),
-                    key: f["key"].as_u64().unwrap_or(0),
-                    year: f["year"].as_i64().unwrap_or(0) as i32,
-                    check: f["check"].as_str().unwrap_or("").to_string(),
-                });
+            let damaged = |key: &'static str| Error::invalid(&checkpoint_path, key);
+            let blocks_needed = (config.replications as usize).div_ceil(BLOCK);
+            if c.block_sizes.len() > blocks_needed || c.block_sizes.iter().any(|&b| b > BLOCK) {
+                return Err(damaged("block_sizes")(format!(
+                    "expected at most {blocks_needed} blocks of at most {BLOCK} replications, found {:?}; the checkpoint is damaged: run without --resume to start over",
+                    c.block_sizes
+                )));
             }
+            block_sizes = c.block_sizes;
+            blocks_done = block_sizes.len();
+            let sums: Vec<f64> = c.state_sums.into_iter().map(f64::from_bits).collect();
+            if let Err(expected) = acc.restore_sums(&sums) {
+                return Err(damaged("state_sums")(format!(
+                    "expected {expected} values, found {}; the checkpoint is damaged: run without --resume to start over",
+                    sums.len()
+                )));
+            }
+            failures = c.failures;
             // Cut off whatever was written after the checkpoint.
             let ok_reps: usize = block_sizes.iter().sum();
             for (path, len) in [
                 (&traces_path, (ok_reps * columns * 8) as u64),
                 (&records_path, (ok_reps * record_layout.len() * 8) as u64),
             ] {
-                let f = OpenOptions::new()
+                // Missing or shorter than the checkpoint says: the data it vouches for are gone,
+                // and extending the file would pad it with zeros that read as results.
+                let damaged = Error::invalid(path, "--resume");
+                match fs::metadata(path) {
+                    Err(e) => {
+                        return Err(damaged(format!(
+                            "the checkpoint needs this file ({e}); run without --resume to start over"
+                        )));
+                    }
+                    Ok(m) if m.len() < len => {
+                        return Err(damaged(format!(
+                            "holds {} bytes but the checkpoint needs {len}; run without --resume to start over",
+                            m.len()
+                        )));
+                    }
+                    Ok(_) => {}
+                }
+                OpenOptions::new()
                     .write(true)
                     .open(path)
+                    .and_then(|f| f.set_len(len))
                     .map_err(Error::write(path))?;
-                f.set_len(len).map_err(Error::write(path))?;
             }
         }
-        _ => {
+        None => {
             if work.exists() {
                 fs::remove_dir_all(work).map_err(Error::write(work))?;
             }
@@ -250,15 +278,12 @@ pub fn run_streaming(
             .sync_data()
             .map_err(Error::write(&records_path))?;
         block_sizes.push(block.len());
-        let checkpoint = serde_json::json!({
-            "run": identity,
-            "block_sizes": block_sizes,
-            "state_sums": acc.sums().iter().map(|x| x.to_bits()).collect::<Vec<u64>>(),
-            "failures": failures.iter().map(|f| serde_json::json!({
-                "point": f.point, "replication": f.replication, "key": f.key,
-                "year": f.year, "check": f.check,
-            })).collect::<Vec<_>>(),
-        });
+        let checkpoint = Checkpoint {
+            run: identity.clone(),
+            block_sizes: block_sizes.clone(),
+            state_sums: acc.sums().iter().map(|x| x.to_bits()).collect(),
+            failures: failures.clone(),
+        };
         replace_file(
             &checkpoint_path,
             serde_json::to_string(&checkpoint)

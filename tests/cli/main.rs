@@ -889,6 +889,7 @@ fn shards_merge_byte_identically() {
         "{}",
         stderr(&o)
     );
+    let s1_marker = fs::read(dir.join("s1/shard.json")).expect("marker");
     fs::remove_file(dir.join("s1/shard.json")).expect("remove marker");
     let o = forumsim(dir, &["merge", "s0", "s1", "s2", "--out", "m3"]);
     assert_eq!(o.status.code(), Some(2));
@@ -898,6 +899,44 @@ fn shards_merge_byte_identically() {
         stderr(&o)
     );
     assert!(!dir.join("m2").exists() && !dir.join("m3").exists());
+    // A damaged marker is refused, naming the key, not read as a default.
+    let marker_path = dir.join("s0/shard.json");
+    let marker = fs::read_to_string(&marker_path).expect("marker");
+    let mut json: serde_json::Value = serde_json::from_str(&marker).expect("marker is JSON");
+    json["master_seed"] = "x".into();
+    fs::write(&marker_path, json.to_string()).expect("damage");
+    let o = forumsim(dir, &["merge", "s0", "s2", "--out", "m4"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("shard.json: master_seed: invalid type"),
+        "{}",
+        stderr(&o)
+    );
+    fs::write(&marker_path, &marker).expect("repair");
+    fs::write(dir.join("s1/shard.json"), s1_marker).expect("restore");
+    // A scenario edited after the shards ran is refused: the merge would not be that run.
+    let scenario_path = dir.join("s0/scenario.toml");
+    let resolved = fs::read_to_string(&scenario_path).expect("scenario");
+    let edited: String = resolved
+        .lines()
+        .map(|l| {
+            if l.starts_with("beta_far = ") {
+                "beta_far = 1.25\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert_ne!(edited, resolved, "the edit changes a parameter");
+    fs::write(&scenario_path, edited).expect("edit");
+    let o = forumsim(dir, &["merge", "s0", "s1", "s2", "--out", "m5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("edited after the run"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("m4").exists() && !dir.join("m5").exists());
     let o = forumsim(
         dir,
         &["run", "small.toml", "--shard", "3/3", "--out", "bad"],
@@ -1027,6 +1066,18 @@ fn failures_are_recorded_and_replications_can_be_rerun() {
     );
 }
 
+/// A run of five blocks, long enough to be killed after its first checkpoint.
+const RESUMABLE_RUN: [&str; 8] = [
+    "run",
+    "small.toml",
+    "--reps",
+    "1200",
+    "--quiet",
+    "--no-charts",
+    "--threads",
+    "2",
+];
+
 /// Starts `forumsim` with `args` and `--out out` in `dir`, kills it (SIGKILL) once its first block
 /// is checkpointed, and returns the checkpoint's path.
 fn kill_after_first_checkpoint(dir: &Path, args: &[&str], out: &str) -> PathBuf {
@@ -1054,16 +1105,7 @@ fn a_killed_run_resumes_to_identical_files() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     small(dir);
-    let args = [
-        "run",
-        "small.toml",
-        "--reps",
-        "1200",
-        "--quiet",
-        "--no-charts",
-        "--threads",
-        "2",
-    ];
+    let args = RESUMABLE_RUN;
     let o = forumsim(dir, &[&args[..], &["--out", "whole"]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let checkpoint = kill_after_first_checkpoint(dir, &args, "resumed");
@@ -1112,4 +1154,72 @@ fn a_killed_run_resumes_to_identical_files() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--resume"));
+}
+
+/// A damaged work folder is refused with exit code 2 and left as it was, never silently read as
+/// defaults or replaced by a fresh start; once repaired, the resume goes on.
+#[test]
+fn a_damaged_checkpoint_is_refused_and_left_in_place() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let args = RESUMABLE_RUN;
+    let checkpoint = kill_after_first_checkpoint(dir, &args, "damaged");
+    let work = dir.join(".damaged.partial");
+    let original = fs::read_to_string(&checkpoint).expect("checkpoint");
+    let traces = fs::read(work.join("traces.bin")).expect("traces");
+    let json: serde_json::Value = serde_json::from_str(&original).expect("checkpoint is JSON");
+    let with = |key: &str, value: serde_json::Value| {
+        let mut j = json.clone();
+        j[key] = value;
+        j.to_string()
+    };
+    let mut sums = json["state_sums"].as_array().expect("sums").clone();
+    sums.pop();
+    let resume = [&args[..], &["--out", "damaged", "--resume"]].concat();
+    for (damage, expected) in [
+        (original[..original.len() / 2].to_string(), "damaged"),
+        (with("state_sums", sums.into()), "state_sums"),
+        (
+            with("block_sizes", serde_json::json!([256, 9999])),
+            "block_sizes",
+        ),
+        (
+            with("failures", serde_json::json!([{ "point": 0 }])),
+            "missing field",
+        ),
+        (
+            with(
+                "failures",
+                serde_json::json!([{ "point": 0, "replication": "x", "key": 0, "year": 2007, "check": "" }]),
+            ),
+            "failures[0].replication",
+        ),
+    ] {
+        fs::write(&checkpoint, &damage).expect("damage");
+        let o = forumsim(dir, &resume);
+        assert_eq!(o.status.code(), Some(2), "{expected}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("checkpoint.json") && stderr(&o).contains(expected),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(
+            fs::read_to_string(&checkpoint).expect("still there"),
+            damage,
+            "the damaged checkpoint is left for the user to inspect"
+        );
+    }
+    // Traces shorter than the checkpoint vouches for.
+    fs::write(&checkpoint, &original).expect("repair");
+    fs::write(work.join("traces.bin"), &traces[..traces.len() / 2]).expect("truncate");
+    let o = forumsim(dir, &resume);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("traces.bin"), "{}", stderr(&o));
+    // Repaired, the run goes on from its checkpoint.
+    fs::write(work.join("traces.bin"), &traces).expect("repair");
+    let o = forumsim(dir, &resume);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = fs::read_to_string(dir.join("damaged/replications.csv")).expect("result");
+    assert_eq!(rows.lines().count(), 1 + 1200);
 }
