@@ -27,13 +27,30 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("forumsim: {err:#}");
+            eprintln!("forumsim: {}", message(&err));
             let usage = err
                 .chain()
                 .any(|e| e.downcast_ref::<Error>().is_some_and(Error::is_usage));
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+/// The error and its causes, joined by ": ", each said once: the library's errors already end
+/// with their cause ("cannot read: No such file"), which the chain would repeat.
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -619,14 +636,15 @@ fn rerun(dir: &Path, replication: u64) -> anyhow::Result<()> {
         key: "manifest".into(),
         message: e.to_string(),
     })?;
-    let seed = manifest["master_seed"]
-        .as_u64()
-        .ok_or_else(|| Error::Invalid {
+    let whole_number = |key: &str, what: &str| {
+        manifest[key].as_u64().ok_or_else(|| Error::Invalid {
             file: manifest_path.clone(),
-            key: "master_seed".into(),
-            message: "expected the run's master seed".into(),
-        })?;
-    let point = manifest["sweep_point"].as_u64().unwrap_or(0);
+            key: key.into(),
+            message: format!("expected {what} (a whole number), found {}", manifest[key]),
+        })
+    };
+    let seed = whole_number("master_seed", "the run's master seed")?;
+    let point = whole_number("sweep_point", "the run's design point")?;
     let facts = scenario.facts()?;
     let names = forumsim::experiment::observe::metric_names(&scenario, &facts.region_names);
     let result = forumsim::experiment::simulate(&scenario, &facts, seed, point, replication);

@@ -257,6 +257,12 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
     let missing = forumsim(dir, &["run", "missing.toml"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("missing.toml: cannot read"));
+    assert_eq!(
+        stderr(&missing).matches("os error").count(),
+        1,
+        "the cause is said once: {}",
+        stderr(&missing)
+    );
     assert!(
         !dir.join("output").exists(),
         "nothing is written for bad input"
