@@ -310,7 +310,10 @@ impl Facts {
             let Some(j) = self.state_by_iso3(rec.get(1).unwrap_or("")) else {
                 continue;
             };
-            let stock: f64 = rec.get(2).unwrap_or("").parse().unwrap_or(0.0);
+            let stock: f64 = rec.get(2).unwrap_or("").parse().map_err(|_| Error::Data {
+                table: "corridors_2015.csv",
+                message: format!("migrant_stock_2015 is not a number: {:?}", rec.get(2)),
+            })?;
             let Some(regions) = group_regions.get(group) else {
                 continue;
             };
