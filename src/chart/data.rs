@@ -23,7 +23,10 @@ pub struct Band {
 /// A run's result folder, read back.
 #[derive(Debug, Clone)]
 pub struct RunData {
+    /// The label of the run in charts: the scenario's name, or in a comparison its folder's.
     pub name: String,
+    /// The scenario's own name (from `manifest.json`, else the folder's), for its report.
+    pub scenario: String,
     pub dir: PathBuf,
     /// Metric name to its bands by year, in year order.
     pub summary: BTreeMap<String, Vec<Band>>,
@@ -131,6 +134,7 @@ impl RunData {
                     .map_or("run".into(), |n| n.to_string_lossy().into_owned())
             });
         Ok(RunData {
+            scenario: name.clone(),
             name,
             dir: dir.to_path_buf(),
             summary,

@@ -13,6 +13,7 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::experiment::observe::region_slug;
@@ -669,17 +670,24 @@ fn region_panels(run: &RunData) -> Vec<(String, Vec<Band>)> {
 
 /// Draws the charts of a comparison folder (and of each scenario's folder).
 pub fn draw_comparison(dir: &Path) -> Result<Vec<PathBuf>> {
-    let data = ComparisonData::read(dir)?;
+    draw_comparison_data(dir, &ComparisonData::read(dir)?)
+}
+
+/// Draws the charts of comparison folder `dir`, read back as `data`. Each scenario's charts are
+/// drawn in parallel (each chart is its own file, so the bytes do not depend on the order).
+fn draw_comparison_data(dir: &Path, data: &ComparisonData) -> Result<Vec<PathBuf>> {
     register_font();
     let out = dir.join("charts");
     std::fs::create_dir_all(&out).map_err(|source| Error::Write {
         path: out.clone(),
         source,
     })?;
-    let mut files = Vec::new();
-    for run in &data.runs {
-        files.extend(draw_run_data(run)?);
-    }
+    let per_run: Vec<Vec<PathBuf>> = data
+        .runs
+        .par_iter()
+        .map(draw_run_data)
+        .collect::<Result<_>>()?;
+    let mut files: Vec<PathBuf> = per_run.into_iter().flatten().collect();
     for (metric, title, y) in FAN_METRICS {
         let series: Vec<(String, Vec<Band>)> = data
             .runs
@@ -1007,13 +1015,16 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
     if dir.join("sweep.csv").exists() {
         return draw_sweep(dir);
     }
+    // The folder is read once, for the charts and the report.
     if dir.join("comparison.csv").exists() {
-        let files = draw_comparison(dir)?;
-        report::write_comparison_report(dir)?;
+        let data = ComparisonData::read(dir)?;
+        let files = draw_comparison_data(dir, &data)?;
+        report::comparison_report(dir, &data)?;
         Ok(files)
     } else {
-        let files = draw_run(dir)?;
-        report::write_run_report(dir)?;
+        let run = RunData::read(dir)?;
+        let files = draw_run_data(&run)?;
+        report::run_report(&run)?;
         Ok(files)
     }
 }

@@ -5,6 +5,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use super::FAN_METRICS;
 use super::data::{ComparisonData, RunData};
 use crate::error::{Error, Result};
@@ -124,7 +126,7 @@ fn run_body(run: &RunData) -> Result<String> {
     let _ = write!(
         html,
         "<h1>forumsim: {}</h1><p>{}</p>",
-        escape(&run.name),
+        escape(&run.scenario),
         escape(params["description"].as_str().unwrap_or(""))
     );
     if let Some(p) = params["passage"].as_str().filter(|p| !p.trim().is_empty()) {
@@ -190,18 +192,25 @@ fn page(title: &str, body: &str) -> String {
 
 /// Writes `dir/report.html` for a run's result folder.
 pub fn write_run_report(dir: &Path) -> Result<()> {
-    let run = RunData::read(dir)?;
-    let html = page(&format!("forumsim: {}", run.name), &run_body(&run)?);
-    let path = dir.join("report.html");
+    run_report(&RunData::read(dir)?)
+}
+
+/// Writes `report.html` in the folder of a run read back.
+pub fn run_report(run: &RunData) -> Result<()> {
+    let html = page(&format!("forumsim: {}", run.scenario), &run_body(run)?);
+    let path = run.dir.join("report.html");
     std::fs::write(&path, html).map_err(write_err(&path))
 }
 
 /// Writes `dir/report.html` for a comparison folder, and a report in each scenario's folder.
 pub fn write_comparison_report(dir: &Path) -> Result<()> {
-    let data = ComparisonData::read(dir)?;
-    for run in &data.runs {
-        write_run_report(&run.dir)?;
-    }
+    comparison_report(dir, &ComparisonData::read(dir)?)
+}
+
+/// Writes the report of comparison folder `dir`, read back as `data`, and each scenario's
+/// (in parallel: each report is its own file).
+pub fn comparison_report(dir: &Path, data: &ComparisonData) -> Result<()> {
+    data.runs.par_iter().try_for_each(run_report)?;
     let baseline = data
         .runs
         .first()
