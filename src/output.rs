@@ -446,9 +446,10 @@ pub fn write_summary(path: &Path, run: &RunOutput) -> Result<()> {
     let n = run.records.len();
     let mut values = Vec::with_capacity(n);
     let mut scratch = Vec::with_capacity(n);
+    let mut traces = run.traces.reader();
     for (t, year) in run.years.iter().enumerate() {
         for (m, metric) in run.metrics.iter().enumerate() {
-            run.traces.column(t * nm + m, &mut values)?;
+            traces.column(t * nm + m, &mut values)?;
             let Some(s) = summarize(&values, &mut scratch) else {
                 continue;
             };
