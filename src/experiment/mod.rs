@@ -17,8 +17,6 @@ pub mod sweep;
 use std::path::Path;
 use std::time::Instant;
 
-use rayon::prelude::*;
-
 use crate::dynamics::{self, treaties};
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
@@ -363,14 +361,29 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
         })
 }
 
-/// Replications simulated between two hand-overs to the sequential reduction: enough to keep
-/// every thread busy, few enough to keep memory bounded by the rows kept and to report progress.
+/// How far the simulation may run ahead of the sequential reduction, in replications: enough to
+/// keep every thread busy while the reduction writes, few enough to keep memory bounded by the
+/// rows kept. Also the step of progress reports.
 pub fn chunk_size(threads: usize) -> u64 {
     16 * threads.max(1) as u64
 }
 
-/// Simulates replications `range` of `point` in parallel, calling `sink` with each output in
-/// replication order (chunks are collected by index, then handed over sequentially).
+/// Where the sink of [`for_each_replication`] is, for the workers that wait on it.
+struct Gate {
+    /// Replications handed to the sink so far (the next one it needs).
+    sunk: u64,
+    /// The sink failed: stop.
+    stop: bool,
+}
+
+/// Simulates replications `range` of `point` on `pool`, calling `sink` on this thread with each
+/// output in replication order.
+///
+/// Each worker takes the next replication from a shared counter and runs at most `window`
+/// replications ahead of the sink, so the outputs waiting to be handed over stay few and the
+/// sink's work (writing blocks to disk) overlaps the simulation instead of idling the pool at a
+/// barrier. Which thread simulates a replication never changes its output, and the sink sees
+/// them in order, so results do not depend on the number of threads.
 #[allow(clippy::too_many_arguments)]
 pub fn for_each_replication(
     scenario: &Scenario,
@@ -379,24 +392,67 @@ pub fn for_each_replication(
     point: u64,
     range: std::ops::Range<u64>,
     pool: &rayon::ThreadPool,
-    chunk: u64,
+    window: u64,
     sink: &mut dyn FnMut(u64, Result<ReplicationOutput>) -> Result<()>,
 ) -> Result<()> {
-    let mut done = range.start;
-    while done < range.end {
-        let end = (done + chunk.max(1)).min(range.end);
-        let outputs: Vec<Result<ReplicationOutput>> = pool.install(|| {
-            (done..end)
-                .into_par_iter()
-                .map(|r| simulate(scenario, facts, seed, point, r))
-                .collect()
-        });
-        for (r, out) in (done..end).zip(outputs) {
-            sink(r, out)?;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Condvar, Mutex, PoisonError, mpsc};
+    let window = window.max(1);
+    let next = AtomicU64::new(range.start);
+    let gate = Mutex::new(Gate {
+        sunk: range.start,
+        stop: false,
+    });
+    let moved = Condvar::new();
+    let lock = || gate.lock().unwrap_or_else(PoisonError::into_inner);
+    let (tx, rx) = mpsc::channel::<(u64, Result<ReplicationOutput>)>();
+    let mut result = Ok(());
+    pool.in_place_scope(|scope| {
+        for _ in 0..pool.current_num_threads() {
+            let tx = tx.clone();
+            let (next, range, lock, moved) = (&next, &range, &lock, &moved);
+            scope.spawn(move |_| {
+                loop {
+                    let r = next.fetch_add(1, Ordering::Relaxed);
+                    if r >= range.end {
+                        return;
+                    }
+                    let mut g = lock();
+                    while !g.stop && r >= g.sunk + window {
+                        g = moved.wait(g).unwrap_or_else(PoisonError::into_inner);
+                    }
+                    if g.stop {
+                        return;
+                    }
+                    drop(g);
+                    let out = simulate(scenario, facts, seed, point, r);
+                    if tx.send((r, out)).is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        done = end;
-    }
-    Ok(())
+        drop(tx);
+        // Outputs that arrived before an earlier one, by replication (a few at most).
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut expected = range.start;
+        for (r, out) in rx {
+            waiting.insert(r, out);
+            while let Some(out) = waiting.remove(&expected) {
+                if let Err(e) = sink(expected, out) {
+                    result = Err(e);
+                    lock().stop = true;
+                    moved.notify_all();
+                    // Dropping the receiver makes the workers' next send fail.
+                    return;
+                }
+                expected += 1;
+                lock().sunk = expected;
+                moved.notify_all();
+            }
+        }
+    });
+    result
 }
 
 /// A replication's outcome: its output, or the invariant it broke, as a [`Failure`] (the batch
@@ -467,4 +523,70 @@ pub fn run(
     let mut output = acc.finish(config.threads.max(1), started.elapsed().as_secs_f64());
     output.failures = failures;
     Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn short_status_quo() -> (Scenario, Facts) {
+        let mut scenario = Scenario::builtin_default().expect("scenario");
+        scenario.run.end_year = scenario.run.start_year + 2;
+        let facts = scenario.facts().expect("facts");
+        (scenario, facts)
+    }
+
+    /// The sink sees every replication once, in order, with the output simulated alone, whatever
+    /// the threads and however short the window.
+    #[test]
+    fn replications_reach_the_sink_in_order() {
+        let (scenario, facts) = short_status_quo();
+        for (threads, window) in [(1, 1), (3, 1), (3, 2), (2, 32)] {
+            let pool = thread_pool(threads).expect("pool");
+            let mut seen = Vec::new();
+            for_each_replication(
+                &scenario,
+                &facts,
+                9,
+                0,
+                3..40,
+                &pool,
+                window,
+                &mut |r, out| {
+                    let out = out?;
+                    seen.push((r, out.record.rtb.to_bits()));
+                    Ok(())
+                },
+            )
+            .expect("runs");
+            let rs: Vec<u64> = seen.iter().map(|s| s.0).collect();
+            assert_eq!(rs, (3..40).collect::<Vec<_>>(), "{threads} threads");
+            for &(r, rtb) in seen.iter().step_by(9) {
+                let alone = simulate(&scenario, &facts, 9, 0, r).expect("runs");
+                assert_eq!(alone.record.rtb.to_bits(), rtb, "replication {r}");
+            }
+        }
+    }
+
+    /// A failing sink stops the run with its error: nothing after it is handed over, and no
+    /// worker is left waiting.
+    #[test]
+    fn a_failing_sink_stops_the_run() {
+        let (scenario, facts) = short_status_quo();
+        let pool = thread_pool(2).expect("pool");
+        let mut calls = 0;
+        let result =
+            for_each_replication(&scenario, &facts, 9, 0, 0..200, &pool, 4, &mut |r, _| {
+                calls += 1;
+                if r == 7 {
+                    return Err(Error::Write {
+                        path: "disk".into(),
+                        source: std::io::Error::other("full"),
+                    });
+                }
+                Ok(())
+            });
+        assert!(matches!(result, Err(Error::Write { .. })));
+        assert_eq!(calls, 8);
+    }
 }

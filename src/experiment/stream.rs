@@ -270,76 +270,78 @@ pub fn run_streaming(
     // One block of traces in memory, written column by column when complete.
     let mut block: Vec<Vec<f64>> = Vec::with_capacity(BLOCK);
     let mut records_buf = Vec::new();
-    let mut first = blocks_done * BLOCK;
+    let first = blocks_done * BLOCK;
     progress(first as u64);
-    while first < total {
-        let last = (first + BLOCK).min(total);
-        block.clear();
-        records_buf.clear();
-        for_each_replication(
-            scenario,
-            facts,
-            config.seed,
-            config.point,
-            first as u64..last as u64,
-            &pool,
-            chunk_size(config.threads),
-            &mut |r, out| {
-                match outcome(scenario, config, r, out)? {
-                    Ok(ReplicationOutput {
+    // One pass over the replications left; a block is written as soon as its last replication
+    // is handed over, while the pool simulates the next ones.
+    let mut block_end = (first + BLOCK).min(total) as u64;
+    for_each_replication(
+        scenario,
+        facts,
+        config.seed,
+        config.point,
+        first as u64..total as u64,
+        &pool,
+        chunk_size(config.threads),
+        &mut |r, out| {
+            match outcome(scenario, config, r, out)? {
+                Ok(ReplicationOutput {
+                    record,
+                    trace,
+                    finals,
+                }) => {
+                    acc.push_sums(&finals);
+                    let light = ReplicationOutput {
                         record,
-                        trace,
-                        finals,
-                    }) => {
-                        acc.push_sums(&finals);
-                        let light = ReplicationOutput {
-                            record,
-                            trace: Vec::new(),
-                            finals: Vec::new(),
-                        };
-                        encode(config.point, &light, &mut records_buf);
-                        block.push(trace);
-                    }
-                    Err(failure) => failures.push(failure),
+                        trace: Vec::new(),
+                        finals: Vec::new(),
+                    };
+                    encode(config.point, &light, &mut records_buf);
+                    block.push(trace);
                 }
-                progress(r + 1);
-                Ok(())
-            },
-        )?;
-        // The block, column by column, then the records, then the checkpoint.
-        let mut bytes = Vec::with_capacity(block.len() * columns * 8);
-        for c in 0..columns {
-            for t in &block {
-                bytes.extend_from_slice(&t[c].to_le_bytes());
+                Err(failure) => failures.push(failure),
             }
-        }
-        traces_file
-            .write_all(&bytes)
-            .map_err(Error::write(&traces_path))?;
-        traces_file
-            .sync_data()
-            .map_err(Error::write(&traces_path))?;
-        records_file
-            .write_all(&records_buf)
-            .map_err(Error::write(&records_path))?;
-        records_file
-            .sync_data()
-            .map_err(Error::write(&records_path))?;
-        block_sizes.push(block.len());
-        let checkpoint = Checkpoint {
-            run: identity.clone(),
-            block_sizes: block_sizes.clone(),
-            state_sums: acc.sums().iter().map(|x| x.to_bits()).collect(),
-            failures: failures.clone(),
-        };
-        replace_file(
-            &checkpoint_path,
-            serde_json::to_string(&checkpoint)
-                .unwrap_or_default()
-                .as_bytes(),
-        )?;
-        first = last;
-    }
+            if r + 1 == block_end {
+                // The block, column by column, then the records, then the checkpoint.
+                let mut bytes = Vec::with_capacity(block.len() * columns * 8);
+                for c in 0..columns {
+                    for t in &block {
+                        bytes.extend_from_slice(&t[c].to_le_bytes());
+                    }
+                }
+                traces_file
+                    .write_all(&bytes)
+                    .map_err(Error::write(&traces_path))?;
+                traces_file
+                    .sync_data()
+                    .map_err(Error::write(&traces_path))?;
+                records_file
+                    .write_all(&records_buf)
+                    .map_err(Error::write(&records_path))?;
+                records_file
+                    .sync_data()
+                    .map_err(Error::write(&records_path))?;
+                block_sizes.push(block.len());
+                let checkpoint = Checkpoint {
+                    run: identity.clone(),
+                    block_sizes: block_sizes.clone(),
+                    state_sums: acc.sums().iter().map(|x| x.to_bits()).collect(),
+                    failures: failures.clone(),
+                };
+                replace_file(
+                    &checkpoint_path,
+                    serde_json::to_string(&checkpoint)
+                        .unwrap_or_default()
+                        .as_bytes(),
+                )?;
+                block.clear();
+                records_buf.clear();
+                block_end = (block_end + BLOCK as u64).min(total as u64);
+            }
+            progress(r + 1);
+            Ok(())
+        },
+    )?;
     // Read the records back (small), in replication order.
     let bytes = fs::read(&records_path).map_err(|source| Error::Read {
         file: records_path.clone(),
