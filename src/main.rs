@@ -645,6 +645,23 @@ fn rerun(dir: &Path, replication: u64) -> anyhow::Result<()> {
     };
     let seed = whole_number("master_seed", "the run's master seed")?;
     let point = whole_number("sweep_point", "the run's design point")?;
+    // The run's replications are those kept and those that failed.
+    let replications = whole_number("replications", "the run's number of replications")?
+        + whole_number(
+            "failed_replications",
+            "the run's number of failed replications",
+        )?;
+    if replication >= replications {
+        return Err(Error::Invalid {
+            file: dir.to_path_buf(),
+            key: "--replication".into(),
+            message: format!(
+                "expected a replication of this run, 0 to {}, found {replication}",
+                replications.saturating_sub(1)
+            ),
+        }
+        .into());
+    }
     let facts = scenario.facts()?;
     let names = forumsim::experiment::observe::metric_names(&scenario, &facts.region_names);
     let result = forumsim::experiment::simulate(&scenario, &facts, seed, point, replication);

@@ -1070,6 +1070,10 @@ fn failures_are_recorded_and_replications_can_be_rerun() {
         "{}",
         stdout(&o)
     );
+    // A replication the run did not have is refused, not simulated.
+    let o = forumsim(dir, &["rerun", "f", "--replication", "6"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("0 to 5"), "{}", stderr(&o));
 }
 
 /// A run of five blocks, long enough to be killed after its first checkpoint.
