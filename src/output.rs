@@ -120,7 +120,7 @@ fn write_result(
 ) -> Result<()> {
     write_run_files(dir, scenario, facts, run, seed)?;
     if charts {
-        crate::chart::plot(dir)?;
+        plot_with(dir, run.threads)?;
     }
     Ok(())
 }
@@ -278,10 +278,17 @@ pub fn write_comparison(
         });
         write_json(&tmp.join("manifest.json"), &manifest)?;
         if charts {
-            crate::chart::plot(tmp)?;
+            plot_with(tmp, runs.first().map_or(1, |r| r.2.threads))?;
         }
         Ok(())
     })
+}
+
+/// Draws the charts and report of `dir` on `threads` threads, the number the run was given (they
+/// are drawn in parallel; the bytes do not depend on it).
+fn plot_with(dir: &Path, threads: usize) -> Result<()> {
+    crate::experiment::thread_pool(threads)?.install(|| crate::chart::plot(dir))?;
+    Ok(())
 }
 
 /// Writes `sensitivity.csv` (and a manifest) into `dir`, atomically.
