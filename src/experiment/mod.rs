@@ -376,6 +376,19 @@ struct Gate {
     stop: bool,
 }
 
+/// Stops the workers of [`for_each_replication`] when dropped.
+struct Release<'a>(&'a std::sync::Mutex<Gate>, &'a std::sync::Condvar);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .stop = true;
+        self.1.notify_all();
+    }
+}
+
 /// Simulates replications `range` of `point` on `pool`, calling `sink` on this thread with each
 /// output in replication order.
 ///
@@ -433,6 +446,9 @@ pub fn for_each_replication(
             });
         }
         drop(tx);
+        // However this thread leaves (done, a failed sink, a panic), the waiting workers are
+        // released, and the receiver's drop makes the others' next send fail: the scope ends.
+        let _release = Release(&gate, &moved);
         // Outputs that arrived before an earlier one, by replication (a few at most).
         let mut waiting = std::collections::BTreeMap::new();
         let mut expected = range.start;
@@ -441,9 +457,6 @@ pub fn for_each_replication(
             while let Some(out) = waiting.remove(&expected) {
                 if let Err(e) = sink(expected, out) {
                     result = Err(e);
-                    lock().stop = true;
-                    moved.notify_all();
-                    // Dropping the receiver makes the workers' next send fail.
                     return;
                 }
                 expected += 1;
@@ -568,25 +581,57 @@ mod tests {
         }
     }
 
-    /// A failing sink stops the run with its error: nothing after it is handed over, and no
-    /// worker is left waiting.
+    /// Runs `f` on its own thread and returns its result, failing if it takes longer than two
+    /// minutes: a run whose workers wait forever fails the test instead of hanging it.
+    fn ends<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(f());
+        });
+        finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the run ended instead of hanging")
+    }
+
+    /// A failing sink stops the run with its error: nothing after it is handed over, and the
+    /// workers waiting on the window (of one replication) are released.
     #[test]
     fn a_failing_sink_stops_the_run() {
-        let (scenario, facts) = short_status_quo();
-        let pool = thread_pool(2).expect("pool");
-        let mut calls = 0;
-        let result =
-            for_each_replication(&scenario, &facts, 9, 0, 0..200, &pool, 4, &mut |r, _| {
-                calls += 1;
-                if r == 7 {
-                    return Err(Error::Write {
-                        path: "disk".into(),
-                        source: std::io::Error::other("full"),
-                    });
-                }
-                Ok(())
-            });
+        let (result, calls) = ends(|| {
+            let (scenario, facts) = short_status_quo();
+            let pool = thread_pool(2).expect("pool");
+            let mut calls = 0;
+            let result =
+                for_each_replication(&scenario, &facts, 9, 0, 0..200, &pool, 1, &mut |r, _| {
+                    calls += 1;
+                    if r == 7 {
+                        return Err(Error::Write {
+                            path: "disk".into(),
+                            source: std::io::Error::other("full"),
+                        });
+                    }
+                    Ok(())
+                });
+            (result, calls)
+        });
         assert!(matches!(result, Err(Error::Write { .. })));
         assert_eq!(calls, 8);
+    }
+
+    /// A panicking sink ends the run with that panic, the workers released likewise.
+    #[test]
+    fn a_panicking_sink_does_not_hang_the_workers() {
+        let panicked = ends(|| {
+            let (scenario, facts) = short_status_quo();
+            let pool = thread_pool(2).expect("pool");
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                for_each_replication(&scenario, &facts, 9, 0, 0..50, &pool, 1, &mut |r, _| {
+                    assert!(r < 3, "the sink breaks at replication 3");
+                    Ok(())
+                })
+            }))
+            .is_err()
+        });
+        assert!(panicked, "the sink's panic reaches the caller");
     }
 }
