@@ -8,6 +8,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::experiment::calibration::TargetResult;
 use crate::experiment::compare::PairedRow;
@@ -256,11 +258,17 @@ pub fn write_comparison(
             .map_err(csv_err(&path))?;
         }
         w.flush().map_err(Error::write(&path))?;
-        for ((scenario, facts, run), folder) in runs.iter().zip(&folders) {
-            let sub = tmp.join(folder);
-            fs::create_dir_all(&sub).map_err(Error::write(&sub))?;
-            write_run_files(&sub, scenario, facts, run, seed)?;
-        }
+        // Each scenario's folder is its own files: written in parallel, on the run's threads.
+        let threads = runs.first().map_or(1, |r| r.2.threads);
+        crate::experiment::thread_pool(threads)?.install(|| {
+            runs.par_iter()
+                .zip(&folders)
+                .try_for_each(|((scenario, facts, run), folder)| {
+                    let sub = tmp.join(folder);
+                    fs::create_dir_all(&sub).map_err(Error::write(&sub))?;
+                    write_run_files(&sub, scenario, facts, run, seed)
+                })
+        })?;
         let manifest = serde_json::json!({
             "program": "forumsim",
             "version": env!("CARGO_PKG_VERSION"),
@@ -278,7 +286,7 @@ pub fn write_comparison(
         });
         write_json(&tmp.join("manifest.json"), &manifest)?;
         if charts {
-            plot_with(tmp, runs.first().map_or(1, |r| r.2.threads))?;
+            plot_with(tmp, threads)?;
         }
         Ok(())
     })
