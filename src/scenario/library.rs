@@ -38,6 +38,7 @@ library![
     "populist_wave.toml",
     "regular_hld.toml",
     "status_quo.toml",
+    "synthetic_world.toml",
     "un_platform.toml",
 ];
 
