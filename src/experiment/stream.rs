@@ -134,6 +134,14 @@ struct Checkpoint {
     failures: Vec<Failure>,
 }
 
+/// Appends `bytes` to `file` (at `path`) and waits until they are on disk: a checkpoint may vouch
+/// for them only then.
+fn append_synced(file: &mut File, path: &Path, bytes: &[u8]) -> Result<()> {
+    file.write_all(bytes)
+        .and_then(|()| file.sync_data())
+        .map_err(Error::write(path))
+}
+
 /// Replaces `path` atomically with `bytes` (temporary file, sync, rename).
 fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
@@ -309,18 +317,8 @@ pub fn run_streaming(
                         bytes.extend_from_slice(&t[c].to_le_bytes());
                     }
                 }
-                traces_file
-                    .write_all(&bytes)
-                    .map_err(Error::write(&traces_path))?;
-                traces_file
-                    .sync_data()
-                    .map_err(Error::write(&traces_path))?;
-                records_file
-                    .write_all(&records_buf)
-                    .map_err(Error::write(&records_path))?;
-                records_file
-                    .sync_data()
-                    .map_err(Error::write(&records_path))?;
+                append_synced(&mut traces_file, &traces_path, &bytes)?;
+                append_synced(&mut records_file, &records_path, &records_buf)?;
                 block_sizes.push(block.len());
                 let checkpoint = Checkpoint {
                     run: identity.clone(),
