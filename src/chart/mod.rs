@@ -523,13 +523,9 @@ fn regions<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Draws the charts of one run's result folder into `dir/charts/`; returns the files written.
-pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>> {
-    let run = RunData::read(dir)?;
-    draw_run_data(&run)
-}
-
-fn draw_run_data(run: &RunData) -> Result<Vec<PathBuf>> {
+/// Draws the charts of a run's result folder, read back as `run`, into its `charts/`; returns the
+/// files written.
+fn draw_run(run: &RunData) -> Result<Vec<PathBuf>> {
     register_font();
     let out = run.dir.join("charts");
     std::fs::create_dir_all(&out).map_err(|source| Error::Write {
@@ -668,25 +664,17 @@ fn region_panels(run: &RunData) -> Vec<(String, Vec<Band>)> {
         .collect()
 }
 
-/// Draws the charts of a comparison folder (and of each scenario's folder).
-pub fn draw_comparison(dir: &Path) -> Result<Vec<PathBuf>> {
-    draw_comparison_data(dir, &ComparisonData::read(dir)?)
-}
-
-/// Draws the charts of comparison folder `dir`, read back as `data`. Each scenario's charts are
-/// drawn in parallel (each chart is its own file, so the bytes do not depend on the order).
-fn draw_comparison_data(dir: &Path, data: &ComparisonData) -> Result<Vec<PathBuf>> {
+/// Draws the charts of comparison folder `dir`, read back as `data` (and of each scenario's
+/// folder). Each scenario's charts are drawn in parallel (each chart is its own file, so the
+/// bytes do not depend on the order).
+fn draw_comparison(dir: &Path, data: &ComparisonData) -> Result<Vec<PathBuf>> {
     register_font();
     let out = dir.join("charts");
     std::fs::create_dir_all(&out).map_err(|source| Error::Write {
         path: out.clone(),
         source,
     })?;
-    let per_run: Vec<Vec<PathBuf>> = data
-        .runs
-        .par_iter()
-        .map(draw_run_data)
-        .collect::<Result<_>>()?;
+    let per_run: Vec<Vec<PathBuf>> = data.runs.par_iter().map(draw_run).collect::<Result<_>>()?;
     let mut files: Vec<PathBuf> = per_run.into_iter().flatten().collect();
     for (metric, title, y) in FAN_METRICS {
         let series: Vec<(String, Vec<Band>)> = data
@@ -1018,12 +1006,12 @@ pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
     // The folder is read once, for the charts and the report.
     if dir.join("comparison.csv").exists() {
         let data = ComparisonData::read(dir)?;
-        let files = draw_comparison_data(dir, &data)?;
+        let files = draw_comparison(dir, &data)?;
         report::comparison_report(dir, &data)?;
         Ok(files)
     } else {
         let run = RunData::read(dir)?;
-        let files = draw_run_data(&run)?;
+        let files = draw_run(&run)?;
         report::run_report(&run)?;
         Ok(files)
     }

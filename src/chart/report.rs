@@ -190,11 +190,6 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// Writes `dir/report.html` for a run's result folder.
-pub fn write_run_report(dir: &Path) -> Result<()> {
-    run_report(&RunData::read(dir)?)
-}
-
 /// Writes `report.html` in the folder of a run read back.
 pub fn run_report(run: &RunData) -> Result<()> {
     let html = page(&format!("forumsim: {}", run.scenario), &run_body(run)?);
@@ -202,13 +197,8 @@ pub fn run_report(run: &RunData) -> Result<()> {
     std::fs::write(&path, html).map_err(write_err(&path))
 }
 
-/// Writes `dir/report.html` for a comparison folder, and a report in each scenario's folder.
-pub fn write_comparison_report(dir: &Path) -> Result<()> {
-    comparison_report(dir, &ComparisonData::read(dir)?)
-}
-
-/// Writes the report of comparison folder `dir`, read back as `data`, and each scenario's
-/// (in parallel: each report is its own file).
+/// Writes `dir/report.html` for a comparison folder read back as `data`, and a report in each
+/// scenario's folder (in parallel: each report is its own file).
 pub fn comparison_report(dir: &Path, data: &ComparisonData) -> Result<()> {
     data.runs.par_iter().try_for_each(run_report)?;
     let baseline = data

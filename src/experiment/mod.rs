@@ -372,7 +372,7 @@ pub fn chunk_size(threads: usize) -> u64 {
 struct Gate {
     /// Replications handed to the sink so far (the next one it needs).
     sunk: u64,
-    /// The sink failed: stop.
+    /// The sink has left (done, failed or panicked): stop.
     stop: bool,
 }
 

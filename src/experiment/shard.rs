@@ -275,6 +275,19 @@ struct Marker {
     complete: bool,
 }
 
+impl Marker {
+    /// What every shard of one run shares, by key.
+    fn run(&self) -> [(&'static str, String); 5] {
+        [
+            ("scenario_hash", self.scenario_hash.clone()),
+            ("master_seed", self.master_seed.to_string()),
+            ("replications", self.replications.to_string()),
+            ("points", self.points.to_string()),
+            ("shards", self.shards.to_string()),
+        ]
+    }
+}
+
 /// What a merge produces: a plain run or a sweep, with the scenario and seed.
 pub enum Merged {
     Run {
@@ -324,27 +337,10 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
         });
     };
     let count = first.shards;
+    let run = first.run();
     for (dir, m) in &shards {
-        for (key, this, theirs) in [
-            (
-                "scenario_hash",
-                m.scenario_hash.clone(),
-                first.scenario_hash.clone(),
-            ),
-            (
-                "master_seed",
-                m.master_seed.to_string(),
-                first.master_seed.to_string(),
-            ),
-            (
-                "replications",
-                m.replications.to_string(),
-                first.replications.to_string(),
-            ),
-            ("points", m.points.to_string(), first.points.to_string()),
-            ("shards", m.shards.to_string(), first.shards.to_string()),
-        ] {
-            if this != theirs {
+        for ((key, this), (_, theirs)) in m.run().into_iter().zip(&run) {
+            if this != *theirs {
                 return Err(merge_err(
                     dir,
                     format!("{key} is {this} but {} has {theirs}", first_dir.display()),

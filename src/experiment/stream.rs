@@ -123,6 +123,10 @@ impl ColumnReader<'_> {
     }
 }
 
+/// What a refused resume tells the user.
+const START_OVER: &str = "run without --resume to start over";
+const DAMAGED: &str = "the checkpoint is damaged: run without --resume to start over";
+
 /// What `checkpoint.json` holds: the run it belongs to, the replications kept per complete block,
 /// the running per-State sums as exact f64 bits, and the failures so far.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -190,10 +194,7 @@ pub fn run_streaming(
     let mut blocks_done = 0usize;
     let mut block_sizes: Vec<usize> = Vec::new();
     let checkpoint = if resume && checkpoint_path.exists() {
-        Some(read_json::<Checkpoint>(
-            &checkpoint_path,
-            "the checkpoint is damaged: run without --resume to start over",
-        )?)
+        Some(read_json::<Checkpoint>(&checkpoint_path, DAMAGED)?)
     } else {
         None
     };
@@ -203,14 +204,16 @@ pub fn run_streaming(
                 return Err(Error::Invalid {
                     file: work.to_path_buf(),
                     key: "--resume".into(),
-                    message: "the interrupted run in this folder has another scenario, seed or number of replications; run without --resume to start over".into(),
+                    message: format!(
+                        "the interrupted run in this folder has another scenario, seed or number of replications; {START_OVER}"
+                    ),
                 });
             }
             let damaged = |key: &'static str| Error::invalid(&checkpoint_path, key);
             let blocks_needed = (config.replications as usize).div_ceil(BLOCK);
             if c.block_sizes.len() > blocks_needed || c.block_sizes.iter().any(|&b| b > BLOCK) {
                 return Err(damaged("block_sizes")(format!(
-                    "expected at most {blocks_needed} blocks of at most {BLOCK} replications, found {:?}; the checkpoint is damaged: run without --resume to start over",
+                    "expected at most {blocks_needed} blocks of at most {BLOCK} replications, found {:?}; {DAMAGED}",
                     c.block_sizes
                 )));
             }
@@ -219,7 +222,7 @@ pub fn run_streaming(
             let sums: Vec<f64> = c.state_sums.into_iter().map(f64::from_bits).collect();
             if let Err(expected) = acc.restore_sums(&sums) {
                 return Err(damaged("state_sums")(format!(
-                    "expected {expected} values, found {}; the checkpoint is damaged: run without --resume to start over",
+                    "expected {expected} values, found {}; {DAMAGED}",
                     sums.len()
                 )));
             }
@@ -236,12 +239,12 @@ pub fn run_streaming(
                 match fs::metadata(path) {
                     Err(e) => {
                         return Err(damaged(format!(
-                            "the checkpoint needs this file ({e}); run without --resume to start over"
+                            "the checkpoint needs this file ({e}); {START_OVER}"
                         )));
                     }
                     Ok(m) if m.len() < len => {
                         return Err(damaged(format!(
-                            "holds {} bytes but the checkpoint needs {len}; run without --resume to start over",
+                            "holds {} bytes but the checkpoint needs {len}; {START_OVER}",
                             m.len()
                         )));
                     }

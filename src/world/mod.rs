@@ -181,7 +181,8 @@ pub struct World {
     pub scratch_cover: Vec<(f64, [f64; N_DOMAINS])>,
     /// Share of States of each region that are parties, per treaty (scratch).
     pub scratch_region_count: Vec<f64>,
-    /// Random words drawn in one call for a sub-step's per-State or per-participant draws.
+    /// Random words drawn in one call for a sub-step's per-State or per-participant draws: at
+    /// most two per participant of a meeting (participants are distinct States).
     pub scratch_words: Vec<u32>,
 
     pub forums: Vec<ForumState>,
@@ -421,7 +422,7 @@ impl World {
             scratch_snapshot: vec![Default::default(); n],
             scratch_cover: vec![(0.0, [0.0; N_DOMAINS]); n],
             scratch_region_count: vec![0.0; nr],
-            scratch_words: vec![0; 5 * n],
+            scratch_words: vec![0; 2 * n],
             forums,
             treaties,
         }
