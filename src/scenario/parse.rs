@@ -752,14 +752,24 @@ impl Builder<'_> {
             None => {
                 return Err(self.err(
                     &kind_key,
-                    "missing; expected one of: crisis, pressure, firewall",
+                    format!("missing; expected one of: {}", EVENT_KINDS.join(", ")),
                 ));
             }
         };
-        let allowed: &[&str] = match kind {
-            "crisis" => &["kind", "year", "region", "magnitude"],
-            "pressure" => &["kind", "year", "members", "shift"],
-            "firewall" | "legal_channels" => &["kind", "year", "members", "level"],
+        // The kind is resolved once into a closed set: every later match over it is exhaustive,
+        // so no kind can fall through to another's arm.
+        #[derive(Clone, Copy)]
+        enum Kind {
+            Crisis,
+            Pressure,
+            Firewall,
+            LegalChannels,
+        }
+        let (kind, allowed): (Kind, &[&str]) = match kind {
+            "crisis" => (Kind::Crisis, &["kind", "year", "region", "magnitude"]),
+            "pressure" => (Kind::Pressure, &["kind", "year", "members", "shift"]),
+            "firewall" => (Kind::Firewall, &["kind", "year", "members", "level"]),
+            "legal_channels" => (Kind::LegalChannels, &["kind", "year", "members", "level"]),
             other => {
                 return Err(self.err(
                     &kind_key,
@@ -787,34 +797,36 @@ impl Builder<'_> {
             }
             Ok(x)
         };
+        let members = || -> Result<Selector> {
+            match get("members") {
+                Some(m) => self.selector(m, &join(path, "members")),
+                None => Ok(Selector {
+                    all: true,
+                    ..Selector::default()
+                }),
+            }
+        };
         Ok(match kind {
-            "crisis" => Event::Crisis {
+            Kind::Crisis => Event::Crisis {
                 year,
                 region: self
                     .string(need("region")?, &join(path, "region"))?
                     .to_string(),
                 magnitude: ranged("magnitude", 0.0, 1000.0)?,
             },
-            "pressure" => Event::Pressure {
+            Kind::Pressure => Event::Pressure {
                 year,
-                members: match get("members") {
-                    Some(m) => self.selector(m, &join(path, "members"))?,
-                    None => Selector {
-                        all: true,
-                        ..Selector::default()
-                    },
-                },
+                members: members()?,
                 shift: ranged("shift", -1.0, 1.0)?,
             },
-            _ => Event::Firewall {
+            Kind::Firewall => Event::Firewall {
                 year,
-                members: match get("members") {
-                    Some(m) => self.selector(m, &join(path, "members"))?,
-                    None => Selector {
-                        all: true,
-                        ..Selector::default()
-                    },
-                },
+                members: members()?,
+                level: ranged("level", 0.0, 1.0)?,
+            },
+            Kind::LegalChannels => Event::LegalChannels {
+                year,
+                members: members()?,
                 level: ranged("level", 0.0, 1.0)?,
             },
         })

@@ -411,3 +411,95 @@ fn forum_design_variant_meets_the_same_crises_as_the_status_quo() {
         assert_eq!(ca, cb, "replication {r}");
     }
 }
+
+/// Every kind of scheduled event is built as itself and reaches the mechanism it names: a crisis
+/// raises its region's crisis multiplier, a pressure event shifts baseline hostility, a firewall
+/// sets the firewall, and legal channels hold openness at their level (and nothing else moves the
+/// other mechanisms' state).
+#[test]
+fn every_event_kind_reaches_the_mechanism_it_names() {
+    use forumsim::scenario::Event;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let parent = format!("{}/scenarios/status_quo.toml", env!("CARGO_MANIFEST_DIR"));
+    let events = [
+        ("crisis", "region = \"Western Asia\"\nmagnitude = 40.0"),
+        ("pressure", "members = \"all\"\nshift = 0.3"),
+        ("firewall", "members = \"all\"\nlevel = 0.8"),
+        ("legal_channels", "members = \"all\"\nlevel = 0.9"),
+    ];
+    let base = base();
+    let facts = base.facts().expect("facts");
+    let year = 2009;
+    // The world at the end of `year`, with the given scenario.
+    let world_in = |s: &Scenario| {
+        let mut seen = None;
+        experiment::simulate_with(s, &facts, 5, 0, 0, &mut |w| {
+            if w.year - 1 == year {
+                seen = Some(w.clone());
+            }
+        })
+        .expect("runs");
+        seen.expect("the year was simulated")
+    };
+    let mut short = base.clone();
+    short.run.end_year = 2010;
+    let before = world_in(&short);
+    let west_asia = facts
+        .region_names
+        .iter()
+        .position(|r| r == "Western Asia")
+        .expect("region");
+    for (kind, body) in events {
+        let file = dir.path().join(format!("{kind}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "extends = \"{parent}\"\nname = \"{kind}\"\n[run]\nend_year = 2010\n[[events]]\nkind = \"{kind}\"\nyear = {year}\n{body}\n"
+            ),
+        )
+        .expect("write");
+        let s = Scenario::load(&file).expect("loads");
+        let added = s.events.last().expect("the event");
+        let built = match added {
+            Event::Crisis { .. } => "crisis",
+            Event::Pressure { .. } => "pressure",
+            Event::Firewall { .. } => "firewall",
+            Event::LegalChannels { .. } => "legal_channels",
+        };
+        assert_eq!(built, kind, "a {kind} event was built as {built}");
+        assert!(
+            s.resolved_toml().contains(&format!("kind = \"{kind}\"")),
+            "{kind}: the resolved scenario names its kind"
+        );
+        let after = world_in(&s);
+        let n = after.n_states;
+        match kind {
+            "crisis" => assert!(after.crisis[west_asia] >= before.crisis[west_asia] + 40.0 * 0.99),
+            "pressure" => {
+                assert!((0..n).all(|i| after.h0[i] >= before.h0[i]));
+                assert!((0..n).any(|i| after.h0[i] > before.h0[i] + 0.29));
+            }
+            "firewall" => assert!(after.firewall.iter().all(|&f| f == 0.8)),
+            _ => {
+                assert!(after.legal_floor.iter().all(|&l| l == 0.9));
+                assert!(after.legal.iter().all(|&l| l >= 0.9));
+            }
+        }
+        // The other mechanisms' exogenous state is untouched.
+        if kind != "firewall" {
+            assert!(
+                after.firewall.iter().all(|&f| f == 0.0),
+                "{kind} set a firewall"
+            );
+        }
+        if kind != "legal_channels" {
+            assert!(
+                after.legal_floor.iter().all(|&l| l == 0.0),
+                "{kind} set a legal floor"
+            );
+        }
+        if kind != "pressure" {
+            assert_eq!(after.h0, before.h0, "{kind} shifted baseline hostility");
+        }
+    }
+}
