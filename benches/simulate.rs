@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput};
-use forumsim::dynamics::{self, treaties};
+use forumsim::dynamics;
 use forumsim::experiment::{RunConfig, seeds, simulate};
 use forumsim::scenario::{Scenario, WorldKind};
 use forumsim::world::World;
@@ -50,7 +50,7 @@ fn synthetic_step(c: &mut Criterion) {
         let key = seeds::replication_key(1, 0, 0);
         let mut world = World::new(&facts, &scenario, &mut seeds::stream(key, seeds::WORLD));
         let mut streams = seeds::streams(key, &scenario);
-        treaties::spin_up(&mut world, &scenario, &mut streams.treaties);
+        dynamics::start(&mut world, &scenario, &facts, key, &mut streams);
         // Warm the world up for a few years so that forums have anchors.
         for _ in 0..3 {
             dynamics::step(&mut world, &scenario, &mut streams);

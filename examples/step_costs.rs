@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
         let key = seeds::replication_key(1, 0, r);
         let mut world = World::new(&facts, &scenario, &mut seeds::stream(key, seeds::WORLD));
         let mut s = seeds::streams(key, &scenario);
-        treaties::spin_up(&mut world, &scenario, &mut s.treaties);
+        forumsim::dynamics::start(&mut world, &scenario, &facts, key, &mut s);
         ns[0] += t.elapsed().as_nanos();
         for _ in 0..scenario.n_years() {
             let mut lap = Instant::now();

@@ -64,6 +64,21 @@ pub enum Command {
         #[arg(long, value_name = "K")]
         replication: u64,
     },
+    /// Print who dominates each forum: every member's share of its voice (destination status
+    /// times income, to the forum's power exponent, plus the chairs' share) in the start year
+    Voices {
+        /// Scenario file (TOML); without it, the built-in default (the status quo)
+        scenario: Option<PathBuf>,
+        /// Only this forum
+        #[arg(long, value_name = "NAME")]
+        forum: Option<String>,
+        /// Largest voices shown per forum
+        #[arg(long, value_name = "K", default_value_t = 5)]
+        top: usize,
+        /// Print every member as CSV (forum,iso3,name,share,chair,destination) instead
+        #[arg(long)]
+        csv: bool,
+    },
     /// List every parameter with its default, range, unit and meaning
     Params,
     /// List the scenarios of a folder with their one-line descriptions

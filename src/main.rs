@@ -71,6 +71,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             no_charts,
         } => merge(&dirs, out, force, no_charts),
         Command::Rerun { dir, replication } => rerun(&dir, replication),
+        Command::Voices {
+            scenario,
+            forum,
+            top,
+            csv,
+        } => voices(scenario.as_deref(), forum.as_deref(), top, csv),
         Command::Params => params(),
         Command::List { dir } => list(&dir),
     }
@@ -933,6 +939,35 @@ fn plot(dir: &Path) -> anyhow::Result<()> {
         files.len(),
         dir.join("report.html").display()
     )?;
+    Ok(())
+}
+
+fn voices(path: Option<&Path>, forum: Option<&str>, top: usize, csv: bool) -> anyhow::Result<()> {
+    use forumsim::experiment::voices;
+    let scenario = load(path)?;
+    let facts = scenario.facts()?;
+    let mut rows = voices::voice_shares(&scenario, &facts, scenario.run.seed);
+    if let Some(name) = forum {
+        rows.retain(|r| r.forum == name);
+        if rows.is_empty() {
+            let names: Vec<&str> = scenario.forums.iter().map(|f| f.name.as_str()).collect();
+            return Err(Error::Invalid {
+                file: scenario.source.clone().into(),
+                key: "--forum".into(),
+                message: format!(
+                    "no forum {name:?} with members in this scenario; expected one of: {}",
+                    names.join(", ")
+                ),
+            }
+            .into());
+        }
+    }
+    let text = if csv {
+        voices::to_csv(&rows)
+    } else {
+        voices::to_table(&rows, top)
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
 }
 

@@ -23,8 +23,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::math::{fmax, fmin, pos};
 use super::{fill_words, logistic, to_uniform};
-use crate::scenario::Scenario;
-use crate::world::{ForumState, N_DOMAINS, World, mean_of_domains};
+use crate::scenario::{ForumDynamics, Scenario};
+use crate::world::{ForumState, N_DOMAINS, World, forum_voice, mean_of_domains};
 
 /// Agenda weight per instrument: asylum, labour, trafficking, enforcement, legal channels (labour).
 #[inline(always)]
@@ -43,6 +43,56 @@ pub fn agenda(f: &ForumState) -> [f64; 5] {
 #[inline(always)]
 pub fn visibility(f: &ForumState) -> f64 {
     1.0 - (1.0 - f.design.transparency) * (1.0 - f.design.civil_society)
+}
+
+/// Audience of a shortfall below the forum's anchor: peers see each other's practice even
+/// behind closed doors (`peer_audience`); records and civil society make it public.
+#[inline(always)]
+pub fn audience(f: &ForumState, fd: &ForumDynamics) -> f64 {
+    fd.peer_audience + (1.0 - fd.peer_audience) * visibility(f)
+}
+
+/// Probability that the follow-up of a meeting detects a shortfall below the anchor: the
+/// secretariat's follow-up (memory) seen by the forum's audience, or a third party's monitoring
+/// (delegation): $1 - (1 - D)(1 - m \cdot \text{audience})$.
+#[inline(always)]
+pub fn detection(f: &ForumState, fd: &ForumDynamics) -> f64 {
+    1.0 - (1.0 - f.design.delegation) * (1.0 - f.design.memory * audience(f, fd))
+}
+
+/// The level a joint statement binds its members to: the anchor, less the room a vague statement
+/// leaves (`vagueness_slack` times 1 - precision).
+#[inline(always)]
+pub fn effective_anchor(
+    f: &ForumState,
+    fd: &ForumDynamics,
+    anchor: &[f64; N_DOMAINS],
+) -> [f64; N_DOMAINS] {
+    let slack = fd.vagueness_slack * (1.0 - f.design.precision);
+    anchor.map(|a| pos(a - slack))
+}
+
+/// How strongly the latest joint statement still binds in `year`: 1 in a meeting year, fading by
+/// the forum's memory each year without a meeting ($m^{\text{years since}}$), and 0 once the forum
+/// has ended (after `last_year`) or before its first meeting.
+#[inline(always)]
+pub fn norm_strength(f: &ForumState, year: i32) -> f64 {
+    match f.last_meeting {
+        Some(last) if year <= f.design.last_year as i32 => f.design.memory.powi(year - last),
+        _ => 0.0,
+    }
+}
+
+/// Cost per unit of shortfall below a forum's effective anchor, for a member who attended its
+/// latest meeting, at full strength: the norm cost (its audience, or its obligation where binding)
+/// and the expected loss of standing if the follow-up detects the shortfall.
+#[inline(always)]
+pub fn norm_weight(f: &ForumState, scenario: &Scenario) -> f64 {
+    let fd = &scenario.forum_dynamics;
+    let pp = &scenario.policy;
+    let o = f.design.obligation;
+    pp.w_reputation * (o + (1.0 - o) * audience(f, fd))
+        + pp.w_standing * fd.reputation_loss * detection(f, fd)
 }
 
 /// Agenda-weighted shortfall of protection levels `p` below an anchor.
@@ -65,8 +115,15 @@ pub struct Snapshot {
     /// The five instruments.
     pub x: [f64; 5],
     pub pressure: f64,
-    /// Success at cutting irregular arrivals, in (0, 1).
+    /// Success at cutting irregular arrivals, in (0, 1) (how an interior ministry judges).
     pub cut_score: f64,
+    /// Success at raising regular labour arrivals, in (0, 1) (how a labour or development
+    /// ministry judges).
+    pub gain_score: f64,
+    /// Success at raising rights protection, per domain, in (0, 1) (how a rights agenda judges).
+    pub rights_score: [f64; N_DOMAINS],
+    /// The practice the State adopted last year: its own policy move per instrument.
+    pub practice: [f64; 5],
     pub destination: bool,
 }
 
@@ -185,16 +242,24 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     world.scratch_discourse.fill(0.0);
     // Divisions are slow and sit on every chain below: each divisor is inverted once.
     let cut_scale = 2.0 / fd.cut_ref;
+    let gain_scale = 2.0 / fd.gain_ref;
+    // A rise of one policy step counts as a clear success for rights.
+    let rights_scale = 2.0 / scenario.policy.delta.max(1e-9);
     // The start-of-step snapshot every forum reads, contiguous per State, and each State's
     // success at cutting irregular arrivals (the same in every forum it attends).
     for i in 0..world.n_states {
         let cut =
             (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * world.per_mille[i];
+        let gain =
+            (world.arrivals_regular[i] - world.arrivals_regular_prev[i]) * world.per_mille[i];
         world.scratch_snapshot[i] = Snapshot {
             x: world.instruments(i),
             pressure: world.pressure[i],
             // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
             cut_score: logistic(cut * cut_scale),
+            gain_score: logistic(gain * gain_scale),
+            rights_score: std::array::from_fn(|d| logistic(world.last_move[i][d] * rights_scale)),
+            practice: world.last_move[i],
             destination: world.destination[i],
         };
     }
@@ -213,13 +278,20 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
         }
         if changed || forum.voice_exponent != forum.design.power_exponent {
             forum.voice_exponent = forum.design.power_exponent;
-            for (k, &i) in forum.participants.iter().enumerate() {
-                forum.voice[k] = world.power[i as usize].powf(forum.voice_exponent);
-            }
+            forum_voice(
+                &world.power,
+                &forum.participants,
+                forum.n_members,
+                &forum.chair,
+                forum.voice_exponent,
+                fd.chair_voice,
+                &mut forum.voice,
+            );
         }
         forum.met_this_year = meets(forum, world.year);
         if forum.met_this_year {
             meet(world, scenario, forum, rng);
+            forum.last_meeting = Some(world.year);
         }
     }
     world.forums = forums;
@@ -242,18 +314,23 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     let design = &forum.design;
     let agenda = agenda(forum);
     let vis = visibility(forum);
+    // Success: rights where they are on the agenda and visible (an interior ministry discounts
+    // them); the rest as each ministry judges it: cuts in irregular arrivals (the security lens)
+    // or gains in regular labour arrivals (labour and development ministries).
     let w = design.rights_agenda * vis * (1.0 - design.security_lens);
+    let lens = design.security_lens;
     let agenda_p = agenda[0] + agenda[1] + agenda[2];
     let inverse_agenda = 1.0 / agenda_p;
     let obligation = fd.attend_obligation * design.obligation;
     let capacity = design.capacity_transfer;
     let rights_transfer = design.rights_transfer;
-    let p_detect = vis * design.memory;
+    let p_detect = detection(forum, fd);
     let memory = design.memory;
     let quantile = design.consensus_quantile;
     let discourse = design.rights_agenda * (0.5 + 0.5 * design.civil_society);
     let n_members = forum.n_members;
     let previous = forum.anchor;
+    let binding = previous.map(|a| effective_anchor(forum, fd, &a));
 
     // Attendance and trust; each attendee's success, voice and practice; the joint statement's
     // inputs and the destination members' enforcement. One draw per participant. Who attends
@@ -280,7 +357,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     for (k, (((((&i, &voice), trust), attended), weight), &word)) in participants.enumerate() {
         let s = &snapshot[i as usize];
         let x = s.x;
-        let gap = previous.map_or(0.0, |a| shortfall(&agenda, &a, &x));
+        let gap = binding.map_or(0.0, |a| shortfall(&agenda, &a, &x));
         let t = *trust;
         let logit = fd.attend_base + fd.attend_trust * t - obligation * s.pressure * gap;
         let came = to_uniform(word) < logistic(logit);
@@ -290,21 +367,23 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         *trust = if came { gained } else { lost };
         forum.attendees[attendance] = k as u32;
         attendance += usize::from(came);
+        let r = &s.rights_score;
         let rights = if agenda_p > 0.0 {
-            (agenda[0] * x[0] + agenda[1] * x[1] + agenda[2] * x[2]) * inverse_agenda
+            (agenda[0] * r[0] + agenda[1] * r[1] + agenda[2] * r[2]) * inverse_agenda
         } else {
-            mean_of_domains(&x)
+            mean_of_domains(r)
         };
         // Never negative; 0 for a non-attendee, whose terms below then add exactly nothing.
         let wt = if came {
-            voice * ((1.0 - w) * s.cut_score + w * rights)
+            let judged = lens * s.cut_score + (1.0 - lens) * s.gain_score;
+            voice * ((1.0 - w) * judged + w * rights)
         } else {
             0.0
         };
         *weight = wt;
         total += wt;
-        for (sum, xk) in sums.iter_mut().zip(&x) {
-            *sum += wt * xk;
+        for (sum, move_k) in sums.iter_mut().zip(&s.practice) {
+            *sum += wt * move_k;
         }
         if k < n_members {
             for (d, buffer) in forum.scratch_quantile.iter_mut().enumerate() {
@@ -332,6 +411,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         });
     }
     let anchor = forum.anchor;
+    let binding = anchor.map(|a| effective_anchor(forum, fd, &a));
     let e_dest = (capacity > 0.0 && dest_voice > 0.0).then(|| dest_enforcement / dest_voice);
 
     // Practice exchange, follow-up, capacity and rights transfer, discourse, for the attendees.
@@ -345,13 +425,14 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         let s = world.scratch_snapshot[i];
         let x = s.x;
         let pull = &mut world.scratch_pull[i];
-        // Pull toward the success-and-voice-weighted practice of the others.
+        // Practice exchange: adopt the success-and-voice-weighted practice (last year's policy
+        // move) of the others.
         let others = total - wt;
         if fd.eta > 0.0 && others > total * 1e-12 {
             let inverse = 1.0 / others;
             for inst in 0..5 {
-                let target = (sums[inst] - wt * x[inst]) * inverse;
-                pull[inst] += fd.eta * agenda[inst] * (target - x[inst]);
+                let practice = (sums[inst] - wt * s.practice[inst]) * inverse;
+                pull[inst] += fd.eta * agenda[inst] * practice;
             }
         }
         if k < n_members {
@@ -368,9 +449,9 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
                         pull[d] += rights_transfer * agenda[d] * (anchor[d] - x[d]).max(0.0);
                     }
                 }
-                // Follow-up: a shortfall below the anchor is seen with probability
-                // visibility x memory.
-                let gap = shortfall(&agenda, &anchor, &x);
+                // Follow-up: a shortfall below the binding level is detected with the
+                // probability of `detection`.
+                let gap = binding.map_or(0.0, |b| shortfall(&agenda, &b, &x));
                 let seen = gap > 0.0 && u < p_detect;
                 let reputation = world.reputation[i];
                 let lowered = (reputation - fd.reputation_loss * gap).max(0.0);

@@ -23,7 +23,7 @@ pub mod treaties;
 use rand_chacha::ChaCha8Rng;
 
 use crate::scenario::Scenario;
-use crate::world::World;
+use crate::world::{self, Facts, World};
 
 /// The random streams of one replication, one per purpose (MODEL.md section 7). Forums and
 /// treaties each have their own stream, keyed by name, so that adding or changing one forum never
@@ -35,6 +35,99 @@ pub struct Streams {
     pub choices: ChaCha8Rng,
     pub forums: Vec<ChaCha8Rng>,
     pub treaties: Vec<ChaCha8Rng>,
+}
+
+/// Prepares a freshly built world for its first year.
+///
+/// First the arrivals of the year before (so that the first year's changes are measured against a
+/// real year). Then, with `world.steady_start`, the quasi-steady state of the factual start (the
+/// institutions of `world.factual` as they stood before the start year, see
+/// [`factual_start`]): each State's pressure and forum discourse at their steady levels, and its
+/// tastes at the values that make its start-year policy its best response. Last, the ratification
+/// history of this scenario's treaties opened before the start year.
+pub fn start(
+    world: &mut World,
+    scenario: &Scenario,
+    facts: &Facts,
+    key: u64,
+    streams: &mut Streams,
+) {
+    flows::initialise(world, scenario);
+    if scenario.world.steady_start > 0.0 {
+        let factual = factual_start(scenario, facts, key);
+        world.pressure.copy_from_slice(&factual.pressure);
+        world.discourse.copy_from_slice(&factual.discourse);
+        world.taste.copy_from_slice(&factual.taste);
+    }
+    treaties::spin_up(world, scenario, &mut streams.treaties);
+}
+
+/// The factual world at the start: the scenario's States and parameters under the institutions of
+/// its factual scenario (`Scenario::factual_scenario`), with
+/// * every forum that met before the start year stating its joint statement on the start-year
+///   policies (all members attending), so that its norm binds from the start as it did before;
+/// * discourse at the steady level those forums give (each member attending with the
+///   probability its initial trust gives);
+/// * pressure at its steady level for the start-year arrivals and that discourse;
+/// * treaty parties from the ratification history before the start year;
+/// * each State's tastes set so that its start-year policy is its best response to all of it.
+pub fn factual_start(scenario: &Scenario, facts: &Facts, key: u64) -> World {
+    use crate::experiment::seeds;
+    let factual = scenario.factual_scenario();
+    let mut fw = World::new(facts, &factual, &mut seeds::stream(key, seeds::WORLD));
+    flows::initialise(&mut fw, &factual);
+    let start = factual.run.start_year;
+    let fd = &factual.forum_dynamics;
+    // Forums that met before the start, and the discourse they give.
+    let mut discourse = vec![0.0; fw.n_states];
+    let mut forums = std::mem::take(&mut fw.forums);
+    for f in forums.iter_mut() {
+        let Some(last) = (f.design.first_year as i32..start)
+            .rev()
+            .find(|&y| forums::meets(f, y))
+        else {
+            continue;
+        };
+        let members = f.n_members;
+        if members == 0 {
+            continue;
+        }
+        let attend = logistic(fd.attend_base + fd.attend_trust * f.design.trust0);
+        let rate = f.design.rights_agenda * (0.5 + 0.5 * f.design.civil_society) * attend
+            / f.design.interval;
+        for &i in &f.participants {
+            discourse[i as usize] += rate;
+        }
+        let mut q = [0.0; world::N_DOMAINS];
+        for (d, slot) in q.iter_mut().enumerate() {
+            let mut pairs: Vec<(f64, f64)> = f.participants[..members]
+                .iter()
+                .zip(&f.voice)
+                .map(|(&i, &v)| (fw.protection[d][i as usize], v))
+                .collect();
+            *slot = forums::weighted_quantile(&mut pairs, f.design.consensus_quantile);
+        }
+        f.anchor = Some(q);
+        f.last_meeting = Some(last);
+        f.attendance = members;
+        for (k, slot) in f.attendees.iter_mut().enumerate() {
+            *slot = k as u32;
+        }
+    }
+    fw.forums = forums;
+    let keep = factual.pressure.discourse_decay;
+    for (d, rate) in fw.discourse.iter_mut().zip(&discourse) {
+        *d = if keep < 1.0 {
+            (rate / (1.0 - keep)).min(1.0)
+        } else {
+            rate.min(1.0)
+        };
+    }
+    pressure::steady_state(&mut fw, &factual);
+    let mut fstreams = seeds::streams(key, &factual);
+    treaties::spin_up(&mut fw, &factual, &mut fstreams.treaties);
+    policy::calibrate_tastes(&mut fw, &factual);
+    fw
 }
 
 /// Advances the world by one year (`world.year`), then moves the clock on. Each mechanism runs
@@ -153,7 +246,7 @@ mod tests {
             let key = seeds::replication_key(5, 0, 3);
             let mut a = World::new(&facts, &scenario, &mut seeds::stream(key, seeds::WORLD));
             let mut sa = seeds::streams(key, &scenario);
-            treaties::spin_up(&mut a, &scenario, &mut sa.treaties);
+            start(&mut a, &scenario, &facts, key, &mut sa);
             let (mut b, mut sb) = (a.clone(), sa.clone());
             for year in 0..scenario.n_years() {
                 step(&mut a, &scenario, &mut sa);

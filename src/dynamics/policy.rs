@@ -15,8 +15,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::flows::{anticipated_inflow, share_moments};
-use super::forums::{agenda, visibility};
+use super::flows::{ShareMoments, anticipated_inflow, share_moments};
+use super::forums::{agenda, effective_anchor, norm_strength, norm_weight};
 use super::math::{exp, fmax, fmin, pos};
 use super::treaties::{detection_probability, effective_floors};
 use super::uniform;
@@ -56,7 +56,9 @@ fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     for i in 0..world.n_states {
         let c = world.scratch_policy[i];
         for (k, v) in c.iter().enumerate() {
+            let before = world.instrument(i, k);
             world.set_instrument(i, k, *v);
+            world.last_move[i][k] = world.instrument(i, k) - before;
         }
     }
 }
@@ -67,6 +69,7 @@ struct Kernel {
     temperature: f64,
     c_adjust: f64,
     c_enforcement: f64,
+    c_legal: f64,
     /// Attraction elasticities of the moves: asylum protection (forced), labour protection
     /// (labour), enforcement (both streams, negative), legal channels (forced, labour).
     betas: [f64; 5],
@@ -103,9 +106,12 @@ impl Kernel {
         ];
         Kernel {
             delta,
-            temperature: pp.temperature,
+            // The temperature scales with the step: the logit reads the marginal utility of a
+            // move against `noise`, whatever the step (see `docs/ODD.md`, section 4).
+            temperature: (pp.noise * delta).max(f64::MIN_POSITIVE),
             c_adjust: pp.c_adjust,
             c_enforcement: pp.c_enforcement,
+            c_legal: pp.c_legal,
             betas,
             up: betas.map(|b| exp(b * delta)),
             down: betas.map(|b| exp(-b * delta)),
@@ -124,29 +130,43 @@ impl Kernel {
         }
     }
 
-    /// Draws the new level of an instrument at `x` (bounded below by `lowest`) by logit over
-    /// down, stay and up, with `gain` the utility gain of a move before the adjustment cost.
+    /// The move of an instrument at `x` (bounded below by `lowest`) by option 0 (down) or 2
+    /// (up); `None` when a bound leaves no room.
     #[inline(always)]
-    fn pick(&self, x: f64, lowest: f64, u: f64, mut gain: impl FnMut(Move) -> f64) -> f64 {
+    fn step_to(&self, x: f64, lowest: f64, option: usize) -> Option<Move> {
+        let raw = if option == 0 {
+            x - self.delta
+        } else {
+            x + self.delta
+        };
+        let v = fmin(fmax(raw, lowest), 1.0);
+        let change = v - x;
+        (change != 0.0).then_some(Move {
+            v,
+            change,
+            option,
+            nominal: raw == v,
+        })
+    }
+
+    /// Draws the new level of an instrument at `x` (bounded below by `lowest`) by logit over
+    /// down, stay and up, with `gain` the utility gain of a move before the State's taste for the
+    /// instrument and the adjustment cost.
+    #[inline(always)]
+    fn pick(
+        &self,
+        x: f64,
+        lowest: f64,
+        taste: f64,
+        u: f64,
+        mut gain: impl FnMut(Move) -> f64,
+    ) -> f64 {
         let mut utility = [0.0; 3];
         let mut values = [x; 3];
         for option in [0, 2] {
-            let raw = if option == 0 {
-                x - self.delta
-            } else {
-                x + self.delta
-            };
-            let v = fmin(fmax(raw, lowest), 1.0);
-            values[option] = v;
-            let change = v - x;
-            if change != 0.0 {
-                let m = Move {
-                    v,
-                    change,
-                    option,
-                    nominal: raw == v,
-                };
-                utility[option] = gain(m) - self.c_adjust * change.abs();
+            if let Some(m) = self.step_to(x, lowest, option) {
+                values[option] = m.v;
+                utility[option] = gain(m) + taste * m.change - self.c_adjust * m.change.abs();
             }
         }
         values[logit_pick(&utility, self.temperature, u)]
@@ -155,80 +175,136 @@ impl Kernel {
     /// State `i`'s new instruments, each chosen with the others at last year's values.
     #[inline(always)]
     fn choose(&self, world: &World, scenario: &Scenario, i: usize, u: [f64; 5]) -> [f64; 5] {
+        let gains = Gains::new(self, world, scenario, i);
+        let taste = world.taste[i];
+        let x = gains.x;
+        let lowest = [0.0, 0.0, 0.0, 0.0, world.legal_floor[i]];
+        std::array::from_fn(
+            #[inline(always)]
+            |k| self.pick(x[k], lowest[k], taste[k], u[k], |m| gains.of(k, m)),
+        )
+    }
+}
+
+/// The utility gain of a move of each instrument for one State, the others held at last year's
+/// values: everything but the State's taste and the adjustment cost.
+struct Gains<'a> {
+    kernel: &'a Kernel,
+    world: &'a World,
+    i: usize,
+    x: [f64; 5],
+    mf: ShareMoments,
+    ml: ShareMoments,
+    parts: Parts<'a>,
+    f0: f64,
+    l0: f64,
+    flow0: f64,
+    domain0: [f64; N_DOMAINS],
+}
+
+impl<'a> Gains<'a> {
+    #[inline(always)]
+    fn new(kernel: &'a Kernel, world: &'a World, scenario: &'a Scenario, i: usize) -> Gains<'a> {
         let x = world.instruments(i);
-        let mf = share_moments(world, FORCED, i);
-        let ml = share_moments(world, LABOUR, i);
         let parts = Parts::new(world, scenario, i);
         let (f0, l0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
-        let flow0 = parts.flow(f0, l0, x[0], x[3], x[4]);
+        let flow0 = parts.flow(f0, l0, x[0], x[2], x[3], x[4]);
         let domain0 = [
             parts.domain(0, x[0], 1),
             parts.domain(1, x[1], 1),
             parts.domain(2, x[2], 1),
         ];
-        // Asylum protection moves forced arrivals and the asylum domain.
-        let asylum = self.pick(
-            x[0],
-            0.0,
-            u[0],
-            #[inline(always)]
-            |m| {
-                let f = anticipated_inflow(world, FORCED, i, &mf, self.factor(0, m));
-                parts.flow(f, l0, m.v, x[3], x[4]) - flow0 + parts.domain(0, m.v, m.option)
-                    - domain0[0]
-            },
-        );
-        // Labour protection moves labour arrivals and the labour domain.
-        let labour_protection = self.pick(
-            x[1],
-            0.0,
-            u[1],
-            #[inline(always)]
-            |m| {
-                let l = anticipated_inflow(world, LABOUR, i, &ml, self.factor(1, m));
-                parts.flow(f0, l, x[0], x[3], x[4]) - flow0 + parts.domain(1, m.v, m.option)
-                    - domain0[1]
-            },
-        );
-        // Trafficking protection moves only its domain.
-        let trafficking = self.pick(
-            x[2],
-            0.0,
-            u[2],
-            #[inline(always)]
-            |m| parts.domain(2, m.v, m.option) - domain0[2],
-        );
-        // Enforcement deters both streams and costs.
-        let enforcement = self.pick(
-            x[3],
-            0.0,
-            u[3],
-            #[inline(always)]
-            |m| {
-                let k = self.factor(2, m);
+        Gains {
+            kernel,
+            world,
+            i,
+            x,
+            mf: share_moments(world, FORCED, i),
+            ml: share_moments(world, LABOUR, i),
+            parts,
+            f0,
+            l0,
+            flow0,
+            domain0,
+        }
+    }
+
+    /// The gain of move `m` of instrument `k`.
+    #[inline(always)]
+    fn of(&self, k: usize, m: Move) -> f64 {
+        let (world, i, x, parts) = (self.world, self.i, &self.x, &self.parts);
+        let (f0, l0, flow0) = (self.f0, self.l0, self.flow0);
+        let kernel = self.kernel;
+        match k {
+            // Asylum protection moves forced arrivals and the asylum domain.
+            0 => {
+                let f = anticipated_inflow(world, FORCED, i, &self.mf, kernel.factor(0, m));
+                parts.flow(f, l0, m.v, x[2], x[3], x[4]) - flow0 + parts.domain(0, m.v, m.option)
+                    - self.domain0[0]
+            }
+            // Labour protection moves labour arrivals and the labour domain.
+            1 => {
+                let l = anticipated_inflow(world, LABOUR, i, &self.ml, kernel.factor(1, m));
+                parts.flow(f0, l, x[0], x[2], x[3], x[4]) - flow0 + parts.domain(1, m.v, m.option)
+                    - self.domain0[1]
+            }
+            // Trafficking protection moves the victims among irregular arrivals and its domain.
+            2 => {
+                parts.flow(f0, l0, x[0], m.v, x[3], x[4]) - flow0 + parts.domain(2, m.v, m.option)
+                    - self.domain0[2]
+            }
+            // Enforcement deters both streams and costs.
+            3 => {
+                let k = kernel.factor(2, m);
                 parts.flow(
-                    anticipated_inflow(world, FORCED, i, &mf, k),
-                    anticipated_inflow(world, LABOUR, i, &ml, k),
+                    anticipated_inflow(world, FORCED, i, &self.mf, k),
+                    anticipated_inflow(world, LABOUR, i, &self.ml, k),
                     x[0],
+                    x[2],
                     m.v,
                     x[4],
                 ) - flow0
-                    - self.c_enforcement * (m.v * m.v - x[3] * x[3])
-            },
-        );
-        // Legal channels attract both streams, each by its own elasticity.
-        let legal = self.pick(
-            x[4],
-            world.legal_floor[i],
-            u[4],
-            #[inline(always)]
-            |m| {
-                let f = anticipated_inflow(world, FORCED, i, &mf, self.factor(3, m));
-                let l = anticipated_inflow(world, LABOUR, i, &ml, self.factor(4, m));
-                parts.flow(f, l, x[0], x[3], m.v) - flow0
-            },
-        );
-        [asylum, labour_protection, trafficking, enforcement, legal]
+                    - kernel.c_enforcement * (m.v * m.v - x[3] * x[3])
+            }
+            // Legal channels attract both streams, each by its own elasticity, and cost.
+            _ => {
+                let f = anticipated_inflow(world, FORCED, i, &self.mf, kernel.factor(3, m));
+                let l = anticipated_inflow(world, LABOUR, i, &self.ml, kernel.factor(4, m));
+                parts.flow(f, l, x[0], x[2], x[3], m.v)
+                    - flow0
+                    - kernel.c_legal * (m.v * m.v - x[4] * x[4])
+            }
+        }
+    }
+}
+
+/// Sets every State's taste for each instrument so that its current policy is its best response
+/// to the world as it stands: the taste cancels the slope of its utility (domestic terms and the
+/// treaty and forum costs of `world`) between the move down and the move up, so neither is
+/// favoured. Called once, on the factual start-year world (`dynamics::factual_start`): the
+/// tastes absorb what the model does not explain of the start-year policies, and hold fixed
+/// whatever a scenario changes afterwards.
+pub fn calibrate_tastes(world: &mut World, scenario: &Scenario) {
+    let kernel = Kernel::new(scenario);
+    build_penalties(world, scenario);
+    for i in 0..world.n_states {
+        let gains = Gains::new(&kernel, world, scenario, i);
+        let lowest = [0.0, 0.0, 0.0, 0.0, world.legal_floor[i]];
+        let taste: [f64; 5] = std::array::from_fn(|k| {
+            let x = gains.x[k];
+            let side = |option| {
+                kernel
+                    .step_to(x, lowest[k], option)
+                    .map_or((x, 0.0), |m| (m.v, gains.of(k, m)))
+            };
+            let ((down, g_down), (up, g_up)) = (side(0), side(2));
+            if up > down {
+                -(g_up - g_down) / (up - down)
+            } else {
+                0.0
+            }
+        });
+        world.taste[i] = taste;
     }
 }
 
@@ -287,10 +363,19 @@ impl<'a> Parts<'a> {
         }
     }
 
-    /// Arrival costs and labour gains for inflows `forced`, `labour` under asylum protection
-    /// `p_asylum`, enforcement `e` and legal channels `l`.
+    /// Arrival costs, the cost of unprotected trafficking victims and labour gains for inflows
+    /// `forced`, `labour` under asylum protection `p_asylum`, trafficking protection `p_traff`,
+    /// enforcement `e` and legal channels `l`.
     #[inline(always)]
-    pub fn flow(&self, forced: f64, labour: f64, p_asylum: f64, e: f64, l: f64) -> f64 {
+    pub fn flow(
+        &self,
+        forced: f64,
+        labour: f64,
+        p_asylum: f64,
+        p_traff: f64,
+        e: f64,
+        l: f64,
+    ) -> f64 {
         let pp = &self.scenario.policy;
         let ap = &self.scenario.admission;
         let regular = fmin(labour, l * self.quota_per_legal);
@@ -300,8 +385,11 @@ impl<'a> Parts<'a> {
         );
         let removal = fmin(ap.removal_enforcement * e, 1.0);
         let irregular = (labour - regular) + forced * (1.0 - recognition) * (1.0 - removal);
+        let victims = irregular * fmin(ap.theta0 + ap.theta_enforcement * e, 1.0) * (1.0 - p_traff);
         self.per_mille
-            * (-self.h * pp.c_irregular * irregular - self.h * pp.c_visible * (labour + forced)
+            * (-self.h * pp.c_irregular * irregular
+                - self.h * pp.c_visible * (labour + forced)
+                - pp.c_trafficking * victims
                 + pp.c_econ * self.world.income[self.i] * regular)
     }
 
@@ -347,6 +435,8 @@ pub fn utility_of(
     let recognition = (ap.recognition_base + ap.recognition_protection * y[0]).min(1.0);
     let removal = (ap.removal_enforcement * y[3]).min(1.0);
     let irregular = (labour - regular) + forced * (1.0 - recognition) * (1.0 - removal);
+    let victims = irregular * (ap.theta0 + ap.theta_enforcement * y[3]).min(1.0) * (1.0 - y[2]);
+    let taste: f64 = (0..N_INSTRUMENTS).map(|k| world.taste[i][k] * y[k]).sum();
     let (cover, floors) = world.scratch_cover[i];
     let mut rights = 0.0;
     let mut running = 0.0;
@@ -363,11 +453,15 @@ pub fn utility_of(
     }
     rights /= N_DOMAINS as f64;
     running /= N_DOMAINS as f64;
-    -h * pp.c_irregular * irregular * per_mille - h * pp.c_visible * (labour + forced) * per_mille
+    -h * pp.c_irregular * irregular * per_mille
+        - h * pp.c_visible * (labour + forced) * per_mille
+        - pp.c_trafficking * victims * per_mille
+        + taste
         + (1.0 - h) * pp.c_rights * rights
         - pp.c_protection_cost * running
         + pp.c_econ * income * regular * per_mille
         - pp.c_enforcement * y[3] * y[3]
+        - pp.c_legal * y[4] * y[4]
         - penalty
 }
 
@@ -375,7 +469,6 @@ pub fn utility_of(
 #[inline(always)]
 fn build_penalties(world: &mut World, scenario: &Scenario) {
     let delta = scenario.policy.delta;
-    let w_rep = scenario.policy.w_reputation;
     world.scratch_penalty.fill([[0.0; 3]; N_DOMAINS]);
     world.scratch_cover.fill((0.0, [0.0; N_DOMAINS]));
     // The levels each protection domain can take this year: down, stay, up.
@@ -405,11 +498,14 @@ fn build_penalties(world: &mut World, scenario: &Scenario) {
         let Some(anchor) = f.anchor else { continue };
         let a = agenda(f);
         let total = a[0] + a[1] + a[2];
-        if total <= 0.0 {
+        // A statement binds only while its forum is active, and fades between meetings.
+        let strength = norm_strength(f, world.year);
+        if total <= 0.0 || strength <= 0.0 {
             continue;
         }
-        let vis = visibility(f);
-        let weights = std::array::from_fn(|d| w_rep * vis * a[d] / total);
+        let weight = strength * norm_weight(f, scenario);
+        let anchor = effective_anchor(f, &scenario.forum_dynamics, &anchor);
+        let weights = std::array::from_fn(|d| weight * a[d] / total);
         // The members among the latest meeting's attendees (who come first, in order).
         let attendees = &f.attendees[..f.attendance];
         for &k in attendees
@@ -444,37 +540,81 @@ mod tests {
     use crate::dynamics::flows;
     use crate::experiment::seeds;
 
-    /// The parts an instrument moves add up to the full utility's difference.
+    /// The parts an instrument moves, with the State's tastes, add up to the full utility's
+    /// difference.
     #[test]
     fn parts_agree_with_the_full_utility() {
         let scenario = Scenario::builtin_default().expect("scenario");
         let facts = scenario.facts().expect("facts");
         let mut rng = seeds::stream(1, seeds::WORLD);
         let mut world = World::new(&facts, &scenario, &mut rng);
-        flows::allocate(&mut world, &scenario);
+        flows::initialise(&mut world, &scenario);
+        calibrate_tastes(&mut world, &scenario);
         build_penalties(&mut world, &scenario);
         for i in [0, 17, 64, 180] {
             let x = world.instruments(i);
+            let taste = world.taste[i];
+            assert!(taste.iter().any(|&t| t != 0.0), "State {i} has tastes");
             let (f0, l0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
             let parts = Parts::new(&world, &scenario, i);
-            let total = parts.flow(f0, l0, x[0], x[3], x[4])
+            let total = parts.flow(f0, l0, x[0], x[2], x[3], x[4])
                 + (0..N_DOMAINS)
                     .map(|d| parts.domain(d, x[d], 1))
                     .sum::<f64>()
-                - scenario.policy.c_enforcement * x[3] * x[3];
+                - scenario.policy.c_enforcement * x[3] * x[3]
+                - scenario.policy.c_legal * x[4] * x[4]
+                + (0..N_INSTRUMENTS).map(|k| taste[k] * x[k]).sum::<f64>();
             let full = utility_of(&world, &scenario, i, &x, f0, l0, 0, 1);
             assert!((total - full).abs() < 1e-12, "{total} vs {full}");
             let mut y = x;
             y[3] += 0.02;
-            let moved = parts.flow(0.9 * f0, 0.95 * l0, y[0], y[3], y[4])
-                - parts.flow(f0, l0, x[0], x[3], x[4])
-                - scenario.policy.c_enforcement * (y[3] * y[3] - x[3] * x[3]);
+            let moved = parts.flow(0.9 * f0, 0.95 * l0, y[0], y[2], y[3], y[4])
+                - parts.flow(f0, l0, x[0], x[2], x[3], x[4])
+                - scenario.policy.c_enforcement * (y[3] * y[3] - x[3] * x[3])
+                + taste[3] * 0.02;
             let full_moved = utility_of(&world, &scenario, i, &y, 0.9 * f0, 0.95 * l0, 3, 2) - full;
             assert!(
                 (moved - full_moved).abs() < 1e-12,
                 "{moved} vs {full_moved}"
             );
         }
+    }
+
+    /// With its tastes, a State's start-year policy is its domestic best response: the moves
+    /// down and up of every instrument gain the same (neither is favoured), and staying is the
+    /// best option for every interior instrument (the quadratic running costs and the cost of
+    /// adjustment outweigh the little convexity the logit inflows have).
+    #[test]
+    fn tastes_make_the_start_a_domestic_best_response() {
+        let scenario = Scenario::builtin_default().expect("scenario");
+        let facts = scenario.facts().expect("facts");
+        let mut world = World::new(&facts, &scenario, &mut seeds::stream(2, seeds::WORLD));
+        flows::initialise(&mut world, &scenario);
+        calibrate_tastes(&mut world, &scenario);
+        let kernel = Kernel::new(&scenario);
+        let mut interior = 0;
+        for i in 0..world.n_states {
+            let gains = Gains::new(&kernel, &world, &scenario, i);
+            for k in 0..N_INSTRUMENTS {
+                let x = gains.x[k];
+                let (Some(down), Some(up)) = (kernel.step_to(x, 0.0, 0), kernel.step_to(x, 0.0, 2))
+                else {
+                    continue;
+                };
+                let taste = world.taste[i][k];
+                let g_down = gains.of(k, down) + taste * down.change;
+                let g_up = gains.of(k, up) + taste * up.change;
+                let scale = gains.of(k, up).abs().max(1e-9);
+                assert!(
+                    (g_up * down.change.abs() - g_down * up.change.abs()).abs() <= 1e-9 * scale,
+                    "State {i}, instrument {k}: down {g_down}, up {g_up}"
+                );
+                let adjust = scenario.policy.c_adjust * up.change.abs();
+                assert!(g_up < adjust, "State {i}, instrument {k}: up gains {g_up}");
+                interior += 1;
+            }
+        }
+        assert!(interior > 900, "{interior} interior instruments");
     }
 
     /// Two exponentials give the weights of three: the same draw as computing all three, on

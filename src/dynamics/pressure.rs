@@ -9,12 +9,36 @@
 use crate::scenario::Scenario;
 use crate::world::World;
 
+/// The saturating push $g(x)$ of State `i`'s irregular arrivals this year.
+#[inline(always)]
+fn push(world: &World, scenario: &Scenario, i: usize) -> f64 {
+    let irregular_pm = 1000.0 * world.arrivals_irregular[i] / world.population[i];
+    irregular_pm / (irregular_pm + scenario.pressure.irregular_ref)
+}
+
+/// Sets each State's pressure to its quasi-steady level for this year's arrivals and its current
+/// discourse, with the mean election shock spread over the electoral cycle (firewalls are
+/// events of a scenario, not part of a start):
+/// $h^* = \text{clamp}_{[0,1]}(h_0 + (a_{irr}\,g(x) + \text{bias}/\text{period} - \kappa_{disc}\,\text{discourse})/\rho)$.
+/// With $\rho = 0$ pressure has no steady level and is left at $h_0$.
+pub fn steady_state(world: &mut World, scenario: &Scenario) {
+    let pp = &scenario.pressure;
+    if pp.rho <= 0.0 {
+        return;
+    }
+    for i in 0..world.n_states {
+        let drift = pp.a_irregular * push(world, scenario, i)
+            + pp.election_bias / f64::from(world.election_period[i])
+            - pp.kappa_discourse * world.discourse[i];
+        world.pressure[i] = (world.h0[i] + drift / pp.rho).clamp(0.0, 1.0);
+    }
+}
+
 pub fn step(world: &mut World, scenario: &Scenario) {
     let pp = &scenario.pressure;
     for i in 0..world.n_states {
         let pop = world.population[i];
-        let irregular_pm = 1000.0 * world.arrivals_irregular[i] / pop;
-        let push = irregular_pm / (irregular_pm + pp.irregular_ref);
+        let push = push(world, scenario, i);
         let migrant_share = (world.stock(i) / pop).min(1.0);
         let h = world.pressure[i];
         let next = h + pp.rho * (world.h0[i] - h) + pp.a_irregular * push

@@ -13,11 +13,12 @@ pub mod sensitivity;
 pub mod shard;
 pub mod stream;
 pub mod sweep;
+pub mod voices;
 
 use std::path::Path;
 use std::time::Instant;
 
-use crate::dynamics::{self, treaties};
+use crate::dynamics;
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 use crate::world::{Facts, World};
@@ -165,7 +166,7 @@ pub fn simulate_with(
     let mut world_rng = seeds::stream(key, seeds::WORLD);
     let mut world = World::new(facts, scenario, &mut world_rng);
     let mut streams = seeds::streams(key, scenario);
-    treaties::spin_up(&mut world, scenario, &mut streams.treaties);
+    dynamics::start(&mut world, scenario, facts, key, &mut streams);
     let metrics = metric_names(scenario, &facts.region_names).len();
     let mut region_scratch = vec![0.0; 2 * facts.n_regions()];
     let n_years = scenario.n_years();

@@ -118,6 +118,8 @@ pub struct ForumSpec {
     pub design: ForumDesign,
     pub members: Selector,
     pub observers: Selector,
+    /// Members who chair the forum (agenda-setting voice; `forum_dynamics.chair_voice`).
+    pub chairs: Selector,
     /// Sorted by year, in file order within a year.
     pub timeline: Vec<TimelineChange>,
     /// Years in which the forum does not meet although its interval says it would.
@@ -178,9 +180,23 @@ impl Event {
     }
 }
 
+/// The institutions of a scenario's factual world: those its start-year policies were chosen
+/// under, in which each State's tastes are identified (`world.factual`). A counterfactual that
+/// removes an institution from the start thereby loses its pull, rather than having tastes that
+/// make up for its absence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factual {
+    pub forums: Vec<ForumSpec>,
+    pub treaties: Vec<TreatySpec>,
+}
+
 /// A validated scenario: everything a run needs, with every default filled in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
+    /// `world.factual`: "self", a built-in scenario name or a file path.
+    pub factual_name: String,
+    /// The factual world's institutions (`None` for "self": the scenario's own).
+    pub factual: Option<Factual>,
     pub name: String,
     pub description: String,
     /// The seed passage the scenario encodes.
@@ -209,7 +225,7 @@ impl Scenario {
     /// Loads and validates a scenario file (following `extends`).
     pub fn load(path: &Path) -> Result<Scenario> {
         let table = parse::load_merged(path, parse::Origin::Files, &mut Vec::new())?;
-        parse::build(path, &table)
+        parse::build(path, &table, parse::Origin::Files)
     }
 
     /// A scenario of the library built into the binary (`scenarios/NAME.toml` at build time).
@@ -217,7 +233,7 @@ impl Scenario {
         let file = PathBuf::from(format!("{name}.toml"));
         let table = parse::load_merged(&file, parse::Origin::Builtin, &mut Vec::new())?;
         let label = PathBuf::from(format!("scenarios/{name}.toml (built in)"));
-        parse::build(&label, &table)
+        parse::build(&label, &table, parse::Origin::Builtin)
     }
 
     /// The built-in default scenario: the status quo.
@@ -310,6 +326,19 @@ impl Scenario {
             }
             None => Err("unknown parameter".into()),
         }
+    }
+
+    /// The scenario whose start-year institutions the tastes are identified under: this one's
+    /// parameters with the factual world's forums and treaties, and no events.
+    pub fn factual_scenario(&self) -> Scenario {
+        let mut s = self.clone();
+        if let Some(f) = &self.factual {
+            s.forums = f.forums.clone();
+            s.treaties = f.treaties.clone();
+        }
+        s.factual = None;
+        s.events.clear();
+        s
     }
 
     /// The facts of this scenario's world.

@@ -138,8 +138,11 @@ param_section! {
         p0_jitter: Real = 0.05, [0, 0.5], "level", "half-width of the uniform jitter of initial protection, per domain";
         e0_base: Real = 0.25, [0, 1], "level", "initial enforcement of a State with income 0";
         e0_income: Real = 0.4, [0, 1], "level per income unit", "rise of initial enforcement with income";
+        e0_jitter: Real = 0.05, [0, 0.5], "level", "half-width of the uniform jitter of initial enforcement";
         l0_base: Real = 0.3, [0, 1], "level", "initial openness of legal channels of a State with income 0";
         l0_income: Real = 0.2, [0, 1], "level per income unit", "rise of initial legal-channel openness with income";
+        l0_jitter: Real = 0.05, [0, 0.5], "level", "half-width of the uniform jitter of initial legal-channel openness";
+        steady_start: Int = 1, [0, 1], "switch", "1: start from the quasi-steady state (pressure at its steady level for the start-year arrivals; State tastes that make each start-year policy its domestic best response); 0: raw initial values";
         election_period_min: Int = 4, [1, 10], "years", "shortest electoral cycle";
         election_period_max: Int = 5, [1, 10], "years", "longest electoral cycle";
     }
@@ -203,15 +206,18 @@ param_section! {
     /// `[policy]`: each State's yearly choice of its instruments.
     PolicyParams {
         delta: Real = 0.02, [0, 0.5], "level per year", "step by which an instrument can move in a year";
-        temperature: Real = 0.01, [0.000001, 100], "utility", "logit temperature of policy choice (noise)";
+        noise: Real = 0.1, [0.000001, 1000], "utility per level", "noise of policy choice on the marginal utility: the logit temperature of a move is noise times delta, so a smaller step does not make choices noisier";
         c_irregular: Real = 1.0, [0, 100], "utility per per mille", "cost of anticipated irregular arrivals per 1000 inhabitants, times pressure";
         c_visible: Real = 0.2, [0, 100], "utility per per mille", "cost of anticipated total arrivals per 1000 inhabitants, times pressure";
         c_rights: Real = 1.0, [0, 100], "utility per level", "value of rights protection, times (1 - pressure)";
         c_protection_cost: Real = 0.4, [0, 100], "utility per level squared", "running cost of protection (reception, inspection), quadratic";
         c_econ: Real = 0.3, [0, 100], "utility per per mille", "economic gain from regular labour arrivals per 1000 inhabitants, times income";
         c_enforcement: Real = 2.0, [0, 100], "utility per level squared", "cost of enforcement, quadratic";
+        c_legal: Real = 0.5, [0, 100], "utility per level squared", "running cost of legal channels (visas, labour-market tests, integration), quadratic";
         c_adjust: Real = 0.1, [0, 100], "utility per level", "cost of changing an instrument";
-        w_reputation: Real = 1.0, [0, 100], "utility per level", "weight of the reputation cost of falling below a forum's anchor";
+        w_reputation: Real = 1.0, [0, 100], "utility per level", "weight of the norm cost of falling below the anchor of a forum attended (times its audience, or its obligation)";
+        w_standing: Real = 1.0, [0, 100], "utility per reputation unit", "value of a State's standing: a shortfall a forum's follow-up may detect costs its expected loss of reputation times this";
+        c_trafficking: Real = 1.0, [0, 100], "utility per per mille", "cost of unprotected trafficking victims per 1000 inhabitants (exposure times 1 - trafficking protection)";
     }
 }
 
@@ -221,8 +227,12 @@ param_section! {
         attend_base: Real = -0.65, [-20, 20], "log-odds", "attendance log-odds at zero trust";
         attend_trust: Real = 3.0, [0, 50], "log-odds per level", "rise of attendance log-odds with trust";
         attend_obligation: Real = 5.0, [0, 50], "log-odds per level", "fall of attendance log-odds with obligation times pressure times shortfall";
-        eta: Real = 0.1, [0, 1], "share per meeting", "learning rate of practice exchange";
-        cut_ref: Real = 0.05, [0.000001, 1000], "per mille per year", "cut in irregular arrivals per 1000 inhabitants that counts as a clear success";
+        eta: Real = 0.5, [0, 1], "share per meeting", "practice exchange: share of the other attendees' success-and-voice-weighted practice (last year's policy move) an attendee adopts per meeting";
+        cut_ref: Real = 0.05, [0.000001, 1000], "per mille per year", "cut in irregular arrivals per 1000 inhabitants that counts as a clear success (security lens)";
+        gain_ref: Real = 0.05, [0.000001, 1000], "per mille per year", "rise in regular labour arrivals per 1000 inhabitants that counts as a clear success (labour and development lens)";
+        peer_audience: Real = 0.25, [0, 1], "share", "audience of a shortfall behind closed doors: peers see each other's practice even without records or civil society";
+        vagueness_slack: Real = 0.1, [0, 1], "level", "how far below a joint statement of precision 0 a State may stay without a shortfall (precision 1: none)";
+        chair_voice: Real = 0.25, [0, 10], "share of voice", "extra voice of a forum's chairs, as a share of its members' voice, split among them";
         trust_gain: Real = 0.05, [0, 1], "share per meeting", "growth of trust toward 1 when attending";
         trust_decay: Real = 0.1, [0, 1], "share per meeting", "decay of trust when absent";
         reputation_loss: Real = 0.5, [0, 10], "level per level", "reputation lost per unit of detected shortfall";

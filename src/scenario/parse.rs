@@ -32,6 +32,7 @@ const FORUM_EXTRA_KEYS: &[&str] = &[
     "description",
     "members",
     "observers",
+    "chairs",
     "timeline",
     "skip_years",
 ];
@@ -157,13 +158,54 @@ pub(super) fn check_file(file: &Path, table: &Table) -> Result<()> {
     .map(|_| ())
 }
 
-/// Builds the scenario from the merged table, with every check.
-pub(super) fn build(file: &Path, table: &Table) -> Result<Scenario> {
-    Builder {
+/// Builds the scenario from the merged table, with every check, and resolves its factual world
+/// (`world.factual`: the institutions its start-year tastes are identified under).
+pub(super) fn build(file: &Path, table: &Table, origin: Origin) -> Result<Scenario> {
+    let mut scenario = Builder {
         file,
         partial: false,
     }
-    .build(table)
+    .build(table)?;
+    let name = scenario.factual_name.clone();
+    if name != "self" {
+        let candidate = file.parent().unwrap_or(Path::new(".")).join(&name);
+        let (path, origin) = if name.ends_with(".toml") {
+            (candidate, origin)
+        } else {
+            (PathBuf::from(format!("{name}.toml")), Origin::Builtin)
+        };
+        let key = "world.factual";
+        let factual_table = load_merged(&path, origin, &mut Vec::new()).map_err(|e| {
+            Error::Invalid {
+                file: file.to_path_buf(),
+                key: key.into(),
+                message: format!(
+                    "cannot load the factual scenario {name:?} (a built-in name, a .toml path relative to this file, or \"self\"): {e}"
+                ),
+            }
+        })?;
+        let factual = Builder {
+            file: &path,
+            partial: false,
+        }
+        .build(&factual_table)?;
+        if factual.world_kind != scenario.world_kind
+            || factual.run.start_year != scenario.run.start_year
+        {
+            return Err(Error::Invalid {
+                file: file.to_path_buf(),
+                key: key.into(),
+                message: format!(
+                    "the factual scenario {name:?} must have the same world kind and start year as this one"
+                ),
+            });
+        }
+        scenario.factual = Some(super::Factual {
+            forums: factual.forums,
+            treaties: factual.treaties,
+        });
+    }
+    Ok(scenario)
 }
 
 struct Builder<'a> {
@@ -428,10 +470,13 @@ impl Builder<'_> {
 
         let mut world_kind = WorldKind::Un193;
         let mut world = WorldParams::default();
+        let mut factual_name = None;
         if let Some(v) = t.get("world") {
             for (k, v) in self.table(v, "world")? {
                 let key = join("world", k);
-                if k == "kind" {
+                if k == "factual" {
+                    factual_name = Some(self.string(v, &key)?.to_string());
+                } else if k == "kind" {
                     world_kind = match self.string(v, &key)? {
                         "un193" => WorldKind::Un193,
                         "synthetic" => WorldKind::Synthetic,
@@ -489,7 +534,13 @@ impl Builder<'_> {
         }
         events.sort_by_key(Event::year);
 
+        let factual_name = factual_name.unwrap_or_else(|| match world_kind {
+            WorldKind::Un193 => super::library::DEFAULT.to_string(),
+            WorldKind::Synthetic => "self".to_string(),
+        });
         let scenario = Scenario {
+            factual_name,
+            factual: None,
             name,
             description: text("description")?,
             passage: text("passage")?,
@@ -603,6 +654,7 @@ impl Builder<'_> {
             design: ForumDesign::default(),
             members: Selector::none(),
             observers: Selector::none(),
+            chairs: Selector::none(),
             timeline: Vec::new(),
             skip_years: Vec::new(),
         };
@@ -618,6 +670,7 @@ impl Builder<'_> {
                     has_members = true;
                 }
                 "observers" => spec.observers = self.selector(v, &key)?,
+                "chairs" => spec.chairs = self.selector(v, &key)?,
                 "skip_years" => {
                     let arr = v.as_array().ok_or_else(|| {
                         self.err(
@@ -880,6 +933,7 @@ impl Builder<'_> {
         for f in &s.forums {
             check_selector(&f.members, &format!("forums.{}.members", f.name))?;
             check_selector(&f.observers, &format!("forums.{}.observers", f.name))?;
+            check_selector(&f.chairs, &format!("forums.{}.chairs", f.name))?;
         }
         for t in &s.treaties {
             if let Some(m) = &t.members {
@@ -981,6 +1035,7 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
     run.insert("seed".into(), Value::Integer(s.run.seed as i64));
     t.insert("run".into(), Value::Table(run));
     let mut world = section_table(&s.world);
+    world.insert("factual".into(), Value::String(s.factual_name.clone()));
     world.insert(
         "kind".into(),
         Value::String(
@@ -1017,6 +1072,9 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
         ft.insert("description".into(), Value::String(f.description.clone()));
         ft.insert("members".into(), selector_value(&f.members));
         ft.insert("observers".into(), selector_value(&f.observers));
+        if !f.chairs.is_empty_rule() {
+            ft.insert("chairs".into(), selector_value(&f.chairs));
+        }
         let timeline: Vec<Value> = f
             .timeline
             .iter()

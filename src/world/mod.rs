@@ -32,9 +32,12 @@ pub struct ForumState {
     pub participants: Vec<u32>,
     /// Position of each State among the participants (`u32::MAX` if none).
     pub position: Vec<u32>,
-    /// Voice of each participant, power^alpha, cached for `voice_exponent`.
+    /// Voice of each participant, power^alpha (plus the chairs' share), cached for
+    /// `voice_exponent`.
     pub voice: Vec<f64>,
     pub voice_exponent: f64,
+    /// Whether each participant chairs the forum (members only).
+    pub chair: Vec<bool>,
     pub n_members: usize,
     /// Trust of each participant in the forum, by participant position.
     pub trust: Vec<f64>,
@@ -45,6 +48,8 @@ pub struct ForumState {
     pub attendees: Vec<u32>,
     /// Norm anchor of the latest joint statement, per domain; `None` before the first statement.
     pub anchor: Option<[f64; N_DOMAINS]>,
+    /// Year of the latest meeting (`None` before the first).
+    pub last_meeting: Option<i32>,
     /// Attendees of the latest meeting and whether it was held this year.
     pub attendance: usize,
     pub met_this_year: bool,
@@ -113,6 +118,12 @@ pub struct World {
     pub log_size: Vec<f64>,
     /// Poverty-weighted population of each State, pop (1 - y)^psi.
     pub emigration_weight: Vec<f64>,
+    /// Each State's taste for each instrument (utility per level): the shifter that makes its
+    /// start-year policy its domestic best response (`world.steady_start`; 0 otherwise).
+    pub taste: Vec<[f64; 5]>,
+    /// Each State's own policy move of last year per instrument (what it would report as its
+    /// practice at a forum); forum pulls are not part of it.
+    pub last_move: Vec<[f64; 5]>,
 
     // Policy.
     pub protection: [Vec<f64>; N_DOMAINS],
@@ -152,6 +163,7 @@ pub struct World {
     pub arrivals_refugee: Vec<f64>,
     pub arrivals_irregular: Vec<f64>,
     pub arrivals_irregular_prev: Vec<f64>,
+    pub arrivals_regular_prev: Vec<f64>,
     pub trafficking: Vec<f64>,
 
     // Scratch for the yearly step (allocated once).
@@ -195,6 +207,33 @@ fn jitter(rng: &mut ChaCha8Rng, half_width: f64) -> f64 {
     (2.0 * rng.random::<f64>() - 1.0) * half_width
 }
 
+/// Voice of each participant of a forum with exponent `alpha`: power^alpha, and for the chairs
+/// among the members a further `chair_voice` times the members' total, split among them (the
+/// chair sets the agenda). Writes into `voice`, one entry per participant.
+pub fn forum_voice(
+    power: &[f64],
+    participants: &[u32],
+    n_members: usize,
+    chair: &[bool],
+    alpha: f64,
+    chair_voice: f64,
+    voice: &mut [f64],
+) {
+    for (v, &i) in voice.iter_mut().zip(participants) {
+        *v = power[i as usize].powf(alpha);
+    }
+    let chairs = chair.iter().filter(|&&c| c).count();
+    if chairs > 0 && chair_voice > 0.0 {
+        let members: f64 = voice[..n_members].iter().sum();
+        let extra = chair_voice * members / chairs as f64;
+        for (v, &c) in voice.iter_mut().zip(chair) {
+            if c {
+                *v += extra;
+            }
+        }
+    }
+}
+
 /// Mean protection over the domains, from levels whose first [`N_DOMAINS`] entries are the
 /// protection domains (a State's instruments, say).
 #[inline(always)]
@@ -231,16 +270,17 @@ impl World {
                 p.push((wp.p0_base + wp.p0_income * y + jitter(rng, wp.p0_jitter)).clamp(0.0, 1.0));
             }
             enforcement
-                .push((wp.e0_base + wp.e0_income * y + jitter(rng, wp.p0_jitter)).clamp(0.0, 1.0));
-            legal.push((wp.l0_base + wp.l0_income * y + jitter(rng, wp.p0_jitter)).clamp(0.0, 1.0));
+                .push((wp.e0_base + wp.e0_income * y + jitter(rng, wp.e0_jitter)).clamp(0.0, 1.0));
+            legal.push((wp.l0_base + wp.l0_income * y + jitter(rng, wp.l0_jitter)).clamp(0.0, 1.0));
             let period = wp.election_period_min as u32 + (rng.random::<u32>() % span);
             election_period.push(period as u8);
             election_phase.push((rng.random::<u32>() % period) as u8);
         }
-        let weight_total: f64 = (0..n).map(|i| income[i] * facts.population[i]).sum();
-        let power: Vec<f64> = (0..n)
-            .map(|i| income[i] * facts.population[i] / weight_total)
-            .collect();
+        // Weight in migration governance: a State's stake as a destination (its immigrant
+        // stock) times its capacity (income), as a share of the world's.
+        let weight = |i: usize| income[i] * facts.immigrants[i].max(1.0);
+        let weight_total: f64 = (0..n).map(weight).sum();
+        let power: Vec<f64> = (0..n).map(|i| weight(i) / weight_total).collect();
         let mean_pop = facts.population.iter().sum::<f64>() / n as f64;
         let log_size = facts
             .population
@@ -280,12 +320,26 @@ impl World {
                 for (k, &i) in participants.iter().enumerate() {
                     position[i as usize] = k as u32;
                 }
+                let mut chair = vec![false; np];
+                for c in f.chairs.resolve(facts, Role::Member) {
+                    if let Ok(k) = members.binary_search(&c) {
+                        chair[k] = true;
+                    }
+                }
+                let mut voice = vec![0.0; np];
+                forum_voice(
+                    &power,
+                    &participants,
+                    members.len(),
+                    &chair,
+                    f.design.power_exponent,
+                    scenario.forum_dynamics.chair_voice,
+                    &mut voice,
+                );
                 ForumState {
-                    voice: participants
-                        .iter()
-                        .map(|&i| power[i as usize].powf(f.design.power_exponent))
-                        .collect(),
+                    voice,
                     voice_exponent: f.design.power_exponent,
+                    chair,
                     position,
                     name: f.name.clone(),
                     design: f.design.clone(),
@@ -295,6 +349,7 @@ impl World {
                     attendees: vec![0; np],
                     participants,
                     anchor: None,
+                    last_meeting: None,
                     attendance: 0,
                     met_this_year: false,
                     next_change: 0,
@@ -375,6 +430,8 @@ impl World {
                 .collect(),
             log_size,
             emigration_weight,
+            taste: vec![[0.0; 5]; n],
+            last_move: vec![[0.0; 5]; n],
             protection,
             enforcement,
             legal,
@@ -400,6 +457,7 @@ impl World {
             arrivals_refugee: vec![0.0; n],
             arrivals_irregular: vec![0.0; n],
             arrivals_irregular_prev: vec![0.0; n],
+            arrivals_regular_prev: vec![0.0; n],
             trafficking: vec![0.0; n],
             scratch_attract: vec![0.0; 2 * n],
             scratch_network: vec![0.0; n * nr],
