@@ -28,6 +28,12 @@ pub enum Command {
     /// Global sensitivity analysis of the RTB index and final protection: Sobol indices
     /// (first-order and total, bootstrap 95% CIs) or Morris mu*, sigma
     Sensitivity(SensitivityArgs),
+    /// How robust a comparison is to the behavioural parameters: every scenario at every point of
+    /// a Latin hypercube (or a Saltelli design) over uncertain parameters, with the same seeds
+    /// everywhere; the share of the parameter space in which each proposal lowers the RTB index,
+    /// and with --method sobol the parameters that decide each effect (robustness.csv,
+    /// robustness_summary.csv)
+    Robustness(RobustnessArgs),
     /// Validate a scenario file and print its fully resolved parameters
     Check {
         /// Scenario file (TOML)
@@ -218,6 +224,45 @@ pub struct SensitivityArgs {
     #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
     pub threads: Option<u64>,
     /// Result folder [default: output/<scenario name>-sensitivity]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing result folder
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct RobustnessArgs {
+    /// Scenario files (TOML); the first is the baseline. Without files: the built-in status quo
+    /// against each of the seed's proposals
+    pub scenarios: Vec<PathBuf>,
+    /// Parameters by key path, comma-separated, each optionally with its range
+    /// (`policy.noise=0.02:0.5,flows.beta_far`); a key without a range takes its documented
+    /// default range (docs/ODD.md, section 7.2) or half to one and a half times its value
+    /// [default: the twelve behavioural parameters of docs/ODD.md, section 7.2]
+    #[arg(long, value_name = "KEYS")]
+    pub params: Option<String>,
+    /// lhs (share of the parameter space), sobol (also the Sobol indices of each effect) or grid
+    /// (every combination of evenly spaced values)
+    #[arg(long, default_value = "lhs")]
+    pub method: String,
+    /// Points of the Latin hypercube, the Saltelli base size (samples x (k + 2) points), or the
+    /// values per parameter of a grid
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..100_000))]
+    pub samples: u64,
+    /// Paired replications per point and scenario (the same seeds at every point)
+    #[arg(long, value_name = "R", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..1_000_000))]
+    pub reps: u64,
+    /// Master seed of the design and the replications [default: the first scenario's run.seed]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads; results are identical for any number [default: all cores]
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
+    pub threads: Option<u64>,
+    /// Result folder [default: output/robustness]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Overwrite an existing result folder

@@ -3,14 +3,14 @@
 mod cli;
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{CalibrateArgs, Cli, Command, CompareArgs, RunArgs, SensitivityArgs};
+use cli::{CalibrateArgs, Cli, Command, CompareArgs, RobustnessArgs, RunArgs, SensitivityArgs};
 use forumsim::experiment::RunConfig;
 use forumsim::scenario::params::SECTIONS;
 use forumsim::stats::summarize;
@@ -62,6 +62,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => compare(args),
         Command::Calibrate(args) => calibrate(args),
         Command::Sensitivity(args) => sensitivity(args),
+        Command::Robustness(args) => robustness(args),
         Command::Check { scenario } => check(&scenario),
         Command::Plot { dir } => plot(&dir),
         Command::Merge {
@@ -131,19 +132,74 @@ fn progress_bar(quiet: bool, total: u64, prefix: &str) -> ProgressBar {
     bar
 }
 
-fn compare(args: CompareArgs) -> anyhow::Result<()> {
-    let scenarios: Vec<Scenario> = if args.scenarios.is_empty() {
+/// The scenarios of a comparison: the files given, or the status quo and the seed's proposals.
+fn comparison_scenarios(files: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
+    Ok(if files.is_empty() {
         let mut v = vec![Scenario::builtin_default()?];
         for name in forumsim::scenario::library::PROPOSALS {
             v.push(Scenario::builtin(name)?);
         }
         v
     } else {
-        args.scenarios
+        files
             .iter()
             .map(|p| Scenario::load(p))
             .collect::<Result<_, _>>()?
+    })
+}
+
+fn robustness(args: RobustnessArgs) -> anyhow::Result<()> {
+    use forumsim::experiment::robustness::{self, Method};
+    let scenarios = comparison_scenarios(&args.scenarios)?;
+    let first = &scenarios[0];
+    let factors = match &args.params {
+        Some(text) => robustness::parse_factors(text, first)?,
+        None => robustness::default_factors(),
     };
+    let samples = args.samples as usize;
+    let method = match args.method.as_str() {
+        "lhs" => Method::Lhs { samples },
+        "sobol" => Method::Sobol { samples },
+        "grid" => Method::Grid { samples },
+        other => {
+            return Err(Error::Invalid {
+                file: "--method".into(),
+                key: other.into(),
+                message: "expected lhs, sobol or grid".into(),
+            }
+            .into());
+        }
+    };
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join("robustness"));
+    output::check_destination(&dir, args.force)?;
+    let seed = args.seed.unwrap_or(first.run.seed);
+    let threads = threads_or_all(args.threads);
+    let bar = progress_bar(args.quiet, 1, "robustness");
+    let out = robustness::analyse(
+        &scenarios,
+        &factors,
+        method,
+        args.reps,
+        seed,
+        threads,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+    output::write_robustness(&dir, args.force, &scenarios, &out)?;
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{}", robustness::headline(&out))?;
+    writeln!(stdout, "results in {}", dir.display())?;
+    Ok(())
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    let scenarios = comparison_scenarios(&args.scenarios)?;
     let dir = args
         .out
         .clone()

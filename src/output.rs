@@ -716,3 +716,147 @@ pub fn write_manifest(path: &Path, scenario: &Scenario, run: &RunOutput, seed: u
 pub fn default_dir(scenario: &Scenario) -> PathBuf {
     Path::new("output").join(&scenario.name)
 }
+
+/// Writes the result of a robustness analysis into `dir`, atomically: `robustness.csv` (one row
+/// per design point and scenario: the parameter values, the scenario's mean RTB index and its
+/// paired effect against the base with its 95% interval; the defaults as point `default`),
+/// `robustness_summary.csv` (one row per proposal), `robustness_sobol.csv` (Sobol method: the
+/// indices of each proposal's effect per parameter) and a manifest.
+pub fn write_robustness(
+    dir: &Path,
+    force: bool,
+    scenarios: &[Scenario],
+    out: &crate::experiment::robustness::RobustnessOutput,
+) -> Result<()> {
+    use crate::experiment::robustness::Method as R;
+    write_atomically(dir, force, |tmp| {
+        let path = tmp.join("robustness.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        let mut header: Vec<String> = vec!["point".into()];
+        header.extend(out.factors.iter().map(|f| f.key.clone()));
+        header.extend(
+            [
+                "scenario",
+                "n",
+                "rtb_mean",
+                "effect",
+                "effect_sd",
+                "effect_ci95_low",
+                "effect_ci95_high",
+            ]
+            .map(String::from),
+        );
+        w.write_record(&header).map_err(csv_err(&path))?;
+        for (p, values) in out.points.iter().enumerate() {
+            for (s, name) in out.scenarios.iter().enumerate() {
+                let mut row = vec![p.to_string()];
+                row.extend(values.iter().map(|&v| num(v)));
+                row.push(name.clone());
+                row.push(out.replications.to_string());
+                row.push(num(out.rtb[p][s]));
+                match s.checked_sub(1).map(|k| out.effects[p][k]) {
+                    Some(e) => row.extend([e.mean, e.sd, e.low, e.high].map(num)),
+                    None => row.extend(std::iter::repeat_n(String::new(), 4)),
+                }
+                w.write_record(&row).map_err(csv_err(&path))?;
+            }
+        }
+        w.flush().map_err(Error::write(&path))?;
+        let path = tmp.join("robustness_summary.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        w.write_record([
+            "scenario",
+            "baseline",
+            "points",
+            "effect_at_defaults",
+            "effect_at_defaults_ci95_low",
+            "effect_at_defaults_ci95_high",
+            "share_lowering",
+            "share_lowering_clearly",
+            "share_raising_clearly",
+            "effect_median",
+            "effect_q05",
+            "effect_q95",
+        ])
+        .map_err(csv_err(&path))?;
+        for p in &out.proposals {
+            let mut row = vec![
+                p.scenario.clone(),
+                out.scenarios[0].clone(),
+                out.points.len().to_string(),
+            ];
+            row.extend(
+                [
+                    p.at_default.mean,
+                    p.at_default.low,
+                    p.at_default.high,
+                    p.share_lowering,
+                    p.share_lowering_clearly,
+                    p.share_raising_clearly,
+                    p.median,
+                    p.q05,
+                    p.q95,
+                ]
+                .map(num),
+            );
+            w.write_record(&row).map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(Error::write(&path))?;
+        if matches!(out.method, R::Sobol { .. }) {
+            let path = tmp.join("robustness_sobol.csv");
+            let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+            w.write_record([
+                "scenario",
+                "parameter",
+                "low",
+                "high",
+                "first_order",
+                "first_order_ci95_low",
+                "first_order_ci95_high",
+                "total",
+                "total_ci95_low",
+                "total_ci95_high",
+            ])
+            .map_err(csv_err(&path))?;
+            for p in &out.proposals {
+                for (f, i) in out.factors.iter().zip(p.sobol.iter().flatten()) {
+                    let mut row = vec![p.scenario.clone(), f.key.clone()];
+                    row.extend(
+                        [
+                            f.low,
+                            f.high,
+                            i.first,
+                            i.first_ci.0,
+                            i.first_ci.1,
+                            i.total,
+                            i.total_ci.0,
+                            i.total_ci.1,
+                        ]
+                        .map(num),
+                    );
+                    w.write_record(&row).map_err(csv_err(&path))?;
+                }
+            }
+            w.flush().map_err(Error::write(&path))?;
+        }
+        let manifest = serde_json::json!({
+            "program": "forumsim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": "robustness",
+            "baseline": out.scenarios[0],
+            "scenarios": out.scenarios,
+            "scenario_hashes": scenarios.iter().map(|s| s.content_hash()).collect::<Vec<_>>(),
+            "master_seed": out.seed,
+            "method": match out.method {
+                R::Lhs { samples } => format!("latin hypercube, {samples} points"),
+                R::Grid { samples } => format!("grid, {samples} values per parameter"),
+                R::Sobol { samples } => format!("saltelli design, base {samples}: Sobol indices of each effect (Saltelli 2010 first-order, Jansen total, 1000 bootstrap resamples)"),
+            },
+            "parameters": out.factors.iter().map(|f| serde_json::json!({"key": f.key, "low": f.low, "high": f.high})).collect::<Vec<_>>(),
+            "replications_per_point": out.replications,
+            "seeds": "replications 0..n of sweep point 0 at every design point and in every scenario (common random numbers)",
+            "wall_seconds": out.wall_seconds,
+        });
+        write_json(&tmp.join("manifest.json"), &manifest)
+    })
+}

@@ -8,6 +8,7 @@ pub mod calibration;
 pub mod compare;
 pub mod design;
 pub mod observe;
+pub mod robustness;
 pub mod seeds;
 pub mod sensitivity;
 pub mod shard;

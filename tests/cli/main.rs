@@ -1233,3 +1233,74 @@ fn a_damaged_checkpoint_is_refused_and_left_in_place() {
     let rows = fs::read_to_string(dir.join("damaged/replications.csv")).expect("result");
     assert_eq!(rows.lines().count(), 1 + 1200);
 }
+
+/// `robustness` runs a comparison at every point of a design with the same seeds: a scenario
+/// against itself has an effect of exactly zero at every point, the files have their columns,
+/// the result does not depend on the thread count, and a bad method is refused with exit code 2
+/// and nothing written.
+#[test]
+fn robustness_writes_paired_effects_at_every_point() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let args = |out: &str, threads: &str| {
+        vec![
+            "robustness".to_string(),
+            "small.toml".into(),
+            "small.toml".into(),
+            "--params".into(),
+            "policy.noise,pressure.rho=0.1:0.3".into(),
+            "--samples".into(),
+            "3".into(),
+            "--reps".into(),
+            "2".into(),
+            "--threads".into(),
+            threads.into(),
+            "--out".into(),
+            out.into(),
+            "--quiet".into(),
+        ]
+    };
+    let run = |a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        forumsim(dir, &refs)
+    };
+    let one = run(args("r1", "1"));
+    assert!(one.status.success(), "{}", stderr(&one));
+    assert!(stdout(&one).contains("lowers at"), "{}", stdout(&one));
+    let csv = fs::read_to_string(dir.join("r1/robustness.csv")).expect("robustness.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().expect("header"),
+        "point,policy.noise,pressure.rho,scenario,n,rtb_mean,effect,effect_sd,effect_ci95_low,effect_ci95_high"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 6, "3 points x 2 scenarios");
+    for r in rows.iter().filter(|r| !r[6].is_empty()) {
+        assert_eq!(
+            &r[6..],
+            &["0", "0", "0", "0"],
+            "a scenario against itself: {r:?}"
+        );
+    }
+    let noise: Vec<f64> = rows.iter().map(|r| r[1].parse().expect("number")).collect();
+    assert!(
+        noise.iter().all(|&x| (0.02..=0.5).contains(&x)),
+        "{noise:?}"
+    );
+    assert!(dir.join("r1/robustness_summary.csv").exists());
+    assert!(dir.join("r1/manifest.json").exists());
+    let two = run(args("r2", "2"));
+    assert!(two.status.success(), "{}", stderr(&two));
+    assert_eq!(
+        csv,
+        fs::read_to_string(dir.join("r2/robustness.csv")).expect("r2"),
+        "thread count changed the result"
+    );
+    let mut bad = args("r3", "1");
+    bad.extend(["--method".into(), "bogus".into()]);
+    let refused = run(bad);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("expected lhs, sobol or grid"));
+    assert!(!dir.join("r3").exists());
+}
