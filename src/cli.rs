@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use forumsim::scenario::MAX_REPLICATIONS;
 
 /// forumsim: how far does migrants' rights protection drift toward a race to the bottom when
 /// States cooperate in informal forums or binding regimes, and which forum design stops it?
@@ -100,7 +101,7 @@ pub struct RunArgs {
     /// Scenario file (TOML); without it, the built-in default (the status quo)
     pub scenario: Option<PathBuf>,
     /// Number of replications (overrides the scenario's run.replications)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_REPLICATIONS))]
     pub reps: Option<u64>,
     /// Master seed (overrides the scenario's run.seed)
     #[arg(long, value_name = "S")]
@@ -156,7 +157,7 @@ pub struct CompareArgs {
     /// against each of the seed's proposals
     pub scenarios: Vec<PathBuf>,
     /// Replications per scenario [default: the first scenario's run.replications]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_REPLICATIONS))]
     pub reps: Option<u64>,
     /// Master seed shared by all scenarios [default: the first scenario's run.seed]
     #[arg(long, value_name = "S")]
@@ -183,7 +184,7 @@ pub struct CalibrateArgs {
     /// Scenario file (TOML) [default: the built-in status quo]
     pub scenario: Option<PathBuf>,
     /// Replications
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=MAX_REPLICATIONS))]
     pub reps: u64,
     /// Master seed [default: the scenario's run.seed]
     #[arg(long, value_name = "S")]
@@ -215,7 +216,7 @@ pub struct SensitivityArgs {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub samples: usize,
     /// Replications averaged per model run (the same seeds at every point)
-    #[arg(long, value_name = "R", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "R", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=MAX_REPLICATIONS))]
     pub reps: u64,
     /// Master seed [default: the scenario's run.seed]
     #[arg(long, value_name = "S")]

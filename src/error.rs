@@ -37,6 +37,13 @@ pub enum Error {
     /// The output folder holds an earlier result and `force` was not given.
     #[error("{} already holds results; pass --force to overwrite", path.display())]
     OutputExists { path: PathBuf },
+    /// Another process is writing the same result folder.
+    #[error(
+        "{}: another forumsim process{} is writing this result folder; wait for it to finish or give another --out",
+        path.display(),
+        if holder.is_empty() { String::new() } else { format!(" (pid {holder})") }
+    )]
+    Busy { path: PathBuf, holder: String },
     /// The embedded fact tables are malformed (a build defect, not a user error).
     #[error("embedded data {table}: {message}")]
     Data {
@@ -79,6 +86,7 @@ impl Error {
                 | Error::Invalid { .. }
                 | Error::ExtendsCycle { .. }
                 | Error::OutputExists { .. }
+                | Error::Busy { .. }
         )
     }
 }

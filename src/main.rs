@@ -107,6 +107,13 @@ fn run_config(
     config
 }
 
+/// Prints the scenario's warnings (settings accepted but without the effect a user may mean).
+fn warn(scenario: &Scenario) {
+    for w in scenario.warnings() {
+        eprintln!("forumsim: warning: {}: {w}", scenario.source);
+    }
+}
+
 fn threads_or_all(threads: Option<u64>) -> usize {
     threads.map(|t| t as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -200,6 +207,7 @@ fn robustness(args: RobustnessArgs) -> anyhow::Result<()> {
 
 fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let scenarios = comparison_scenarios(&args.scenarios)?;
+    scenarios.iter().for_each(warn);
     let dir = args
         .out
         .clone()
@@ -223,7 +231,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         rows.extend(forumsim::experiment::compare::paired(
             (first, &runs[0].1),
             (scenario, &runs[k].1),
-        ));
+        )?);
     }
     let triples: Vec<_> = scenarios
         .iter()
@@ -251,7 +259,7 @@ fn print_comparison(
     let first = &scenarios[0];
     let mut out = std::io::stdout().lock();
     let mut scratch = Vec::new();
-    let rtb: Vec<f64> = runs[0].1.records.iter().map(|r| r.rtb).collect();
+    let rtb = runs[0].1.records.column(|r| r.rtb)?;
     if let Some(s) = summarize(&rtb, &mut scratch) {
         writeln!(
             out,
@@ -533,6 +541,14 @@ fn apply_cli_parameters(
             .map_err(Error::invalid("--set", key))?;
     }
     let design = match args.design.as_str() {
+        "grid" if args.samples.is_some() => {
+            return Err(Error::Invalid {
+                file: "--samples".into(),
+                key: "grid".into(),
+                message: "applies to --design lhs only; a grid has the points of its --sweep steps"
+                    .into(),
+            });
+        }
         "grid" => Design::Grid,
         "lhs" => Design::Lhs {
             samples: args
@@ -553,6 +569,13 @@ fn apply_cli_parameters(
         }
     };
     if args.sweep.is_empty() {
+        if args.design != "grid" || args.samples.is_some() {
+            return Err(Error::Invalid {
+                file: "--design".into(),
+                key: args.design.clone(),
+                message: "--design and --samples shape the sweep of --sweep KEY=FROM:TO, which is missing (a scenario's own [sweep] sets its design and samples in the file)".into(),
+            });
+        }
         return Ok(scenario.sweep.clone());
     }
     let mut params = Vec::new();
@@ -600,6 +623,7 @@ fn apply_cli_parameters(
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut scenario = load(args.scenario.as_deref())?;
     let sweep = apply_cli_parameters(&mut scenario, &args)?;
+    warn(&scenario);
     if let Some(text) = &args.shard {
         return run_shard(scenario, sweep, text, &args);
     }
@@ -607,10 +631,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| output::default_dir(&scenario));
-    output::check_destination(&dir, args.force)?;
     let mut config = run_config(&scenario, args.reps, args.seed, args.threads);
     config.inject_failure = args.inject_failure;
     if let Some(sweep) = sweep {
+        if args.resume {
+            return Err(forumsim::experiment::stream::no_resume("a sweep").into());
+        }
+        output::check_destination(&dir, args.force)?;
         return run_sweep(&scenario, &sweep, &config, &dir, &args);
     }
     let facts = scenario.facts()?;
@@ -623,14 +650,18 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let total = config.replications;
     // Replications stream to a work folder with checkpoints, so memory does not grow with them
     // and a killed run continues with --resume.
-    let work = forumsim::experiment::stream::work_dir(&dir);
     let chunk = forumsim::experiment::chunk_size(config.threads);
-    let result = forumsim::experiment::stream::run_streaming(
+    let options = forumsim::experiment::stream::Publish {
+        force: args.force,
+        resume: args.resume,
+        charts: !args.no_charts,
+    };
+    let finished = forumsim::experiment::stream::run_to_folder(
         &scenario,
         &facts,
         &config,
-        &work,
-        args.resume,
+        &dir,
+        options,
         &mut |done| {
             bar.set_position(done);
             if args.progress_json && (done % chunk == 0 || done == total) {
@@ -640,22 +671,24 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     )
     .with_context(|| format!("running scenario {}", scenario.name))?;
     bar.finish_and_clear();
-    output::publish_streamed_run(
-        &work,
-        &dir,
-        args.force,
-        &scenario,
-        &facts,
-        &result,
-        config.seed,
-        !args.no_charts,
-    )?;
-    print_report(&scenario, &result, &dir, config.seed)?;
-    if !result.failures.is_empty() {
+    let headline = match finished {
+        forumsim::experiment::stream::Finished::Published(h) => h,
+        forumsim::experiment::stream::Finished::AlreadyPublished => {
+            writeln!(
+                std::io::stdout().lock(),
+                "{}: {} already holds the results of this run; nothing to resume",
+                scenario.name,
+                dir.display()
+            )?;
+            return Ok(());
+        }
+    };
+    print_report(&scenario, &headline, &dir, config.seed)?;
+    if headline.failures > 0 {
         // The batch went on; the command still fails, with one line naming the file.
         eprintln!(
             "forumsim: {} of {} replications broke an invariant and are left out of the results; see {}",
-            result.failures.len(),
+            headline.failures,
             config.replications,
             dir.join("failures.csv").display()
         );
@@ -687,43 +720,12 @@ fn progress_line(name: &str, done: u64, total: u64, started: std::time::Instant)
 }
 
 fn rerun(dir: &Path, replication: u64) -> anyhow::Result<()> {
-    let scenario = Scenario::load(&dir.join("scenario.toml"))?;
-    let manifest_path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&manifest_path).map_err(|source| Error::Read {
-        file: manifest_path.clone(),
-        source,
-    })?;
-    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Invalid {
-        file: manifest_path.clone(),
-        key: "manifest".into(),
-        message: e.to_string(),
-    })?;
-    let whole_number = |key: &str, what: &str| {
-        manifest[key].as_u64().ok_or_else(|| Error::Invalid {
-            file: manifest_path.clone(),
-            key: key.into(),
-            message: format!("expected {what} (a whole number), found {}", manifest[key]),
-        })
-    };
-    let seed = whole_number("master_seed", "the run's master seed")?;
-    let point = whole_number("sweep_point", "the run's design point")?;
-    // The run's replications are those kept and those that failed.
-    let replications = whole_number("replications", "the run's number of replications")?
-        + whole_number(
-            "failed_replications",
-            "the run's number of failed replications",
-        )?;
-    if replication >= replications {
-        return Err(Error::Invalid {
-            file: dir.to_path_buf(),
-            key: "--replication".into(),
-            message: format!(
-                "expected a replication of this run, 0 to {}, found {replication}",
-                replications.saturating_sub(1)
-            ),
-        }
-        .into());
-    }
+    let forumsim::experiment::rerun::Rerun {
+        scenario,
+        seed,
+        point,
+        ..
+    } = forumsim::experiment::rerun::prepare(dir, replication)?;
     let facts = scenario.facts()?;
     let names = forumsim::experiment::observe::metric_names(&scenario, &facts.region_names);
     let result = forumsim::experiment::simulate(&scenario, &facts, seed, point, replication);
@@ -775,6 +777,9 @@ fn run_shard(
 ) -> anyhow::Result<()> {
     use forumsim::experiment::shard::{ShardSpec, run_shard};
     let spec = ShardSpec::parse(text).map_err(Error::invalid("--shard", text))?;
+    if args.resume {
+        return Err(forumsim::experiment::stream::no_resume("a shard").into());
+    }
     scenario.sweep = sweep;
     let dir = args.out.clone().unwrap_or_else(|| {
         Path::new("output").join(format!(
@@ -919,35 +924,28 @@ fn run_sweep(
 
 fn print_report(
     scenario: &Scenario,
-    result: &forumsim::RunOutput,
+    headline: &forumsim::experiment::Headline,
     dir: &Path,
     seed: u64,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let reps = result.records.len();
-    let mut scratch = Vec::new();
-    let column = |f: &dyn Fn(&forumsim::experiment::ReplicationRecord) -> f64| -> Vec<f64> {
-        result.records.iter().map(f).collect()
-    };
+    let reps = headline.replications;
     writeln!(
         out,
         "{}: {} replications, {}-{}, seed {}, {:.2} s ({:.0} replications/s)",
         scenario.name,
         reps,
-        result.years.first().copied().unwrap_or_default(),
-        result.years.last().copied().unwrap_or_default(),
+        headline.years.0,
+        headline.years.1,
         seed,
-        result.wall_seconds,
-        reps as f64 / result.wall_seconds.max(1e-9)
+        headline.wall_seconds,
+        reps as f64 / headline.wall_seconds.max(1e-9)
     )?;
-    for (label, values) in [
-        ("RTB index", column(&|r| r.rtb)),
-        (
-            "RTB index, migrant-weighted",
-            column(&|r| r.rtb_migrant_weighted),
-        ),
+    for (label, summary) in [
+        ("RTB index", headline.rtb),
+        ("RTB index, migrant-weighted", headline.rtb_migrant_weighted),
     ] {
-        if let Some(s) = summarize(&values, &mut scratch) {
+        if let Some(s) = summary {
             writeln!(
                 out,
                 "  {label:<34} {:>8.4}  95% CI [{:.4}, {:.4}]",
@@ -956,28 +954,23 @@ fn print_report(
         }
     }
     writeln!(out, "  mean protection (start -> end)")?;
-    for (d, name) in DOMAINS.iter().enumerate() {
-        let start = column(&|r| r.start.domains[d]);
-        let end = column(&|r| r.end.domains[d]);
-        if let (Some(a), Some(b)) = (
-            summarize(&start, &mut scratch),
-            summarize(&end, &mut scratch),
-        ) {
+    for (name, summaries) in DOMAINS.iter().zip(&headline.domains) {
+        if let (Some(a), Some(b)) = summaries {
             writeln!(out, "    {name:<32} {:>8.3} -> {:.3}", a.mean, b.mean)?;
         }
     }
     if !scenario.treaties.is_empty() {
         writeln!(out, "  parties at the end (mean)")?;
-        for (k, t) in scenario.treaties.iter().enumerate() {
-            if let Some(s) = summarize(&column(&|r| r.parties[k]), &mut scratch) {
+        for (t, s) in scenario.treaties.iter().zip(&headline.parties) {
+            if let Some(s) = s {
                 writeln!(out, "    {:<32} {:>8.1}", t.name, s.mean)?;
             }
         }
     }
     if !scenario.forums.is_empty() {
         writeln!(out, "  attendance per meeting (mean)")?;
-        for (k, f) in scenario.forums.iter().enumerate() {
-            if let Some(s) = summarize(&column(&|r| r.attendance[k]), &mut scratch) {
+        for (f, s) in scenario.forums.iter().zip(&headline.attendance) {
+            if let Some(s) = s {
                 writeln!(out, "    {:<32} {:>8.1}", f.name, s.mean)?;
             }
         }

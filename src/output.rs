@@ -20,19 +20,273 @@ use crate::scenario::Scenario;
 use crate::stats::summarize;
 use crate::world::{DOMAINS, Facts};
 
-/// Checks that `dir` may receive results: it must not hold a result unless `force`.
+/// The names a forumsim result, comparison, sweep, calibration, sensitivity or shard folder holds
+/// (besides `rerun-K.csv` and, in a comparison, one folder per scenario named in its manifest).
+const RESULT_ENTRIES: &[&str] = &[
+    "summary.csv",
+    "replications.csv",
+    "states.csv",
+    "failures.csv",
+    "scenario.toml",
+    "manifest.json",
+    "report.html",
+    "charts",
+    "comparison.csv",
+    "sweep.csv",
+    "sensitivity.csv",
+    "calibration.csv",
+    "results.bin",
+    "shard.json",
+];
+
+/// Bytes the hidden siblings of a result folder add to its name (`.` + `.partial-` + a pid):
+/// the folder's name may have at most `NAME_MAX - SIBLING_EXTRA` bytes.
+const SIBLING_EXTRA: usize = 20;
+const NAME_MAX: usize = 255;
+
+/// Checks that `dir` may receive results, before anything is simulated: a new or empty folder,
+/// or with `force` a forumsim result folder (recognised by its manifest, holding only what
+/// forumsim writes), never a symbolic link, a file, a mount point or anyone else's folder; a
+/// name short enough for the work folder beside it; and a parent folder that can be written.
 pub fn check_destination(dir: &Path, force: bool) -> Result<()> {
-    if dir.exists() && !force {
-        let empty = fs::read_dir(dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !empty {
+    check_place(dir)?;
+    if !fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(());
+    }
+    let empty = fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .map_err(|source| Error::Read {
+            file: dir.to_path_buf(),
+            source,
+        })?;
+    if !empty {
+        if let Some(foreign) = foreign_entry(dir) {
+            return Err(Error::Invalid {
+                file: dir.to_path_buf(),
+                key: "--out".into(),
+                message: format!(
+                    "{foreign}; forumsim writes only into a new or empty folder, and --force replaces only a forumsim result folder: give another --out"
+                ),
+            });
+        }
+        if !force {
             return Err(Error::OutputExists {
                 path: dir.to_path_buf(),
             });
         }
     }
     Ok(())
+}
+
+/// The checks of [`check_destination`] that do not depend on what `dir` holds: its name, that it
+/// is a folder (or nothing yet), not a symbolic link or a mount point, and that its parent can
+/// be written.
+pub fn check_place(dir: &Path) -> Result<()> {
+    let refuse = |message: String| Error::Invalid {
+        file: dir.to_path_buf(),
+        key: "--out".into(),
+        message,
+    };
+    check_name(dir)?;
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(Error::Read {
+                file: dir.to_path_buf(),
+                source,
+            });
+        }
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(refuse(format!(
+                "is a symbolic link (to {}); a result is published by renaming a folder into place, which would replace the link: give the folder it points to",
+                fs::read_link(dir).map_or_else(|_| "?".into(), |t| t.display().to_string())
+            )));
+        }
+        Ok(m) if !m.is_dir() => {
+            return Err(refuse(
+                "is a file, not a folder; give the folder the results should go to".into(),
+            ));
+        }
+        Ok(m) if is_mount_point(dir, &m) => {
+            return Err(refuse(
+                "is a mount point; a result is published by renaming a folder into place, which cannot replace a mount point: give a folder inside it".into(),
+            ));
+        }
+        Ok(_) => {}
+    }
+    check_writable(dir)
+}
+
+/// Checks that the name of result folder `dir` leaves room for the hidden folders beside it.
+fn check_name(dir: &Path) -> Result<()> {
+    let len = dir.file_name().map_or(0, |n| n.len());
+    if len + SIBLING_EXTRA > NAME_MAX {
+        return Err(Error::Invalid {
+            file: dir.to_path_buf(),
+            key: "--out".into(),
+            message: format!(
+                "the folder name has {len} bytes; expected at most {} (forumsim works in a hidden folder .NAME.partial beside it, and a name has at most {NAME_MAX} bytes)",
+                NAME_MAX - SIBLING_EXTRA
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `dir` (with metadata `m`) is a mount point: on another device than its parent.
+#[cfg(unix)]
+fn is_mount_point(dir: &Path, m: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(dir.join(".."))
+        .map(|p| p.dev() != m.dev() || p.ino() == m.ino())
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_mount_point(_: &Path, _: &fs::Metadata) -> bool {
+    false
+}
+
+/// What makes `dir` something other than a forumsim result folder, if anything: no manifest of
+/// forumsim, or an entry that forumsim did not write.
+fn foreign_entry(dir: &Path) -> Option<String> {
+    let mut names: Vec<String> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<std::io::Result<_>>()
+            .unwrap_or_else(|_| vec!["an unreadable entry".into()]),
+        Err(e) => return Some(format!("cannot be read ({e})")),
+    };
+    names.sort();
+    let manifest = ["manifest.json", "shard.json"].iter().find_map(|name| {
+        let text = fs::read_to_string(dir.join(name)).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        (v["program"] == "forumsim").then_some(v)
+    });
+    let Some(manifest) = manifest else {
+        let first = names.first().map_or("", String::as_str);
+        return Some(format!(
+            "holds {first:?} and no manifest.json of forumsim: it is not a forumsim result"
+        ));
+    };
+    let folders: Vec<&str> = manifest["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["folder"].as_str())
+        .collect();
+    names
+        .into_iter()
+        .find(|name| {
+            let rerun = name.starts_with("rerun-") && name.ends_with(".csv");
+            !(RESULT_ENTRIES.contains(&name.as_str()) || rerun || folders.contains(&name.as_str()))
+        })
+        .map(|name| format!("holds {name:?}, which is not part of a forumsim result"))
+}
+
+/// Checks that the folder `dir` will be created in can be written: the nearest existing ancestor
+/// must be a folder in which a file can be created.
+fn check_writable(dir: &Path) -> Result<()> {
+    let mut ancestor = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    while let Some(a) = ancestor {
+        if fs::symlink_metadata(a).is_ok() {
+            break;
+        }
+        ancestor = a.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+    let parent = ancestor.unwrap_or(Path::new("."));
+    let probe = parent.join(format!(".forumsim-probe-{}", std::process::id()));
+    match fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(Error::Invalid {
+            file: dir.to_path_buf(),
+            key: "--out".into(),
+            message: format!("cannot write in {}: {e}", parent.display()),
+        }),
+    }
+}
+
+/// A lock held on a result folder while a process writes it, so that a second writer is refused
+/// instead of deleting the first's work. It is the file `.<name>.lock` beside the folder, locked
+/// with the operating system's advisory lock (released however the process ends, even by
+/// `kill -9`), and removed when the writer is done.
+#[derive(Debug)]
+pub struct DirLock {
+    path: PathBuf,
+    _file: fs::File,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Removed while still locked: a process that opened it meanwhile sees that the file it
+        // locked is no longer the one at the path, and takes the lock afresh.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Takes the lock of result folder `dir`, or refuses with [`Error::Busy`] when another process
+/// holds it.
+pub fn lock_destination(dir: &Path) -> Result<DirLock> {
+    check_name(dir)?;
+    let path = hidden_sibling(dir, "lock");
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(Error::write(parent))?;
+    }
+    loop {
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(Error::write(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                return Err(Error::Busy {
+                    path: dir.to_path_buf(),
+                    holder: holder.trim().to_string(),
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::write(&path)(e)),
+        }
+        if same_file(&file, &path) {
+            use std::io::Write;
+            let pid = std::process::id().to_string();
+            file.set_len(0)
+                .and_then(|()| file.write_all(pid.as_bytes()))
+                .map_err(Error::write(&path))?;
+            return Ok(DirLock { path, _file: file });
+        }
+    }
+}
+
+/// Whether the open `file` is still the file at `path`.
+#[cfg(unix)]
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &fs::File, path: &Path) -> bool {
+    path.exists()
+}
+
+/// Testing hook of the fault-injection tests: with `FORUMSIM_FAULT_KILL_AT=STEP` in the
+/// environment, the process ends at once (exit code 137, as after `kill -9`, with no cleanup)
+/// when it reaches step `STEP`.
+pub fn fault_point(step: &str) {
+    if std::env::var_os("FORUMSIM_FAULT_KILL_AT").is_some_and(|v| v == step) {
+        std::process::exit(137);
+    }
 }
 
 fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
@@ -66,21 +320,27 @@ pub fn hidden_sibling(dir: &Path, tag: &str) -> PathBuf {
 }
 
 /// Fills a temporary sibling folder of `dir` with `fill`, then renames it into place, so a reader
-/// never sees a half-written result. An existing `dir` is replaced only with `force`.
+/// never sees a half-written result. An existing `dir` is replaced only with `force`, and only if
+/// it is a forumsim result ([`check_destination`]); a second writer of `dir` at the same time is
+/// refused ([`lock_destination`]).
 pub fn write_atomically(
     dir: &Path,
     force: bool,
     fill: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
     check_destination(dir, force)?;
+    let _lock = lock_destination(dir)?;
     let tmp = hidden_sibling(dir, &format!("partial-{}", std::process::id()));
-    let parent = tmp.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(Error::write(parent))?;
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(Error::write(&tmp))?;
     }
     fs::create_dir_all(&tmp).map_err(Error::write(&tmp))?;
     if let Err(e) = fill(&tmp) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    // Checked again under the lock: another process may have published meanwhile.
+    if let Err(e) = check_destination(dir, force) {
         let _ = fs::remove_dir_all(&tmp);
         return Err(e);
     }
@@ -127,9 +387,15 @@ fn write_result(
     Ok(())
 }
 
-/// Publishes a streamed run: writes its files (and charts) into `work/result`, renames that to
-/// `dir` (replacing an earlier result only with `force`), then removes the work folder. A run
-/// killed before the rename is finished by `--resume`.
+/// Publishes a streamed run from its work folder `work` to `dir`, in steps that a kill at any
+/// point leaves restartable (each is redone or skipped by the next attempt, `--resume`):
+///
+/// 1. unless `work/staged` exists: the result files (and with `charts` the charts) are written
+///    into `work/result`, then the marker `work/staged` says they are complete;
+/// 2. while `work/result` exists: an earlier result at `dir` (replaced only with `force`, and
+///    only a forumsim result) is moved to `work/replaced`, and `work/result` is renamed to `dir`;
+/// 3. the work folder is renamed to `.<name>.trash` and removed (a leftover trash folder, from
+///    a kill during the removal, is removed by the next writer of `dir`).
 #[allow(clippy::too_many_arguments)]
 pub fn publish_streamed_run(
     work: &Path,
@@ -141,24 +407,66 @@ pub fn publish_streamed_run(
     seed: u64,
     charts: bool,
 ) -> Result<()> {
-    check_destination(dir, force)?;
     let staging = work.join("result");
+    let staged = work.join("staged");
+    if !staged.exists() {
+        check_destination(dir, force)?;
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(Error::write(&staging))?;
+        }
+        fs::create_dir_all(&staging).map_err(Error::write(&staging))?;
+        write_result(&staging, scenario, facts, run, seed, charts)?;
+        fault_point("staged");
+        create_synced(&staged)?;
+        fault_point("marked");
+    }
     if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(Error::write(&staging))?;
-    }
-    fs::create_dir_all(&staging).map_err(Error::write(&staging))?;
-    write_result(&staging, scenario, facts, run, seed, charts)?;
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(Error::write(parent))?;
-    }
-    if dir.exists() {
-        let old = work.join("replaced");
-        fs::rename(dir, &old).map_err(Error::write(dir))?;
+        if fs::symlink_metadata(dir).is_ok() {
+            // The earlier result: checked again, since this may be a resume with other options.
+            check_destination(dir, force)?;
+            let replaced = work.join("replaced");
+            if replaced.exists() {
+                fs::remove_dir_all(&replaced).map_err(Error::write(&replaced))?;
+            }
+            fs::rename(dir, &replaced).map_err(Error::write(dir))?;
+            fault_point("moved-old");
+        }
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(Error::write(parent))?;
+        }
         fs::rename(&staging, dir).map_err(Error::write(dir))?;
-    } else {
-        fs::rename(&staging, dir).map_err(Error::write(dir))?;
+        fault_point("published");
     }
-    fs::remove_dir_all(work).map_err(Error::write(work))
+    remove_trash(dir)?;
+    let trash = hidden_sibling(dir, "trash");
+    fs::rename(work, &trash).map_err(Error::write(work))?;
+    fault_point("trashed");
+    remove_trash(dir)
+}
+
+/// Removes the trash folder of `dir` left by a publication (step 3 of
+/// [`publish_streamed_run`]), if there is one.
+pub fn remove_trash(dir: &Path) -> Result<()> {
+    let trash = hidden_sibling(dir, "trash");
+    if fs::symlink_metadata(&trash).is_err() {
+        return Ok(());
+    }
+    // The largest file first, so that a kill during the removal is seen half done.
+    let _ = fs::remove_file(trash.join("traces.bin"));
+    fault_point("removing");
+    fs::remove_dir_all(&trash).map_err(Error::write(&trash))
+}
+
+/// Creates the empty file `path` and makes it (and its entry in its folder) durable.
+fn create_synced(path: &Path) -> Result<()> {
+    fs::File::create(path)
+        .and_then(|f| f.sync_all())
+        .map_err(Error::write(path))?;
+    if let Some(parent) = path.parent() {
+        // A folder's entry is durable once the folder is synced (a no-op where unsupported).
+        let _ = fs::File::open(parent).and_then(|f| f.sync_all());
+    }
+    Ok(())
 }
 
 /// Writes the files of one run into an existing folder.
@@ -439,28 +747,29 @@ fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
     fs::write(path, text + "\n").map_err(Error::write(path))
 }
 
+/// The columns of `summary.csv`, in order (charts read them back by these names).
+pub const SUMMARY_COLUMNS: [&str; 12] = [
+    "year",
+    "metric",
+    "n",
+    "mean",
+    "sd",
+    "q05",
+    "q25",
+    "q50",
+    "q75",
+    "q95",
+    "ci95_low",
+    "ci95_high",
+];
+
 /// `summary.csv`: one row per year and metric, across replications.
 pub fn write_summary(path: &Path, run: &RunOutput) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
-    w.write_record([
-        "year",
-        "metric",
-        "n",
-        "mean",
-        "sd",
-        "q05",
-        "q25",
-        "q50",
-        "q75",
-        "q95",
-        "ci95_low",
-        "ci95_high",
-    ])
-    .map_err(csv_err(path))?;
+    w.write_record(SUMMARY_COLUMNS).map_err(csv_err(path))?;
     let nm = run.metrics.len();
-    let n = run.records.len();
-    let mut values = Vec::with_capacity(n);
-    let mut scratch = Vec::with_capacity(n);
+    let mut values = Vec::new();
+    let mut scratch = Vec::new();
     let mut traces = run.traces.reader();
     for (t, year) in run.years.iter().enumerate() {
         for (m, metric) in run.metrics.iter().enumerate() {
@@ -493,9 +802,8 @@ pub fn write_replications(path: &Path, scenario: &Scenario, run: &RunOutput) -> 
     let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
     w.write_record(replication_header(scenario))
         .map_err(csv_err(path))?;
-    for r in &run.records {
-        w.write_record(replication_row(r)).map_err(csv_err(path))?;
-    }
+    run.records
+        .for_each(&mut |r| w.write_record(replication_row(r)).map_err(csv_err(path)))?;
     w.flush().map_err(Error::write(path))
 }
 

@@ -63,6 +63,29 @@ fn read_header(r: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<St
         .collect())
 }
 
+/// The positions of the columns `names` in `header` (`usize::MAX` for one that is absent and
+/// not `needed`); a needed column that is missing is an error naming it.
+fn columns<const N: usize>(
+    path: &Path,
+    header: &[String],
+    names: [(&str, bool); N],
+) -> Result<[usize; N]> {
+    let mut at = [usize::MAX; N];
+    for (slot, (name, needed)) in at.iter_mut().zip(names) {
+        match header.iter().position(|h| h == name) {
+            Some(k) => *slot = k,
+            None if needed => {
+                return Err(read_err(
+                    path,
+                    format!("no column {name:?}: expected the columns forumsim writes"),
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(at)
+}
+
 fn read_json(path: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         file: path.to_path_buf(),
@@ -84,24 +107,52 @@ impl RunData {
     pub fn read(dir: &Path) -> Result<RunData> {
         let path = dir.join("summary.csv");
         let mut summary: BTreeMap<String, Vec<Band>> = BTreeMap::new();
-        for rec in reader(&path)?.records() {
+        let mut r = reader(&path)?;
+        let header = read_header(&mut r, &path)?;
+        // By name: a file with its columns in another order, or without one that is not drawn
+        // (`n`, `sd`), gives the same charts; one without a column that is drawn is refused.
+        let [
+            year,
+            metric,
+            _n,
+            mean,
+            _sd,
+            q05,
+            q25,
+            q50,
+            q75,
+            q95,
+            ci_low,
+            ci_high,
+        ] = columns(
+            &path,
+            &header,
+            crate::output::SUMMARY_COLUMNS.map(|c| (c, !matches!(c, "n" | "sd"))),
+        )?;
+        for rec in r.records() {
             let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
             let f = |k: usize| parse(&path, rec.get(k).unwrap_or(""));
             let band = Band {
-                year: f(0)?,
-                mean: f(3)?,
-                q05: f(5)?,
-                q25: f(6)?,
-                q50: f(7)?,
-                q75: f(8)?,
-                q95: f(9)?,
-                ci_low: f(10)?,
-                ci_high: f(11)?,
+                year: f(year)?,
+                mean: f(mean)?,
+                q05: f(q05)?,
+                q25: f(q25)?,
+                q50: f(q50)?,
+                q75: f(q75)?,
+                q95: f(q95)?,
+                ci_low: f(ci_low)?,
+                ci_high: f(ci_high)?,
             };
             summary
-                .entry(rec.get(1).unwrap_or("").to_string())
+                .entry(rec.get(metric).unwrap_or("").to_string())
                 .or_default()
                 .push(band);
+        }
+        if summary.is_empty() {
+            return Err(read_err(
+                &path,
+                "holds no rows: expected one row per year and metric",
+            ));
         }
         let path = dir.join("replications.csv");
         let mut r = reader(&path)?;
@@ -192,17 +243,41 @@ impl ComparisonData {
         }
         let path = dir.join("comparison.csv");
         let mut rows = Vec::new();
-        for rec in reader(&path)?.records() {
+        let mut r = reader(&path)?;
+        let header = read_header(&mut r, &path)?;
+        let [
+            scenario,
+            metric,
+            baseline_mean,
+            scenario_mean,
+            difference,
+            ci_low,
+            ci_high,
+        ] = columns(
+            &path,
+            &header,
+            [
+                "scenario",
+                "metric",
+                "baseline_mean",
+                "scenario_mean",
+                "difference",
+                "ci95_low",
+                "ci95_high",
+            ]
+            .map(|c| (c, true)),
+        )?;
+        for rec in r.records() {
             let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
             let f = |k: usize| parse(&path, rec.get(k).unwrap_or(""));
             rows.push(ComparisonRow {
-                scenario: rec.get(0).unwrap_or("").to_string(),
-                metric: rec.get(2).unwrap_or("").to_string(),
-                baseline_mean: f(4)?,
-                scenario_mean: f(5)?,
-                difference: f(6)?,
-                ci_low: f(8)?,
-                ci_high: f(9)?,
+                scenario: rec.get(scenario).unwrap_or("").to_string(),
+                metric: rec.get(metric).unwrap_or("").to_string(),
+                baseline_mean: f(baseline_mean)?,
+                scenario_mean: f(scenario_mean)?,
+                difference: f(difference)?,
+                ci_low: f(ci_low)?,
+                ci_high: f(ci_high)?,
             });
         }
         Ok(ComparisonData {

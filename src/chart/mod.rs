@@ -99,10 +99,44 @@ fn register_font() {
     });
 }
 
-fn plot_err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> Error + '_ {
-    move |e| Error::Write {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(format!("{e:?}")),
+/// A drawing error as a write error of `path`: the operating system's error where there is one
+/// ("No space left on device"), said once, never the backend's nested debug form.
+fn plot_err<E: std::error::Error + Send + Sync + 'static>(
+    path: &Path,
+) -> impl Fn(DrawingAreaErrorKind<E>) -> Error + '_ {
+    move |e| {
+        let io = match &e {
+            DrawingAreaErrorKind::BackendError(
+                plotters_backend::DrawingErrorKind::DrawingError(inner),
+            ) => io_error(inner),
+            _ => None,
+        };
+        Error::Write {
+            path: path.to_path_buf(),
+            source: io.unwrap_or_else(|| std::io::Error::other(e.to_string())),
+        }
+    }
+}
+
+/// The IO error inside a backend's error, if it is one.
+fn io_error(e: &(dyn std::error::Error + 'static)) -> Option<std::io::Error> {
+    let copy = |io: &std::io::Error| std::io::Error::new(io.kind(), io.to_string());
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return Some(copy(io));
+    }
+    match e.downcast_ref::<plotters_bitmap::BitMapBackendError>()? {
+        plotters_bitmap::BitMapBackendError::IOError(io) => Some(copy(io)),
+        plotters_bitmap::BitMapBackendError::ImageError(img) => {
+            let mut source = std::error::Error::source(img);
+            while let Some(s) = source {
+                if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                    return Some(copy(io));
+                }
+                source = s.source();
+            }
+            Some(std::io::Error::other(img.to_string()))
+        }
+        _ => None,
     }
 }
 
@@ -1000,21 +1034,48 @@ pub fn draw_sweep(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Redraws the charts and the report of a result folder: a comparison if it holds
 /// `comparison.csv`, a sweep if it holds `sweep.csv`, else a single run.
 pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
-    if dir.join("sweep.csv").exists() {
-        return draw_sweep(dir);
-    }
-    // The folder is read once, for the charts and the report.
-    if dir.join("comparison.csv").exists() {
+    let files = if dir.join("sweep.csv").exists() {
+        draw_sweep(dir)?
+    } else if dir.join("comparison.csv").exists() {
+        // The folder is read once, for the charts and the report.
         let data = ComparisonData::read(dir)?;
         let files = draw_comparison(dir, &data)?;
         report::comparison_report(dir, &data)?;
-        Ok(files)
+        files
     } else {
         let run = RunData::read(dir)?;
         let files = draw_run(&run)?;
         report::run_report(&run)?;
-        Ok(files)
+        files
+    };
+    remove_stale(dir, &files)?;
+    Ok(files)
+}
+
+/// Removes the charts (`.png`, `.svg`) of an earlier drawing that this one did not draw again
+/// from the chart folders of `dir`, so that no chart of other data is left beside the new ones.
+/// Other files are left alone.
+fn remove_stale(dir: &Path, drawn: &[PathBuf]) -> Result<()> {
+    let mut folders: Vec<PathBuf> = drawn
+        .iter()
+        .filter_map(|f| f.parent().map(Path::to_path_buf))
+        .collect();
+    folders.push(dir.join("charts"));
+    folders.sort();
+    folders.dedup();
+    for folder in folders {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let chart = path.extension().is_some_and(|x| x == "png" || x == "svg");
+            if chart && path.is_file() && !drawn.contains(&path) {
+                std::fs::remove_file(&path).map_err(Error::write(&path))?;
+            }
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]

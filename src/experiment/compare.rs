@@ -79,15 +79,20 @@ fn quantities(scenario: &Scenario, other: &Scenario) -> Vec<(String, Quantity)> 
 }
 
 /// Paired differences of `other` against `baseline`, replication by replication.
-pub fn paired(baseline: (&Scenario, &RunOutput), other: (&Scenario, &RunOutput)) -> Vec<PairedRow> {
+pub fn paired(
+    baseline: (&Scenario, &RunOutput),
+    other: (&Scenario, &RunOutput),
+) -> crate::Result<Vec<PairedRow>> {
     let (bs, br) = baseline;
     let (os, or) = other;
     let n = br.records.len().min(or.records.len());
     let mut rows = Vec::new();
     let mut scratch = Vec::new();
     for (name, f) in quantities(bs, os) {
-        let b: Vec<f64> = br.records[..n].iter().map(|r| f(r, bs)).collect();
-        let o: Vec<f64> = or.records[..n].iter().map(|r| f(r, os)).collect();
+        let mut b = br.records.column(|r| f(r, bs))?;
+        let mut o = or.records.column(|r| f(r, os))?;
+        b.truncate(n);
+        o.truncate(n);
         let d: Vec<f64> = b.iter().zip(&o).map(|(x, y)| y - x).collect();
         let (Some(sb), Some(so), Some(sd)) = (
             summarize(&b, &mut scratch),
@@ -109,5 +114,5 @@ pub fn paired(baseline: (&Scenario, &RunOutput), other: (&Scenario, &RunOutput))
             ci_high: sd.ci_high,
         });
     }
-    rows
+    Ok(rows)
 }

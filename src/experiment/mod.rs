@@ -8,6 +8,7 @@ pub mod calibration;
 pub mod compare;
 pub mod design;
 pub mod observe;
+pub mod rerun;
 pub mod robustness;
 pub mod seeds;
 pub mod sensitivity;
@@ -103,12 +104,125 @@ pub struct RunOutput {
     pub years: Vec<i32>,
     /// Every replication's trace: in memory, or streamed to a file by `stream::run_streaming`.
     pub traces: stream::Traces,
-    pub records: Vec<ReplicationRecord>,
+    /// Every kept replication's record, in replication order: in memory, or in the record file
+    /// of `stream::run_streaming` (read back one record at a time).
+    pub records: Records,
     /// Mean over replications of each State's finals: `state_means[i * n_columns + c]`.
     pub state_means: Vec<f64>,
     pub state_columns: Vec<String>,
     pub threads: usize,
     pub wall_seconds: f64,
+}
+
+/// The records of a run's kept replications, in replication order.
+#[derive(Debug, Clone)]
+pub enum Records {
+    Memory(Vec<ReplicationRecord>),
+    /// A file of records encoded as in a shard (without trace and finals), so that the memory of
+    /// a streamed run does not grow with its replications.
+    File(stream::RecordFile),
+}
+
+impl Records {
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        match self {
+            Records::Memory(v) => v.len(),
+            Records::File(f) => f.count,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with each record, in replication order.
+    pub fn for_each(&self, f: &mut dyn FnMut(&ReplicationRecord) -> Result<()>) -> Result<()> {
+        match self {
+            Records::Memory(v) => v.iter().try_for_each(f),
+            Records::File(file) => file.for_each(f),
+        }
+    }
+
+    /// The records in memory (read from the file if they are in one).
+    pub fn into_vec(self) -> Result<Vec<ReplicationRecord>> {
+        match self {
+            Records::Memory(v) => Ok(v),
+            Records::File(file) => {
+                let mut v = Vec::with_capacity(file.count);
+                file.for_each(&mut |r| {
+                    v.push(r.clone());
+                    Ok(())
+                })?;
+                Ok(v)
+            }
+        }
+    }
+
+    /// One value of each record, in replication order.
+    pub fn column(&self, f: impl Fn(&ReplicationRecord) -> f64) -> Result<Vec<f64>> {
+        let mut values = Vec::with_capacity(self.len());
+        self.for_each(&mut |r| {
+            values.push(f(r));
+            Ok(())
+        })?;
+        Ok(values)
+    }
+}
+
+/// The headline figures of a run, as the command prints them: the RTB indices, the mean
+/// protection per domain at the start and the end, the parties per treaty and the attendance per
+/// forum (each summarised across the kept replications; `None` where no value is finite).
+#[derive(Debug, Clone)]
+pub struct Headline {
+    pub replications: usize,
+    pub years: (i32, i32),
+    pub wall_seconds: f64,
+    pub rtb: Option<crate::stats::Summary>,
+    pub rtb_migrant_weighted: Option<crate::stats::Summary>,
+    /// Per domain: the mean protection at the start and at the end.
+    pub domains: Vec<(Option<crate::stats::Summary>, Option<crate::stats::Summary>)>,
+    pub parties: Vec<Option<crate::stats::Summary>>,
+    pub attendance: Vec<Option<crate::stats::Summary>>,
+    pub failures: usize,
+}
+
+impl Headline {
+    /// Reads the headline figures of `run` (one pass over its records per figure).
+    pub fn of(run: &RunOutput, scenario: &Scenario) -> Result<Headline> {
+        let mut scratch = Vec::new();
+        let mut summary = |f: &dyn Fn(&ReplicationRecord) -> f64| -> Result<_> {
+            Ok(crate::stats::summarize(
+                &run.records.column(f)?,
+                &mut scratch,
+            ))
+        };
+        Ok(Headline {
+            replications: run.records.len(),
+            years: (
+                run.years.first().copied().unwrap_or_default(),
+                run.years.last().copied().unwrap_or_default(),
+            ),
+            wall_seconds: run.wall_seconds,
+            rtb: summary(&|r| r.rtb)?,
+            rtb_migrant_weighted: summary(&|r| r.rtb_migrant_weighted)?,
+            domains: (0..crate::world::N_DOMAINS)
+                .map(|d| {
+                    Ok((
+                        summary(&|r| r.start.domains[d])?,
+                        summary(&|r| r.end.domains[d])?,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+            parties: (0..scenario.treaties.len())
+                .map(|k| summary(&|r| r.parties[k]))
+                .collect::<Result<_>>()?,
+            attendance: (0..scenario.forums.len())
+                .map(|k| summary(&|r| r.attendance[k]))
+                .collect::<Result<_>>()?,
+            failures: run.failures.len(),
+        })
+    }
 }
 
 /// Reads a JSON file this program wrote (a checkpoint, a shard's marker) into `T`. A damaged file
@@ -295,8 +409,10 @@ impl Accumulator {
         Accumulator {
             state_sums: vec![0.0; n_states * state_columns.len()],
             state_columns,
-            traces: Vec::with_capacity(replications as usize),
-            records: Vec::with_capacity(replications as usize),
+            // Grown as replications arrive, never reserved for all of them: a run of many
+            // replications streams them instead (`stream::run_streaming`).
+            traces: Vec::with_capacity(replications.min(1024) as usize),
+            records: Vec::with_capacity(replications.min(1024) as usize),
             metrics: metric_names(scenario, &facts.region_names),
             years: (0..scenario.n_years() as i32).map(|t| first + t).collect(),
         }
@@ -336,14 +452,29 @@ impl Accumulator {
         self.push_record(out.record);
     }
 
-    pub fn finish(self, threads: usize, wall_seconds: f64) -> RunOutput {
-        let reps = self.records.len().max(1) as f64;
+    pub fn finish(mut self, threads: usize, wall_seconds: f64) -> RunOutput {
+        let (traces, records) = (
+            stream::Traces::Memory(std::mem::take(&mut self.traces)),
+            Records::Memory(std::mem::take(&mut self.records)),
+        );
+        self.finish_with(traces, records, threads, wall_seconds)
+    }
+
+    /// [`Accumulator::finish`] with traces and records kept elsewhere (a streamed run's files).
+    pub fn finish_with(
+        self,
+        traces: stream::Traces,
+        records: Records,
+        threads: usize,
+        wall_seconds: f64,
+    ) -> RunOutput {
+        let reps = records.len().max(1) as f64;
         RunOutput {
             failures: Vec::new(),
             metrics: self.metrics,
             years: self.years,
-            traces: stream::Traces::Memory(self.traces),
-            records: self.records,
+            traces,
+            records,
             state_means: self.state_sums.iter().map(|s| s / reps).collect(),
             state_columns: self.state_columns,
             threads,

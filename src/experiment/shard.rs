@@ -247,6 +247,7 @@ pub fn run_shard(
             replications: reps,
             points: points.len() as u64,
             tasks: [tasks.start, tasks.end],
+            results_crc32: crc32fast::hash(&buf),
             complete: true,
         };
         // Written last: its presence marks the shard complete.
@@ -272,6 +273,8 @@ struct Marker {
     replications: u64,
     points: u64,
     tasks: [u64; 2],
+    /// CRC-32 of `results.bin`.
+    results_crc32: u32,
     complete: bool,
 }
 
@@ -416,6 +419,12 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
                 "results.bin does not hold the shard's tasks: the shard is incomplete",
             ));
         }
+        if crc32fast::hash(&bytes) != m.results_crc32 {
+            return Err(merge_err(
+                dir,
+                "results.bin does not match the checksum in shard.json: it was damaged or edited; run this shard again",
+            ));
+        }
         for (chunk, task) in bytes.chunks(block).zip(lo..hi) {
             let values: Vec<f64> = f64s(chunk).collect();
             let (point, out) = decode(&values, layout);
@@ -427,6 +436,30 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
                         "results.bin is damaged: task {task} does not hold its point and replication"
                     ),
                 ));
+            }
+            if let Some(what) = not_a_result(&out, scenario.n_years()) {
+                return Err(merge_err(
+                    dir,
+                    format!("results.bin is damaged: task {task} has {what}"),
+                ));
+            }
+            if task == lo {
+                // The seed and the scenario, checked against the data: the shard's first task
+                // simulated again must give the same bytes.
+                let s = &points[point as usize];
+                let sweep_point = if scenario.sweep.is_some() { point } else { 0 };
+                let again = super::simulate(s, &s.facts()?, seed, sweep_point, task % reps)?;
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                encode(point, &again, &mut a);
+                encode(point, &out, &mut b);
+                if a != b {
+                    return Err(merge_err(
+                        dir,
+                        format!(
+                            "task {task} simulated again from scenario.toml and master seed {seed} does not give the shard's results: the shard ran another seed or scenario than its shard.json says"
+                        ),
+                    ));
+                }
             }
             outputs[point as usize].push(out);
         }
@@ -460,6 +493,69 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
             seed,
         }),
     }
+}
+
+/// What makes a decoded task something no replication produces, if anything: a value that must
+/// be finite and is not (levels, drift, stocks, parties, the per-State finals; the RTB indices
+/// unless protection started at 0), an infinite trace value (NaN marks "not observed"), or a
+/// year to the floor outside the run.
+fn not_a_result(out: &ReplicationOutput, n_years: usize) -> Option<String> {
+    let r = &out.record;
+    let finite: [(&str, &[f64]); 7] = [
+        ("start levels", &[r.start.mean, r.start.migrant_weighted]),
+        ("end levels", &[r.end.mean, r.end.migrant_weighted]),
+        (
+            "domain levels",
+            &[
+                r.start.domains[0],
+                r.start.domains[1],
+                r.start.domains[2],
+                r.end.domains[0],
+                r.end.domains[1],
+                r.end.domains[2],
+            ],
+        ),
+        (
+            "end values",
+            &[r.drift_per_decade, r.irregular_share_end, r.pressure_end],
+        ),
+        ("parties", &r.parties),
+        ("per-State finals", &out.finals),
+        (
+            "RTB indices",
+            &[
+                if r.start.mean > 0.0 { r.rtb } else { 0.0 },
+                if r.start.migrant_weighted > 0.0 {
+                    r.rtb_migrant_weighted
+                } else {
+                    0.0
+                },
+            ],
+        ),
+    ];
+    for (what, values) in finite {
+        if let Some(x) = values.iter().find(|x| !x.is_finite()) {
+            return Some(format!("{what} that are not finite ({x})"));
+        }
+    }
+    if let Some(x) = out
+        .trace
+        .iter()
+        .chain(&r.attendance)
+        .find(|x| x.is_infinite())
+    {
+        return Some(format!(
+            "an infinite value in its trace or attendance ({x})"
+        ));
+    }
+    if let Some(y) = r.years_to_floor
+        && !(1..=n_years as u32).contains(&y)
+    {
+        return Some(format!(
+            "{y} years to the floor in a run of {n_years} years"
+        ));
+    }
+    None
 }
 
 fn sweep_output(

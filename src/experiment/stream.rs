@@ -20,6 +20,7 @@ use super::{
     Accumulator, Failure, ReplicationOutput, RunConfig, RunOutput, chunk_size,
     for_each_replication, outcome, read_json, thread_pool,
 };
+
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 use crate::world::Facts;
@@ -123,19 +124,180 @@ impl ColumnReader<'_> {
     }
 }
 
+/// The record file of a streamed run: each kept replication's record, encoded as in a shard
+/// (without trace and finals), in replication order.
+#[derive(Debug, Clone)]
+pub struct RecordFile {
+    path: PathBuf,
+    layout: Layout,
+    pub(crate) count: usize,
+}
+
+impl RecordFile {
+    /// Calls `f` with each record, reading the file once through a small buffer.
+    pub(crate) fn for_each(
+        &self,
+        f: &mut dyn FnMut(&super::ReplicationRecord) -> Result<()>,
+    ) -> Result<()> {
+        let read_err = |source| Error::Read {
+            file: self.path.clone(),
+            source,
+        };
+        let mut reader =
+            std::io::BufReader::with_capacity(1 << 20, File::open(&self.path).map_err(read_err)?);
+        let mut bytes = vec![0u8; self.layout.len() * 8];
+        let mut values = Vec::with_capacity(self.layout.len());
+        for _ in 0..self.count {
+            reader.read_exact(&mut bytes).map_err(read_err)?;
+            values.clear();
+            values.extend(f64s(&bytes));
+            let (_, out) = decode(&values, self.layout);
+            f(&out.record)?;
+        }
+        Ok(())
+    }
+}
+
 /// What a refused resume tells the user.
 const START_OVER: &str = "run without --resume to start over";
 const DAMAGED: &str = "the checkpoint is damaged: run without --resume to start over";
 
-/// What `checkpoint.json` holds: the run it belongs to, the replications kept per complete block,
-/// the running per-State sums as exact f64 bits, and the failures so far.
+/// What `checkpoint.json` holds: the run it belongs to, the replications kept per complete block
+/// and a CRC-32 of each block's bytes (traces, records), the running per-State sums as exact f64
+/// bits, the failures so far, and a CRC-32 of all of that.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Checkpoint {
     run: serde_json::Value,
     block_sizes: Vec<usize>,
+    block_crc32: Vec<[u32; 2]>,
     state_sums: Vec<u64>,
     failures: Vec<Failure>,
+    crc32: u32,
+}
+
+impl Checkpoint {
+    /// The CRC-32 of every field but `crc32`.
+    fn body_crc32(&self) -> u32 {
+        let body = (
+            &self.run,
+            &self.block_sizes,
+            &self.block_crc32,
+            &self.state_sums,
+            &self.failures,
+        );
+        crc32fast::hash(&serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    /// Checks what a checkpoint of run `config` must satisfy: at most the run's blocks; each
+    /// block's kept replications and failures adding up to its replications; failures of this
+    /// run's point, in order, each once, with their seed key; finite sums; and its own checksum.
+    fn check(&self, config: &RunConfig, sums: usize, path: &Path) -> Result<()> {
+        let damaged = |key: String, message: String| Error::Invalid {
+            file: path.to_path_buf(),
+            key,
+            message: format!("{message}; {DAMAGED}"),
+        };
+        let total = config.replications as usize;
+        let blocks_needed = total.div_ceil(BLOCK);
+        let blocks = self.block_sizes.len();
+        if blocks > blocks_needed {
+            return Err(damaged(
+                "block_sizes".into(),
+                format!("expected at most {blocks_needed} blocks, found {blocks}"),
+            ));
+        }
+        let done = (blocks * BLOCK).min(total) as u64;
+        let mut previous = None;
+        for (k, f) in self.failures.iter().enumerate() {
+            let key = |field: &str| format!("failures[{k}].{field}");
+            if f.point != config.point {
+                return Err(damaged(
+                    key("point"),
+                    format!("expected point {}, found {}", config.point, f.point),
+                ));
+            }
+            if f.replication >= done || previous.is_some_and(|p| f.replication <= p) {
+                return Err(damaged(
+                    key("replication"),
+                    format!(
+                        "expected a replication of the {blocks} complete blocks (below {done}), after the failures before it, found {}",
+                        f.replication
+                    ),
+                ));
+            }
+            let expected = super::seeds::replication_key(config.seed, f.point, f.replication);
+            if f.key != expected {
+                return Err(damaged(
+                    key("key"),
+                    format!(
+                        "expected the seed key of replication {} ({expected}), found {}",
+                        f.replication, f.key
+                    ),
+                ));
+            }
+            previous = Some(f.replication);
+        }
+        for (k, &size) in self.block_sizes.iter().enumerate() {
+            let range = block_range(k, total);
+            let failed = self
+                .failures
+                .iter()
+                .filter(|f| range.contains(&(f.replication as usize)))
+                .count();
+            if size + failed != range.len() {
+                return Err(damaged(
+                    format!("block_sizes[{k}]"),
+                    format!(
+                        "block {k} holds replications {}-{} of which {failed} failed, so {} were kept, but the checkpoint says {size}",
+                        range.start,
+                        range.end - 1,
+                        range.len() - failed
+                    ),
+                ));
+            }
+        }
+        if self.block_crc32.len() != blocks {
+            return Err(damaged(
+                "block_crc32".into(),
+                format!(
+                    "expected a checksum for each of the {blocks} blocks, found {}",
+                    self.block_crc32.len()
+                ),
+            ));
+        }
+        if self.state_sums.len() != sums {
+            return Err(damaged(
+                "state_sums".into(),
+                format!("expected {sums} values, found {}", self.state_sums.len()),
+            ));
+        }
+        if let Some(k) = self
+            .state_sums
+            .iter()
+            .position(|&b| !f64::from_bits(b).is_finite())
+        {
+            return Err(damaged(
+                format!("state_sums[{k}]"),
+                format!(
+                    "expected a finite number, found {}",
+                    f64::from_bits(self.state_sums[k])
+                ),
+            ));
+        }
+        if self.body_crc32() != self.crc32 {
+            return Err(damaged(
+                "crc32".into(),
+                "the checkpoint does not match its checksum: it was edited or damaged".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The replications of block `k` of a run of `total`.
+fn block_range(k: usize, total: usize) -> std::ops::Range<usize> {
+    k * BLOCK..((k + 1) * BLOCK).min(total)
 }
 
 /// Appends `bytes` to `file` (at `path`) and waits until they are on disk: a checkpoint may vouch
@@ -160,9 +322,134 @@ pub fn work_dir(dir: &Path) -> PathBuf {
     crate::output::hidden_sibling(dir, "partial")
 }
 
+/// The files a work folder may hold; anything else means it is not forumsim's work folder, and
+/// it is not removed.
+const WORK_ENTRIES: &[&str] = &[
+    "scenario.toml",
+    "traces.bin",
+    "records.bin",
+    "checkpoint.json",
+    "checkpoint.tmp",
+    "result",
+    "replaced",
+    "staged",
+];
+
+/// The identity of a run, as its checkpoint records it.
+fn identity(scenario: &Scenario, config: &RunConfig) -> serde_json::Value {
+    serde_json::json!({
+        "scenario_hash": scenario.content_hash(),
+        "master_seed": config.seed,
+        "replications": config.replications,
+        "point": config.point,
+        "block": BLOCK,
+    })
+}
+
+/// The refusal of `--resume` for a run that is not streamed (`what`: "a sweep", "a shard"),
+/// which keeps its replications in memory and has no checkpoint.
+pub fn no_resume(what: &str) -> Error {
+    Error::Invalid {
+        file: "--resume".into(),
+        key: what.into(),
+        message: format!(
+            "continues a plain streamed run only; {what} keeps its replications in memory and has no checkpoint to resume from: run it again without --resume"
+        ),
+    }
+}
+
+/// How [`run_to_folder`] ended.
+pub enum Finished {
+    /// The run was done (or finished from its checkpoint) and its result published.
+    Published(Box<super::Headline>),
+    /// `--resume` found the run already published at the result folder: nothing to do.
+    AlreadyPublished,
+}
+
+/// Options of [`run_to_folder`].
+#[derive(Debug, Clone, Copy)]
+pub struct Publish {
+    pub force: bool,
+    pub resume: bool,
+    pub charts: bool,
+}
+
+/// Runs a scenario streamed to the work folder of `dir` and publishes its result folder: the
+/// whole of `forumsim run`. The folder is locked against a second writer for the whole run; its
+/// destination is checked before anything is simulated; with `resume`, the run goes on from its
+/// checkpoint or from wherever its final phase was stopped.
+pub fn run_to_folder(
+    scenario: &Scenario,
+    facts: &Facts,
+    config: &RunConfig,
+    dir: &Path,
+    options: Publish,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Finished> {
+    let work = work_dir(dir);
+    crate::output::check_place(dir)?;
+    let _lock = crate::output::lock_destination(dir)?;
+    crate::output::remove_trash(dir)?;
+    let staged = options.resume && work.join("staged").exists();
+    if options.resume && !work.join("checkpoint.json").exists() && holds_run(dir, scenario, config)
+    {
+        return Ok(Finished::AlreadyPublished);
+    }
+    if !options.resume {
+        restore_replaced(&work, dir)?;
+    }
+    if !staged {
+        crate::output::check_destination(dir, options.force)?;
+    }
+    let output = run_streaming(scenario, facts, config, &work, options.resume, progress)?;
+    let headline = super::Headline::of(&output, scenario)?;
+    crate::output::publish_streamed_run(
+        &work,
+        dir,
+        options.force,
+        scenario,
+        facts,
+        &output,
+        config.seed,
+        options.charts,
+    )?;
+    Ok(Finished::Published(Box::new(headline)))
+}
+
+/// Whether `dir` holds the published result of this very run (its manifest names the scenario's
+/// hash, the seed, the point and all the replications).
+fn holds_run(dir: &Path, scenario: &Scenario, config: &RunConfig) -> bool {
+    let Ok(text) = fs::read_to_string(dir.join("manifest.json")) else {
+        return false;
+    };
+    let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    let (kept, failed) = (
+        m["replications"].as_u64(),
+        m["failed_replications"].as_u64(),
+    );
+    m["program"] == "forumsim"
+        && m["scenario_hash"] == scenario.content_hash().as_str()
+        && m["master_seed"] == config.seed
+        && m["sweep_point"] == config.point
+        && matches!((kept, failed), (Some(k), Some(f)) if k + f == config.replications)
+}
+
+/// Puts back an earlier result that a killed publication had moved into the work folder (step 2
+/// of `output::publish_streamed_run`) before the new result took its place: a run started over
+/// never loses it.
+fn restore_replaced(work: &Path, dir: &Path) -> Result<()> {
+    let replaced = work.join("replaced");
+    if replaced.is_dir() && fs::symlink_metadata(dir).is_err() {
+        fs::rename(&replaced, dir).map_err(Error::write(dir))?;
+    }
+    Ok(())
+}
+
 /// Runs a scenario with its replications streamed to `work`, resuming from a checkpoint there
-/// when `resume` is set (and the checkpoint belongs to the same run). Returns the run's output,
-/// whose traces stay in `work`.
+/// when `resume` is set (and the checkpoint belongs to the same run and passes its checks).
+/// Returns the run's output, whose traces and records stay in `work`.
 pub fn run_streaming(
     scenario: &Scenario,
     facts: &Facts,
@@ -172,13 +459,7 @@ pub fn run_streaming(
     progress: &mut dyn FnMut(u64),
 ) -> Result<RunOutput> {
     let started = Instant::now();
-    let identity = serde_json::json!({
-        "scenario_hash": scenario.content_hash(),
-        "master_seed": config.seed,
-        "replications": config.replications,
-        "point": config.point,
-        "block": BLOCK,
-    });
+    let identity = identity(scenario, config);
     let checkpoint_path = work.join("checkpoint.json");
     let traces_path = work.join("traces.bin");
     let records_path = work.join("records.bin");
@@ -193,6 +474,7 @@ pub fn run_streaming(
     let mut failures: Vec<Failure> = Vec::new();
     let mut blocks_done = 0usize;
     let mut block_sizes: Vec<usize> = Vec::new();
+    let mut block_crc32: Vec<[u32; 2]> = Vec::new();
     let checkpoint = if resume && checkpoint_path.exists() {
         Some(read_json::<Checkpoint>(&checkpoint_path, DAMAGED)?)
     } else {
@@ -209,58 +491,29 @@ pub fn run_streaming(
                     ),
                 });
             }
-            let damaged = |key: &'static str| Error::invalid(&checkpoint_path, key);
-            let blocks_needed = (config.replications as usize).div_ceil(BLOCK);
-            if c.block_sizes.len() > blocks_needed || c.block_sizes.iter().any(|&b| b > BLOCK) {
-                return Err(damaged("block_sizes")(format!(
-                    "expected at most {blocks_needed} blocks of at most {BLOCK} replications, found {:?}; {DAMAGED}",
-                    c.block_sizes
-                )));
-            }
-            block_sizes = c.block_sizes;
-            blocks_done = block_sizes.len();
-            let sums: Vec<f64> = c.state_sums.into_iter().map(f64::from_bits).collect();
+            c.check(config, acc.sums().len(), &checkpoint_path)?;
+            let sums: Vec<f64> = c.state_sums.iter().map(|&b| f64::from_bits(b)).collect();
             if let Err(expected) = acc.restore_sums(&sums) {
-                return Err(damaged("state_sums")(format!(
+                return Err(Error::invalid(&checkpoint_path, "state_sums")(format!(
                     "expected {expected} values, found {}; {DAMAGED}",
                     sums.len()
                 )));
             }
+            verify_blocks(
+                &c,
+                config,
+                &traces_path,
+                columns,
+                &records_path,
+                record_layout,
+            )?;
+            block_sizes = c.block_sizes;
+            block_crc32 = c.block_crc32;
+            blocks_done = block_sizes.len();
             failures = c.failures;
-            // Cut off whatever was written after the checkpoint.
-            let ok_reps: usize = block_sizes.iter().sum();
-            for (path, len) in [
-                (&traces_path, (ok_reps * columns * 8) as u64),
-                (&records_path, (ok_reps * record_layout.len() * 8) as u64),
-            ] {
-                // Missing or shorter than the checkpoint says: the data it vouches for are gone,
-                // and extending the file would pad it with zeros that read as results.
-                let damaged = Error::invalid(path, "--resume");
-                match fs::metadata(path) {
-                    Err(e) => {
-                        return Err(damaged(format!(
-                            "the checkpoint needs this file ({e}); {START_OVER}"
-                        )));
-                    }
-                    Ok(m) if m.len() < len => {
-                        return Err(damaged(format!(
-                            "holds {} bytes but the checkpoint needs {len}; {START_OVER}",
-                            m.len()
-                        )));
-                    }
-                    Ok(_) => {}
-                }
-                OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .and_then(|f| f.set_len(len))
-                    .map_err(Error::write(path))?;
-            }
         }
         None => {
-            if work.exists() {
-                fs::remove_dir_all(work).map_err(Error::write(work))?;
-            }
+            clear_work_dir(work)?;
             fs::create_dir_all(work).map_err(Error::write(work))?;
             fs::write(work.join("scenario.toml"), scenario.resolved_toml())
                 .map_err(Error::write(work))?;
@@ -281,7 +534,7 @@ pub fn run_streaming(
     // One block of traces in memory, written column by column when complete.
     let mut block: Vec<Vec<f64>> = Vec::with_capacity(BLOCK);
     let mut records_buf = Vec::new();
-    let first = blocks_done * BLOCK;
+    let first = (blocks_done * BLOCK).min(total);
     progress(first as u64);
     // One pass over the replications left; a block is written as soon as its last replication
     // is handed over, while the pool simulates the next ones.
@@ -323,12 +576,16 @@ pub fn run_streaming(
                 append_synced(&mut traces_file, &traces_path, &bytes)?;
                 append_synced(&mut records_file, &records_path, &records_buf)?;
                 block_sizes.push(block.len());
-                let checkpoint = Checkpoint {
+                block_crc32.push([crc32fast::hash(&bytes), crc32fast::hash(&records_buf)]);
+                let mut checkpoint = Checkpoint {
                     run: identity.clone(),
                     block_sizes: block_sizes.clone(),
+                    block_crc32: block_crc32.clone(),
                     state_sums: acc.sums().iter().map(|x| x.to_bits()).collect(),
                     failures: failures.clone(),
+                    crc32: 0,
                 };
+                checkpoint.crc32 = checkpoint.body_crc32();
                 replace_file(
                     &checkpoint_path,
                     serde_json::to_string(&checkpoint)
@@ -343,29 +600,195 @@ pub fn run_streaming(
             Ok(())
         },
     )?;
-    // Read the records back (small), in replication order.
-    let bytes = fs::read(&records_path).map_err(|source| Error::Read {
-        file: records_path.clone(),
-        source,
-    })?;
-    for chunk in bytes.chunks(record_layout.len() * 8) {
-        let values: Vec<f64> = f64s(chunk).collect();
-        let (_, out) = decode(&values, record_layout);
-        acc.push_record(out.record);
-    }
-    let mut output = acc.finish(config.threads.max(1), started.elapsed().as_secs_f64());
-    output.traces = Traces::File {
-        path: traces_path,
-        columns,
-        blocks: block_sizes,
-    };
+    let kept: usize = block_sizes.iter().sum();
+    let mut output = acc.finish_with(
+        Traces::File {
+            path: traces_path,
+            columns,
+            blocks: block_sizes,
+        },
+        super::Records::File(RecordFile {
+            path: records_path,
+            layout: record_layout,
+            count: kept,
+        }),
+        config.threads.max(1),
+        started.elapsed().as_secs_f64(),
+    );
     output.failures = failures;
     Ok(output)
+}
+
+/// Removes the work folder `work` of an earlier run, which is started over: only if it holds
+/// nothing but a work folder's files (it is never anyone else's folder).
+fn clear_work_dir(work: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(work) else {
+        return Ok(());
+    };
+    for e in entries {
+        let name = e.map_err(Error::write(work))?.file_name();
+        let name = name.to_string_lossy();
+        if !WORK_ENTRIES.contains(&name.as_ref()) {
+            return Err(Error::Invalid {
+                file: work.to_path_buf(),
+                key: "work folder".into(),
+                message: format!(
+                    "holds {name:?}, which forumsim did not write; it is not removed: move it, or give another --out"
+                ),
+            });
+        }
+    }
+    fs::remove_dir_all(work).map_err(Error::write(work))
+}
+
+/// Checks the data a valid checkpoint vouches for, block by block, and cuts off whatever was
+/// written after it: each block's bytes must match its checksum, and its records must be its
+/// replications less its failures, in order.
+fn verify_blocks(
+    c: &Checkpoint,
+    config: &RunConfig,
+    traces_path: &Path,
+    columns: usize,
+    records_path: &Path,
+    record_layout: Layout,
+) -> Result<()> {
+    let kept: usize = c.block_sizes.iter().sum();
+    let total = config.replications as usize;
+    for (which, path, width) in [
+        (0, traces_path, columns * 8),
+        (1, records_path, record_layout.len() * 8),
+    ] {
+        let len = (kept * width) as u64;
+        // Missing or shorter than the checkpoint says: the data it vouches for are gone, and
+        // extending the file would pad it with zeros that read as results.
+        let damaged =
+            |message: String| Error::invalid(path, "--resume")(format!("{message}; {START_OVER}"));
+        match fs::metadata(path) {
+            Err(e) => return Err(damaged(format!("the checkpoint needs this file ({e})"))),
+            Ok(m) if m.len() < len => {
+                return Err(damaged(format!(
+                    "holds {} bytes but the checkpoint needs {len}",
+                    m.len()
+                )));
+            }
+            Ok(_) => {}
+        }
+        OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(len))
+            .map_err(Error::write(path))?;
+        let mut reader = std::io::BufReader::with_capacity(
+            1 << 20,
+            File::open(path).map_err(|source| Error::Read {
+                file: path.to_path_buf(),
+                source,
+            })?,
+        );
+        let mut bytes = Vec::new();
+        for (k, &size) in c.block_sizes.iter().enumerate() {
+            bytes.resize(size * width, 0);
+            reader
+                .read_exact(&mut bytes)
+                .map_err(|source| Error::Read {
+                    file: path.to_path_buf(),
+                    source,
+                })?;
+            if crc32fast::hash(&bytes) != c.block_crc32[k][which] {
+                return Err(damaged(format!(
+                    "block {k} does not match the checksum in checkpoint.json: the file was damaged or edited"
+                )));
+            }
+            if which == 1 {
+                let failed: Vec<u64> = c.failures.iter().map(|f| f.replication).collect();
+                let mut expected = block_range(k, total)
+                    .map(|r| r as u64)
+                    .filter(|r| !failed.contains(r));
+                for chunk in bytes.chunks_exact(width) {
+                    let values: Vec<f64> = f64s(chunk).take(2).collect();
+                    let want = expected.next();
+                    if values[0] != config.point as f64 || Some(values[1]) != want.map(|r| r as f64)
+                    {
+                        return Err(damaged(format!(
+                            "block {k} holds replication {} where the checkpoint expects {}",
+                            values[1],
+                            want.map_or("none".into(), |r| r.to_string())
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A checkpoint of 600 replications after two blocks, with replication 300 failed; `edit`
+    /// breaks it, and the check names `key`.
+    fn refused(edit: impl Fn(&mut Checkpoint), key: &str) {
+        let config = RunConfig {
+            replications: 600,
+            seed: 7,
+            threads: 1,
+            point: 0,
+            inject_failure: None,
+        };
+        let mut c = Checkpoint {
+            run: serde_json::json!({}),
+            block_sizes: vec![256, 255],
+            block_crc32: vec![[1, 2], [3, 4]],
+            state_sums: vec![0.5f64.to_bits(); 3],
+            failures: vec![Failure {
+                point: 0,
+                replication: 300,
+                key: crate::experiment::seeds::replication_key(7, 0, 300),
+                year: 2007,
+                check: "x".into(),
+            }],
+            crc32: 0,
+        };
+        c.crc32 = c.body_crc32();
+        let path = Path::new("checkpoint.json");
+        c.check(&config, 3, path).expect("a consistent checkpoint");
+        edit(&mut c);
+        match c.check(&config, 3, path) {
+            Err(Error::Invalid { key: k, .. }) => assert_eq!(k, key),
+            other => panic!("expected a refusal naming {key}, got {other:?}"),
+        }
+    }
+
+    /// Every invariant of a checkpoint is checked, each naming its key, before its checksum.
+    #[test]
+    fn checkpoints_that_break_an_invariant_are_refused() {
+        refused(|c| c.block_sizes[0] = 100, "block_sizes[0]");
+        refused(|c| c.block_sizes = vec![0, 0, 0], "block_sizes[0]");
+        refused(|c| c.block_sizes = vec![256; 4], "block_sizes");
+        refused(|c| c.block_crc32.pop().map_or((), drop), "block_crc32");
+        refused(
+            |c| c.failures[0].replication = 700,
+            "failures[0].replication",
+        );
+        refused(|c| c.failures[0].point = 1, "failures[0].point");
+        refused(|c| c.failures[0].key ^= 1, "failures[0].key");
+        refused(
+            |c| c.failures.push(c.failures[0].clone()),
+            "failures[1].replication",
+        );
+        // A failure of a replication that is also among the kept ones.
+        refused(
+            |c| {
+                c.failures[0].replication = 5;
+                c.failures[0].key = crate::experiment::seeds::replication_key(7, 0, 5);
+            },
+            "block_sizes[0]",
+        );
+        refused(|c| c.state_sums[1] = f64::NAN.to_bits(), "state_sums[1]");
+        refused(|c| c.state_sums.pop().map_or((), drop), "state_sums");
+        refused(|c| c.state_sums[2] = 1f64.to_bits(), "crc32");
+    }
 
     /// A trace file of blocks of 3, 2 and 4 replications with 7 columns, value 100 r + c, read
     /// back column by column in order, backwards and with read-aheads of one column and more.

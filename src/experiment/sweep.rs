@@ -59,7 +59,7 @@ pub fn run_sweep(
         c.point = k as u64;
         let done_before = k as u64 * config.replications;
         let out = run(scenario, &facts, &c, &mut |d| progress(done_before + d))?;
-        records.push(out.records);
+        records.push(out.records.into_vec()?);
     }
     Ok(SweepOutput {
         design: design_name(sweep),

@@ -5,6 +5,8 @@
 //! the facts of its world (ISO3 codes, region names, forum tables). Only this module knows TOML.
 //! After loading, a `Scenario` is never invalid.
 
+#[cfg(test)]
+mod fuzz;
 pub mod library;
 pub mod params;
 mod parse;
@@ -18,6 +20,10 @@ pub use params::{
 
 use crate::error::{Error, Result};
 use crate::world::facts::{Facts, IncomeGroup, Role};
+
+/// The most replications a run may have, in a file (`run.replications`) and on the command
+/// line (`--reps`): ten million, about 14 hours on two cores for the status quo.
+pub const MAX_REPLICATIONS: u64 = 10_000_000;
 
 /// Which facts the world is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +302,27 @@ impl Scenario {
     pub fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
         let (_, spec) = self.parameter(key)?;
         spec.check(value)?;
+        if matches!(key, "world.n_states" | "world.n_regions") {
+            if self.world_kind == WorldKind::Un193 {
+                return Err(format!(
+                    "applies only to world kind \"synthetic\"; the UN-193 world has its {} from the data",
+                    if key == "world.n_states" {
+                        "193 States"
+                    } else {
+                        "22 regions"
+                    }
+                ));
+            }
+            let (states, regions) = match key {
+                "world.n_states" => (value, self.world.n_regions),
+                _ => (self.world.n_states, value),
+            };
+            if regions > states {
+                return Err(format!(
+                    "expected at most as many regions as States, found {regions} regions for {states} States"
+                ));
+            }
+        }
         let parts: Vec<&str> = key.split('.').collect();
         use params::Section;
         let slot = match parts.as_slice() {
@@ -339,6 +366,29 @@ impl Scenario {
         s.factual = None;
         s.events.clear();
         s
+    }
+
+    /// Settings accepted but without the effect a user may mean, one line each: a UN-193 start
+    /// year outside the data's years (its figures are those of the nearest year), and initial
+    /// protection of 0 everywhere (the RTB index, relative to the start, is then undefined).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        // The years of `data/stocks.csv`, to which `Facts::un193` clamps the start year.
+        let (first, last) = (1990, 2020);
+        let year = self.run.start_year;
+        if self.world_kind == WorldKind::Un193 && !(first..=last).contains(&year) {
+            warnings.push(format!(
+                "run.start_year {year} is outside the years of the UN-193 data ({first}-{last}): the world starts from the figures of {}",
+                year.clamp(first, last)
+            ));
+        }
+        let w = &self.world;
+        if w.p0_base == 0.0 && w.p0_income == 0.0 && w.p0_jitter == 0.0 {
+            warnings.push(
+                "world.p0_base, p0_income and p0_jitter are 0: every State starts with no protection, so the RTB index (relative to the start) is undefined and its columns stay blank".into(),
+            );
+        }
+        warnings
     }
 
     /// The facts of this scenario's world.

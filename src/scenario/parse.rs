@@ -65,13 +65,37 @@ pub(super) enum Origin {
 fn read(path: &Path, origin: Origin) -> Result<(PathBuf, String)> {
     match origin {
         Origin::Files => {
-            let canonical = path.canonicalize().map_err(|source| Error::Read {
+            let read_err = |source| Error::Read {
                 file: path.to_path_buf(),
                 source,
-            })?;
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            };
+            let canonical = path.canonicalize().map_err(read_err)?;
+            let invalid = |message: String| Error::Read {
                 file: path.to_path_buf(),
-                source,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
+            };
+            // Not a FIFO (which would block), a device (/dev/zero never ends) or a folder.
+            if !std::fs::metadata(path).map_err(read_err)?.is_file() {
+                return Err(invalid("expected a regular file".into()));
+            }
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|f| {
+                    use std::io::Read;
+                    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
+                })
+                .map_err(read_err)?;
+            if bytes.len() as u64 > MAX_FILE_BYTES {
+                return Err(invalid(format!(
+                    "expected a scenario file of at most {} MiB",
+                    MAX_FILE_BYTES >> 20
+                )));
+            }
+            let text = String::from_utf8(bytes).map_err(|_| {
+                read_err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                ))
             })?;
             Ok((canonical, text))
         }
@@ -92,8 +116,25 @@ fn read(path: &Path, origin: Origin) -> Result<(PathBuf, String)> {
     }
 }
 
+/// The largest scenario file read (the shipped ones have a few kilobytes).
+const MAX_FILE_BYTES: u64 = 4 << 20;
+/// The most files an `extends` chain may have.
+pub(super) const MAX_EXTENDS_DEPTH: usize = 64;
+
 /// Reads a file, checks it on its own, and merges it over the file it extends.
 pub(super) fn load_merged(path: &Path, origin: Origin, chain: &mut Vec<PathBuf>) -> Result<Table> {
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        return Err(Error::Invalid {
+            file: path.to_path_buf(),
+            key: "extends".into(),
+            message: format!(
+                "expected a chain of at most {MAX_EXTENDS_DEPTH} files, found more (starting from {})",
+                chain
+                    .first()
+                    .map_or_else(String::new, |p| p.display().to_string())
+            ),
+        });
+    }
     let (key, text) = read(path, origin)?;
     if chain.contains(&key) {
         let mut names: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
@@ -451,7 +492,7 @@ impl Builder<'_> {
                     "start_year" => run.start_year = self.integer(v, &key, 1900, 2300)? as i32,
                     "end_year" => run.end_year = self.integer(v, &key, 1900, 2300)? as i32,
                     "replications" => {
-                        run.replications = self.integer(v, &key, 1, 10_000_000)? as u64
+                        run.replications = self.integer(v, &key, 1, MAX_REPLICATIONS as i64)? as u64
                     }
                     "seed" => run.seed = self.integer(v, &key, 0, i64::MAX)? as u64,
                     _ => return Err(self.unknown(&key, RUN_KEYS)),
@@ -491,6 +532,15 @@ impl Builder<'_> {
                     self.param(&mut world, k, v, &key)?;
                 }
             }
+        }
+        if !self.partial && world_kind == WorldKind::Synthetic && world.n_regions > world.n_states {
+            return Err(self.err(
+                "world.n_regions",
+                format!(
+                    "expected at most world.n_states ({}) regions, found {}: every region needs a State",
+                    world.n_states, world.n_regions
+                ),
+            ));
         }
         if !self.partial && world.election_period_max < world.election_period_min {
             return Err(self.err(

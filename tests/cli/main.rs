@@ -1,5 +1,7 @@
 //! The command line as a user runs it: real files in a temporary folder, exit codes and bytes.
 
+mod integrity;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

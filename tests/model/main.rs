@@ -419,7 +419,7 @@ fn paired_comparison_of_a_scenario_with_itself_is_exactly_zero() {
     };
     let a = experiment::run(&s, &facts, &config, &mut |_| {}).expect("runs");
     let b = experiment::run(&s, &facts, &config, &mut |_| {}).expect("runs");
-    let rows = experiment::compare::paired((&s, &a), (&s, &b));
+    let rows = experiment::compare::paired((&s, &a), (&s, &b)).expect("paired");
     assert!(rows.len() > 10);
     for r in rows {
         assert_eq!(
