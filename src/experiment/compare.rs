@@ -85,14 +85,19 @@ pub fn paired(
 ) -> crate::Result<Vec<PairedRow>> {
     let (bs, br) = baseline;
     let (os, or) = other;
-    let n = br.records.len().min(or.records.len());
+    // Pairs are matched by replication index: a replication that failed in either scenario is
+    // left out of both, and never shifts the pairs after it.
+    let pairs = matched(
+        &br.records.column(|r| r.replication as f64)?,
+        &or.records.column(|r| r.replication as f64)?,
+    );
     let mut rows = Vec::new();
     let mut scratch = Vec::new();
     for (name, f) in quantities(bs, os) {
-        let mut b = br.records.column(|r| f(r, bs))?;
-        let mut o = or.records.column(|r| f(r, os))?;
-        b.truncate(n);
-        o.truncate(n);
+        let b_all = br.records.column(|r| f(r, bs))?;
+        let o_all = or.records.column(|r| f(r, os))?;
+        let b: Vec<f64> = pairs.iter().map(|&(x, _)| b_all[x]).collect();
+        let o: Vec<f64> = pairs.iter().map(|&(_, y)| o_all[y]).collect();
         let d: Vec<f64> = b.iter().zip(&o).map(|(x, y)| y - x).collect();
         let (Some(sb), Some(so), Some(sd)) = (
             summarize(&b, &mut scratch),
@@ -115,4 +120,37 @@ pub fn paired(
         });
     }
     Ok(rows)
+}
+
+/// Positions of the replications both runs have, as (position in `a`, position in `b`); both
+/// lists are in ascending replication order.
+fn matched(a: &[f64], b: &[f64]) -> Vec<(usize, usize)> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    while i < a.len() && j < b.len() {
+        if a[i] == b[j] {
+            out.push((i, j));
+            i += 1;
+            j += 1;
+        } else if a[i] < b[j] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A replication missing from one run (it failed there) drops out of both, and the pairs
+    /// after it stay matched by replication.
+    #[test]
+    fn pairs_are_matched_by_replication_not_by_position() {
+        let a = [0.0, 1.0, 2.0, 3.0, 5.0];
+        let b = [0.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(matched(&a, &b), vec![(0, 0), (2, 1), (3, 2), (4, 4)]);
+    }
 }

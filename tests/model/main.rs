@@ -846,3 +846,26 @@ fn trafficking_protection_follows_exposure_and_monitoring() {
     );
     assert_effect("monitoring body", monitored, true);
 }
+
+/// A replication that failed in one scenario of a comparison drops out of both: the pairs after
+/// it stay matched by replication (a scenario against itself still differs by exactly zero).
+#[test]
+fn a_failed_replication_does_not_shift_the_pairs() {
+    let mut s = base();
+    s.run.end_year = 2012;
+    let facts = s.facts().expect("facts");
+    let config = |fail| experiment::RunConfig {
+        replications: 6,
+        seed: 3,
+        threads: 2,
+        point: 0,
+        inject_failure: fail,
+    };
+    let a = experiment::run(&s, &facts, &config(None), &mut |_| {}).expect("runs");
+    let b = experiment::run(&s, &facts, &config(Some(2)), &mut |_| {}).expect("runs");
+    let rows = experiment::compare::paired((&s, &a), (&s, &b)).expect("pairs");
+    for r in rows {
+        assert_eq!(r.n, 5, "{}", r.metric);
+        assert_eq!((r.difference, r.sd), (0.0, 0.0), "{}", r.metric);
+    }
+}
