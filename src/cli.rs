@@ -71,6 +71,28 @@ pub enum Command {
         #[arg(long, value_name = "K")]
         replication: u64,
     },
+    /// Write each State's path year by year, averaged over replications (state_years.csv:
+    /// protection, enforcement, legal channels, pressure, recognition rate, labour arrivals
+    /// under agreements, immigrant, refugee and irregular stocks), to set beside the record
+    States {
+        /// Scenario file (TOML); without it, the built-in default (the status quo)
+        scenario: Option<PathBuf>,
+        /// Replications
+        #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..1_000_000))]
+        reps: u64,
+        /// Master seed [default: the scenario's run.seed]
+        #[arg(long, value_name = "S")]
+        seed: Option<u64>,
+        /// Worker threads; results are identical for any number [default: all cores]
+        #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
+        threads: Option<u64>,
+        /// Result folder [default: output/<scenario name>-states]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Overwrite an existing result folder
+        #[arg(long)]
+        force: bool,
+    },
     /// Print who dominates each forum: every member's share of its voice (destination status
     /// times income, to the forum's power exponent, plus the chairs' share) in the start year
     Voices {

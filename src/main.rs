@@ -72,6 +72,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             no_charts,
         } => merge(&dirs, out, force, no_charts),
         Command::Rerun { dir, replication } => rerun(&dir, replication),
+        Command::States {
+            scenario,
+            reps,
+            seed,
+            threads,
+            out,
+            force,
+        } => states(scenario.as_deref(), reps, seed, threads, out, force),
         Command::Voices {
             scenario,
             forum,
@@ -988,6 +996,31 @@ fn plot(dir: &Path) -> anyhow::Result<()> {
         files.len(),
         dir.join("report.html").display()
     )?;
+    Ok(())
+}
+
+fn states(
+    path: Option<&Path>,
+    reps: u64,
+    seed: Option<u64>,
+    threads: Option<u64>,
+    out: Option<PathBuf>,
+    force: bool,
+) -> anyhow::Result<()> {
+    let scenario = load(path)?;
+    let facts = scenario.facts()?;
+    let dir = out.unwrap_or_else(|| Path::new("output").join(format!("{}-states", scenario.name)));
+    output::check_destination(&dir, force)?;
+    let seed = seed.unwrap_or(scenario.run.seed);
+    let values = forumsim::experiment::state_years::state_years(
+        &scenario,
+        &facts,
+        reps,
+        seed,
+        threads_or_all(threads),
+    )?;
+    output::write_state_years(&dir, force, &scenario, &facts, &values, reps, seed)?;
+    println!("results in {}", dir.join("state_years.csv").display());
     Ok(())
 }
 

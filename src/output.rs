@@ -1168,3 +1168,50 @@ pub fn write_robustness(
         write_json(&tmp.join("manifest.json"), &manifest)
     })
 }
+
+/// Writes `state_years.csv` (one row per year and State: the means over replications of
+/// `experiment::state_years::COLUMNS`) and a manifest into `dir`, atomically.
+pub fn write_state_years(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    facts: &Facts,
+    values: &[f64],
+    replications: u64,
+    seed: u64,
+) -> Result<()> {
+    use crate::experiment::state_years::COLUMNS;
+    write_atomically(dir, force, |tmp| {
+        let path = tmp.join("state_years.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        let mut header = vec!["year".to_string(), "iso3".into(), "name".into()];
+        header.extend(COLUMNS.iter().map(|c| c.to_string()));
+        w.write_record(&header).map_err(csv_err(&path))?;
+        let (n, width) = (facts.n_states(), COLUMNS.len());
+        for t in 0..scenario.n_years() {
+            let year = scenario.run.start_year + t as i32;
+            for i in 0..n {
+                let at = (t * n + i) * width;
+                let mut row = vec![
+                    year.to_string(),
+                    facts.iso3[i].clone(),
+                    facts.name[i].clone(),
+                ];
+                row.extend(values[at..at + width].iter().map(|&x| num(x)));
+                w.write_record(&row).map_err(csv_err(&path))?;
+            }
+        }
+        w.flush().map_err(Error::write(&path))?;
+        let manifest = serde_json::json!({
+            "program": "forumsim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": "states",
+            "scenario": scenario.name,
+            "scenario_hash": scenario.content_hash(),
+            "master_seed": seed,
+            "replications": replications,
+            "columns": COLUMNS,
+        });
+        write_json(&tmp.join("manifest.json"), &manifest)
+    })
+}

@@ -172,6 +172,55 @@ level = 0.6
 
 ''',
     ),
+    "bilateral_turn": (
+        "Stress: the bilateral turn, deals replacing multilateral dialogue.",
+        "3.2.3.3 ('a considerable increase in bilateral agreements on migration ... visas, readmission, knowledge-sharing, labour migration'; readmission agreements 'the result of private negotiations ... with very little external oversight'); 3.2.1 (the GFMD).",
+        f"The GFMD holds its last summit in {START - 1}; from {START} pairs of States consider deals twice as\noften (0.4 a year), sign them more cheaply (fixed cost 0) and negotiate them privately\n(transparency 0.1: their human-rights effect is rarely seen).",
+        f'''[forums.GFMD]
+last_year = {START - 1}
+
+[[bilateral.timeline]]
+year = {START}
+consider_prob = 0.4
+fixed_cost = 0.0
+transparency = 0.1
+
+''',
+    ),
+    "refugee_regime_under_strain": (
+        "Stress: the refugee regime under strain, securitisation, 'safe country' rules and interception.",
+        "2.2 ('the global refugee regime has quickly reached its limits ... exacerbated by the security logic'; 'The \"safe country\" notion, accelerated time-lines and reduced procedural guarantees'; 'systematic interception and interdiction mechanisms have resulted in the deterioration of asylum seekers' rights'; UNHCR 'politically responsive' to States' concerns).",
+        f"From {START}: the Refugee Convention binds less (precision 0.4 to 0.2: 'safe country' rules\nnarrow what it requires) and UNHCR's supervision weakens (delegation 0.3 to 0.15);\nhigh-income States' hostility rises by 0.1 (securitisation) and they hold enforcement at\nleast at 0.75 (interception and interdiction); the RCPs judge practice by a security lens of 0.9.",
+        f'''[[treaties.Refugee_Convention.timeline]]
+year = {START}
+precision = 0.2
+delegation = 0.15
+
+[[events]]
+kind = "pressure"
+year = {START}
+members = {{ income = "high" }}
+shift = 0.1
+
+[[events]]
+kind = "enforcement"
+year = {START}
+members = {{ income = "high" }}
+level = 0.75
+
+'''
+        + timeline(RCPS, START, security_lens=0.9),
+    ),
+    "responsibility_sharing": (
+        "Variant: responsibility sharing in the refugee regime, resettlement among the parties by capacity.",
+        "2.2 ('The lack of solidarity and responsibility-sharing between States has exacerbated the problems of protection ... the number of resettled international protection beneficiaries remains alarmingly low'; the Comprehensive Plan of Action resettled 2.5 million Indochinese refugees).",
+        f"From {START} the parties to the Refugee Convention share responsibility: 30% of the refugees\nrecognised in a party are resettled among all parties in proportion to their capacity (income\ntimes population), so that lowering protection no longer sends the burden elsewhere.",
+        f'''[[treaties.Refugee_Convention.timeline]]
+year = {START}
+sharing = 0.3
+
+''',
+    ),
     "crisis_2015": (
         "Stress: the 2015 displacement crisis from Western Asia that sent about one million people to Europe.",
         "1 and 2.2 (the 2015 arrivals in Europe; the refugee regime under strain).",

@@ -17,7 +17,7 @@
 //! # References
 //! McFadden (1974), conditional logit; Beine, Docquier and Özden (2011) on diaspora networks.
 
-use super::math::{exp, fmax};
+use super::math::{exp, fmax, fmin, pos};
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, World};
 
@@ -60,6 +60,7 @@ super::dispatch::simd_dispatch! {
 #[inline(always)]
 fn step_body(world: &mut World, scenario: &Scenario) {
     allocate(world, scenario);
+    super::bilateral::corridor_shares(world);
     admit(world, scenario);
 }
 
@@ -109,13 +110,19 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
         let own = world.region[j] as usize * n + j;
         world.scratch_network[own] = network_factor(world.network[own], fp.beta_network);
     }
-    // Logit denominators per stream and origin region.
+    // Logit denominators per stream and origin region; a labour migrant's corridor also carries
+    // the pull of the bilateral agreements that cover it.
     let (a_forced, a_labour) = world.scratch_attract.split_at(n);
-    for (r, net) in world.scratch_network.chunks_exact(n).enumerate() {
+    for (r, (net, bil)) in world
+        .scratch_network
+        .chunks_exact(n)
+        .zip(world.labour_factor.chunks_exact(n))
+        .enumerate()
+    {
         let (mut df, mut dl) = (outside[FORCED], outside[LABOUR]);
-        for ((x, af), al) in net.iter().zip(a_forced).zip(a_labour) {
+        for (((x, af), al), b) in net.iter().zip(a_forced).zip(a_labour).zip(bil) {
             df += af * x;
-            dl += al * x;
+            dl += al * x * b;
         }
         world.scratch_denominator[FORCED * nr + r] = df;
         world.scratch_denominator[LABOUR * nr + r] = dl;
@@ -141,13 +148,19 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
             world.stayed[s * nr + r] = p * outside[s] / denominator;
             let inverse = 1.0 / denominator;
             let net = &world.scratch_network[r * n..(r + 1) * n];
+            // The forced stream's corridors have no bilateral factor: its row of ones.
+            let bil = if s == LABOUR {
+                &world.labour_factor[r * n..(r + 1) * n]
+            } else {
+                &world.ones[..n]
+            };
             let out = &mut world.share[(s * nr + r) * n..(s * nr + r + 1) * n];
             // Equal lengths, stated once, let the loop run without bounds checks and vectorise.
-            let (attract, net, out) = (&attract[..n], &net[..n], &mut out[..n]);
+            let (attract, net, bil, out) = (&attract[..n], &net[..n], &bil[..n], &mut out[..n]);
             let (m1, m2, m3, m4) = (&mut m1[..n], &mut m2[..n], &mut m3[..n], &mut m4[..n]);
             let max_share = &mut max_share[..n];
             for j in 0..n {
-                let sh = attract[j] * net[j] * inverse;
+                let sh = attract[j] * net[j] * bil[j] * inverse;
                 out[j] = sh;
                 let t1 = p * sh;
                 let t2 = t1 * sh;
@@ -193,35 +206,92 @@ pub fn network_factor(stock: f64, beta: f64) -> f64 {
     }
 }
 
-/// What admission makes of one destination's arrivals this year.
+/// What admission makes of one destination's arrivals in a year.
 #[derive(Debug, Clone, Copy)]
-struct Admitted {
-    regular: f64,
-    recognised: f64,
-    irregular: f64,
-    removed: f64,
+pub struct Admitted {
+    pub regular: f64,
+    pub recognised: f64,
+    pub irregular: f64,
+    pub removed: f64,
+    /// Of the removed, those removed only because a readmission agreement covers them.
+    pub readmitted: f64,
 }
 
-/// Admission of State `j`'s arrivals this year: labour arrivals regular up to the quota, forced
-/// arrivals recognised, removed or irregular.
+/// The terms of a destination's admission that do not move with its own policy this year: its
+/// regular quota per unit of legal channels, and the shares of its labour arrivals under labour
+/// agreements and of its forced arrivals under readmission agreements.
+#[derive(Debug, Clone, Copy)]
+pub struct AdmissionTerms {
+    pub quota_per_legal: f64,
+    pub bilateral_share: f64,
+    pub readmission_share: f64,
+    /// Share of the rejected claimants covered by readmission that are removed (in force).
+    pub readmission_removal: f64,
+}
+
+impl AdmissionTerms {
+    #[inline(always)]
+    pub fn of(world: &World, scenario: &Scenario, j: usize) -> AdmissionTerms {
+        AdmissionTerms {
+            quota_per_legal: scenario.admission.kappa_quota * world.population[j] * world.income[j],
+            bilateral_share: world.bilateral_share[j],
+            readmission_share: world.readmission_share[j],
+            readmission_removal: world.bilateral.readmission_removal,
+        }
+    }
+}
+
+/// Admission of `labour` and `forced` arrivals under asylum protection `p_asylum`, enforcement
+/// `e` and legal channels `l`: labour arrivals under an agreement are regular, the rest regular
+/// up to the quota and irregular beyond it; forced arrivals are recognised (rising with asylum
+/// protection), or rejected and then removed (rising with enforcement, and for those a
+/// readmission agreement covers, by `readmission_removal` of the rest) or irregular. The one
+/// formula that admission, and the anticipation of policy choice, use.
 #[inline(always)]
-fn admitted(world: &World, scenario: &Scenario, j: usize) -> Admitted {
+pub fn admission(
+    scenario: &Scenario,
+    terms: &AdmissionTerms,
+    labour: f64,
+    forced: f64,
+    p_asylum: f64,
+    e: f64,
+    l: f64,
+) -> Admitted {
     let ap = &scenario.admission;
-    let labour = world.inflow[LABOUR][j];
-    let forced = world.inflow[FORCED][j];
-    let quota = world.legal[j] * ap.kappa_quota * world.population[j] * world.income[j];
-    let regular = labour.min(quota);
-    let recognition =
-        (ap.recognition_base + ap.recognition_protection * world.protection[0][j]).min(1.0);
+    let under_agreements = terms.bilateral_share * labour;
+    let regular = under_agreements + fmin(labour - under_agreements, l * terms.quota_per_legal);
+    let recognition = fmin(
+        ap.recognition_base + ap.recognition_protection * p_asylum,
+        1.0,
+    );
     let recognised = forced * recognition;
     let rejected = forced - recognised;
-    let removed = rejected * (ap.removal_enforcement * world.enforcement[j]).min(1.0);
+    let enforced = fmin(ap.removal_enforcement * e, 1.0);
+    let readmitted =
+        rejected * (1.0 - enforced) * terms.readmission_removal * terms.readmission_share;
+    let removed = rejected * enforced + readmitted;
     Admitted {
         regular,
         recognised,
-        irregular: (labour - regular) + (rejected - removed),
+        // Never below zero by rounding (regular can equal labour up to the last bit).
+        irregular: pos(labour - regular) + pos(rejected - removed),
         removed,
+        readmitted,
     }
+}
+
+/// Admission of State `j`'s arrivals this year.
+#[inline(always)]
+fn admitted(world: &World, scenario: &Scenario, j: usize) -> Admitted {
+    admission(
+        scenario,
+        &AdmissionTerms::of(world, scenario, j),
+        world.inflow[LABOUR][j],
+        world.inflow[FORCED][j],
+        world.protection[0][j],
+        world.enforcement[j],
+        world.legal[j],
+    )
 }
 
 /// The arrivals of the year before the first: destination choice and admission under the
@@ -230,6 +300,7 @@ fn admitted(world: &World, scenario: &Scenario, j: usize) -> Admitted {
 /// against zero.
 pub fn initialise(world: &mut World, scenario: &Scenario) {
     allocate(world, scenario);
+    super::bilateral::corridor_shares(world);
     for j in 0..world.n_states {
         let a = admitted(world, scenario, j);
         world.arrivals_regular[j] = a.regular;
@@ -237,6 +308,9 @@ pub fn initialise(world: &mut World, scenario: &Scenario) {
         world.arrivals_irregular[j] = a.irregular;
         world.arrivals_irregular_prev[j] = a.irregular;
         world.arrivals_regular_prev[j] = a.regular;
+        let entries = world.inflow[FORCED][j] + world.inflow[LABOUR][j] - a.regular;
+        world.entries_irregular[j] = entries;
+        world.entries_irregular_prev[j] = entries;
     }
 }
 
@@ -253,12 +327,16 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
             recognised,
             irregular,
             removed,
+            readmitted,
         } = admitted(world, scenario, j);
+        world.readmitted[j] = readmitted;
         let forced = world.inflow[FORCED][j];
         let e = world.enforcement[j];
         let l = world.legal[j];
         world.arrivals_irregular_prev[j] = world.arrivals_irregular[j];
         world.arrivals_regular_prev[j] = world.arrivals_regular[j];
+        world.entries_irregular_prev[j] = world.entries_irregular[j];
+        world.entries_irregular[j] = forced + pos(world.inflow[LABOUR][j] - regular);
         world.arrivals_regular[j] = regular;
         world.arrivals_refugee[j] = recognised;
         world.arrivals_irregular[j] = irregular;
@@ -276,6 +354,7 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
             1.0
         };
     }
+    share_responsibility(world, keep);
     let forced_staying = &world.scratch_staying;
     for r in 0..nr {
         let (p_labour, p_forced) = (world.pool[LABOUR * nr + r], world.pool[FORCED * nr + r]);
@@ -291,6 +370,31 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
         for j in 0..n {
             let arrived = p_labour * labour[j] + p_forced * forced[j] * staying[j];
             row[j] = (row[j] + arrived) * keep;
+        }
+    }
+}
+
+/// Responsibility sharing: of the refugees recognised this year in the parties of a treaty with
+/// `sharing` s, the share s is resettled among all its parties in proportion to their capacity.
+/// Moves refugee stocks only (arrivals stay where they arrived).
+fn share_responsibility(world: &mut World, keep: f64) {
+    for t in 0..world.treaties.len() {
+        let s = world.treaties[t].design.sharing;
+        if s <= 0.0 {
+            continue;
+        }
+        let party = &world.treaties[t].party;
+        let (mut pool, mut capacity) = (0.0, 0.0);
+        for i in (0..world.n_states).filter(|&i| party[i]) {
+            pool += s * world.arrivals_refugee[i];
+            capacity += world.capacity[i];
+        }
+        if capacity <= 0.0 {
+            continue;
+        }
+        for i in (0..world.n_states).filter(|&i| party[i]) {
+            let moved = world.capacity[i] / capacity * pool - s * world.arrivals_refugee[i];
+            world.stock_refugee[i] = (world.stock_refugee[i] + moved * keep).max(0.0);
         }
     }
 }

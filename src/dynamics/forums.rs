@@ -249,7 +249,7 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     // success at cutting irregular arrivals (the same in every forum it attends).
     for i in 0..world.n_states {
         let cut =
-            (world.arrivals_irregular_prev[i] - world.arrivals_irregular[i]) * world.per_mille[i];
+            (world.entries_irregular_prev[i] - world.entries_irregular[i]) * world.per_mille[i];
         let gain =
             (world.arrivals_regular[i] - world.arrivals_regular_prev[i]) * world.per_mille[i];
         world.scratch_snapshot[i] = Snapshot {

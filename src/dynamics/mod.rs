@@ -11,6 +11,7 @@
 //! previous one left it and, within a sub-step, every State reads the same snapshot: the order of
 //! States never changes results. Randomness enters only through [`Streams`].
 
+pub mod bilateral;
 pub mod dispatch;
 pub mod flows;
 pub mod forums;
@@ -33,6 +34,7 @@ pub struct Streams {
     pub crises: ChaCha8Rng,
     pub elections: ChaCha8Rng,
     pub choices: ChaCha8Rng,
+    pub bilateral: ChaCha8Rng,
     pub forums: Vec<ChaCha8Rng>,
     pub treaties: Vec<ChaCha8Rng>,
 }
@@ -138,6 +140,7 @@ pub fn step(world: &mut World, scenario: &Scenario, streams: &mut Streams) {
     pressure::step(world, scenario);
     forums::step(world, scenario, &mut streams.forums);
     treaties::step(world, scenario, &mut streams.treaties);
+    bilateral::step(world, scenario, &mut streams.bilateral);
     policy::step(world, scenario, &mut streams.choices);
     world.year += 1;
 }
@@ -149,6 +152,7 @@ pub fn step_portable(world: &mut World, scenario: &Scenario, streams: &mut Strea
     pressure::step(world, scenario);
     forums::step_portable(world, scenario, &mut streams.forums);
     treaties::step_portable(world, scenario, &mut streams.treaties);
+    bilateral::step(world, scenario, &mut streams.bilateral);
     policy::step_portable(world, scenario, &mut streams.choices);
     world.year += 1;
 }

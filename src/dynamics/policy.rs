@@ -15,10 +15,10 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::flows::{ShareMoments, anticipated_inflow, share_moments};
+use super::flows::{AdmissionTerms, ShareMoments, admission, anticipated_inflow, share_moments};
 use super::forums::{agenda, effective_anchor, norm_strength, norm_weight};
 use super::math::{exp, fmax, fmin, pos};
-use super::treaties::{detection_probability, effective_floors};
+use super::treaties::{effective_floors, shortfall_cost};
 use super::uniform;
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, N_DOMAINS, World};
@@ -178,7 +178,7 @@ impl Kernel {
         let gains = Gains::new(self, world, scenario, i);
         let taste = world.taste[i];
         let x = gains.x;
-        let lowest = [0.0, 0.0, 0.0, 0.0, world.legal_floor[i]];
+        let lowest = world.lowest_instruments(i);
         std::array::from_fn(
             #[inline(always)]
             |k| self.pick(x[k], lowest[k], taste[k], u[k], |m| gains.of(k, m)),
@@ -289,7 +289,7 @@ pub fn calibrate_tastes(world: &mut World, scenario: &Scenario) {
     build_penalties(world, scenario);
     for i in 0..world.n_states {
         let gains = Gains::new(&kernel, world, scenario, i);
-        let lowest = [0.0, 0.0, 0.0, 0.0, world.legal_floor[i]];
+        let lowest = world.lowest_instruments(i);
         let taste: [f64; 5] = std::array::from_fn(|k| {
             let x = gains.x[k];
             let side = |option| {
@@ -347,19 +347,21 @@ pub struct Parts<'a> {
     i: usize,
     h: f64,
     per_mille: f64,
-    quota_per_legal: f64,
+    terms: AdmissionTerms,
+    /// Share of its recognised refugees the State keeps under responsibility sharing.
+    kept: f64,
 }
 
 impl<'a> Parts<'a> {
     pub fn new(world: &'a World, scenario: &'a Scenario, i: usize) -> Parts<'a> {
-        let pop = world.population[i];
         Parts {
             world,
             scenario,
             i,
             h: world.pressure[i],
             per_mille: world.per_mille[i],
-            quota_per_legal: scenario.admission.kappa_quota * pop * world.income[i],
+            terms: AdmissionTerms::of(world, scenario, i),
+            kept: world.sharing_kept[i],
         }
     }
 
@@ -378,19 +380,16 @@ impl<'a> Parts<'a> {
     ) -> f64 {
         let pp = &self.scenario.policy;
         let ap = &self.scenario.admission;
-        let regular = fmin(labour, l * self.quota_per_legal);
-        let recognition = fmin(
-            ap.recognition_base + ap.recognition_protection * p_asylum,
-            1.0,
-        );
-        let removal = fmin(ap.removal_enforcement * e, 1.0);
-        let irregular = (labour - regular) + forced * (1.0 - recognition) * (1.0 - removal);
-        let victims = irregular * fmin(ap.theta0 + ap.theta_enforcement * e, 1.0) * (1.0 - p_traff);
+        let a = admission(self.scenario, &self.terms, labour, forced, p_asylum, e, l);
+        let victims =
+            a.irregular * fmin(ap.theta0 + ap.theta_enforcement * e, 1.0) * (1.0 - p_traff);
+        // The refugees that responsibility sharing resettles elsewhere are not seen at home.
+        let visible = labour + forced - a.recognised * (1.0 - self.kept);
         self.per_mille
-            * (-self.h * pp.c_irregular * irregular
-                - self.h * pp.c_visible * (labour + forced)
+            * (-self.h * pp.c_irregular * a.irregular
+                - self.h * pp.c_visible * visible
                 - pp.c_trafficking * victims
-                + pp.c_econ * self.world.income[self.i] * regular)
+                + pp.c_econ * self.world.income[self.i] * a.regular)
     }
 
     /// Rights value, running cost and treaty and forum costs of domain `d` at level `p`, which is
@@ -427,14 +426,12 @@ pub fn utility_of(
     let pp = &scenario.policy;
     let ap = &scenario.admission;
     let h = world.pressure[i];
-    let pop = world.population[i];
     let income = world.income[i];
     let per_mille = world.per_mille[i];
-    let quota = y[4] * ap.kappa_quota * pop * income;
-    let regular = labour.min(quota);
-    let recognition = (ap.recognition_base + ap.recognition_protection * y[0]).min(1.0);
-    let removal = (ap.removal_enforcement * y[3]).min(1.0);
-    let irregular = (labour - regular) + forced * (1.0 - recognition) * (1.0 - removal);
+    let terms = AdmissionTerms::of(world, scenario, i);
+    let a = admission(scenario, &terms, labour, forced, y[0], y[3], y[4]);
+    let (regular, irregular) = (a.regular, a.irregular);
+    let visible = labour + forced - a.recognised * (1.0 - world.sharing_kept[i]);
     let victims = irregular * (ap.theta0 + ap.theta_enforcement * y[3]).min(1.0) * (1.0 - y[2]);
     let taste: f64 = (0..N_INSTRUMENTS).map(|k| world.taste[i][k] * y[k]).sum();
     let (cover, floors) = world.scratch_cover[i];
@@ -454,7 +451,7 @@ pub fn utility_of(
     rights /= N_DOMAINS as f64;
     running /= N_DOMAINS as f64;
     -h * pp.c_irregular * irregular * per_mille
-        - h * pp.c_visible * (labour + forced) * per_mille
+        - h * pp.c_visible * visible * per_mille
         - pp.c_trafficking * victims * per_mille
         + taste
         + (1.0 - h) * pp.c_rights * rights
@@ -484,14 +481,23 @@ fn build_penalties(world: &mut World, scenario: &Scenario) {
         if world.year < t.design.opened as i32 {
             continue;
         }
-        let weight =
-            t.design.sanction * detection_probability(t) * t.design.obligation / N_DOMAINS as f64;
+        let weight = shortfall_cost(t) / N_DOMAINS as f64;
         let floors = effective_floors(t);
         for (i, _) in t.party.iter().enumerate().filter(|(_, party)| **party) {
             if t.design.cover > world.scratch_cover[i].0 {
                 world.scratch_cover[i] = (t.design.cover, t.floors);
             }
             add_shortfalls(&mut penalties[i], &levels[i], &floors, [weight; N_DOMAINS]);
+        }
+    }
+    // The labour floors of a destination's bilateral agreements, seen with their transparency,
+    // weighted by its share of labour arrivals under them.
+    let bp = &world.bilateral;
+    for i in 0..world.n_states {
+        let weight = bp.sanction * bp.transparency * world.bilateral_share[i];
+        if weight > 0.0 && world.bilateral_floor[i] > 0.0 {
+            let floor = [0.0, world.bilateral_floor[i], 0.0];
+            add_shortfalls(&mut penalties[i], &levels[i], &floor, [0.0, weight, 0.0]);
         }
     }
     for f in &world.forums {
@@ -604,9 +610,9 @@ mod tests {
                 let taste = world.taste[i][k];
                 let g_down = gains.of(k, down) + taste * down.change;
                 let g_up = gains.of(k, up) + taste * up.change;
-                let scale = gains.of(k, up).abs().max(1e-9);
+                let scale = gains.of(k, up).abs().max(gains.of(k, down).abs()).max(1e-3);
                 assert!(
-                    (g_up * down.change.abs() - g_down * up.change.abs()).abs() <= 1e-9 * scale,
+                    (g_up - g_down).abs() <= 1e-9 * scale,
                     "State {i}, instrument {k}: down {g_down}, up {g_up}"
                 );
                 let adjust = scenario.policy.c_adjust * up.change.abs();

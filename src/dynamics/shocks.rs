@@ -80,6 +80,13 @@ fn step_body(
                     world.legal[i] = world.legal[i].max(*level);
                 }
             }
+            Event::Enforcement { level, .. } => {
+                for &i in targets {
+                    let i = i as usize;
+                    world.enforcement_floor[i] = *level;
+                    world.enforcement[i] = world.enforcement[i].max(*level);
+                }
+            }
         }
     }
 }

@@ -45,10 +45,42 @@ fn shortfall_below(floors: &[f64; N_DOMAINS], p: impl Fn(usize) -> f64) -> f64 {
     (0..N_DOMAINS).map(|d| pos(floors[d] - p(d))).sum::<f64>() / N_DOMAINS as f64
 }
 
-/// Probability that a party's shortfall is detected.
+/// Probability that a party's shortfall is detected: by the treaty body (delegation), by public
+/// reporting (transparency), or by a court the parties' residents can petition.
 #[inline(always)]
 pub fn detection_probability(t: &TreatyState) -> f64 {
-    1.0 - (1.0 - t.design.delegation) * (1.0 - 0.5 * t.design.transparency)
+    1.0 - (1.0 - t.design.delegation) * (1.0 - 0.5 * t.design.transparency) * (1.0 - t.design.court)
+}
+
+/// Expected cost per unit of mean shortfall below the effective floors, for a party: sanction
+/// times detection times obligation, raised by a court's judgments.
+#[inline(always)]
+pub fn shortfall_cost(t: &TreatyState) -> f64 {
+    t.design.sanction * detection_probability(t) * t.design.obligation * (1.0 + t.design.court)
+}
+
+/// Each State's share of the refugees recognised on its territory that it keeps under the
+/// responsibility sharing of the treaties it is party to: 1 − sharing × (1 − its capacity share
+/// among the parties), the smallest over the treaties (1 outside any sharing treaty).
+pub fn update_sharing(world: &mut World) {
+    world.sharing_kept.fill(1.0);
+    for t in &world.treaties {
+        let s = t.design.sharing;
+        if s <= 0.0 {
+            continue;
+        }
+        let total: f64 = (0..world.n_states)
+            .filter(|&i| t.party[i])
+            .map(|i| world.capacity[i])
+            .sum();
+        if total <= 0.0 {
+            continue;
+        }
+        for i in (0..world.n_states).filter(|&i| t.party[i]) {
+            let kept = 1.0 - s * (1.0 - world.capacity[i] / total);
+            world.sharing_kept[i] = world.sharing_kept[i].min(kept);
+        }
+    }
 }
 
 super::dispatch::simd_dispatch! {
@@ -59,7 +91,27 @@ super::dispatch::simd_dispatch! {
 #[inline(always)]
 fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     let mut treaties = std::mem::take(&mut world.treaties);
-    for (treaty, rng) in treaties.iter_mut().zip(rngs.iter_mut()) {
+    for ((treaty, spec), rng) in treaties
+        .iter_mut()
+        .zip(&scenario.treaties)
+        .zip(rngs.iter_mut())
+    {
+        while let Some(change) = spec.timeline.get(treaty.next_change) {
+            if change.year > world.year {
+                break;
+            }
+            if let Some(slot) = treaty.design.get_mut(change.field) {
+                *slot = change.value;
+            }
+            // A floor in force changes with its design value.
+            if let Some(d) = ["floor_asylum", "floor_labour", "floor_trafficking"]
+                .iter()
+                .position(|f| *f == change.field)
+            {
+                treaty.floors[d] = change.value;
+            }
+            treaty.next_change += 1;
+        }
         treaty.detected = 0;
         treaty.noncompliant = 0;
         if world.year < treaty.design.opened as i32 {
@@ -93,16 +145,34 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
         }
     }
     world.treaties = treaties;
+    update_sharing(world);
 }
 
-/// Ratification history before the first simulated year: treaties opened earlier are ratified
-/// year by year from their opening, with the States' initial policies and pressure.
+/// The first year the ratification mechanism decides a treaty's parties before the start: its
+/// opening, or with a record of its parties the year after the record ends.
+fn spin_up_from(t: &TreatyState) -> i32 {
+    let opened = t.design.opened as i32;
+    match t.recorded_parties {
+        Some(_) => opened.max(crate::world::history::TREATY_CUTOFF + 1),
+        None => opened,
+    }
+}
+
+/// Ratification history before the first simulated year: the parties of the record where a
+/// treaty has one (to the year before the start, or to the record's cut-off), then the
+/// ratification mechanism year by year, from the opening or from the year after the record,
+/// with the States' initial policies and pressure.
 pub fn spin_up(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     let start = scenario.run.start_year;
+    for t in world.treaties.iter_mut() {
+        if let Some(recorded) = &t.recorded_parties {
+            t.party.copy_from_slice(recorded);
+        }
+    }
     let Some(first) = world
         .treaties
         .iter()
-        .map(|t| t.design.opened as i32)
+        .map(spin_up_from)
         .filter(|&y| y < start)
         .min()
     else {
@@ -111,12 +181,13 @@ pub fn spin_up(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) 
     let mut treaties = std::mem::take(&mut world.treaties);
     for year in first..start {
         for (treaty, rng) in treaties.iter_mut().zip(rngs.iter_mut()) {
-            if year >= treaty.design.opened as i32 {
+            if year >= spin_up_from(treaty) {
                 decide(world, scenario, treaty, rng, false);
             }
         }
     }
     world.treaties = treaties;
+    update_sharing(world);
 }
 
 /// Ratification and (when `allow_withdrawal`) withdrawal decisions of one year.

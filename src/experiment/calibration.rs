@@ -11,6 +11,8 @@ use super::simulate_with;
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 use crate::stats::summarize;
+use std::collections::BTreeMap;
+
 use crate::world::{Facts, IncomeGroup, World};
 
 const GFMD_COUNTS: &str = include_str!("../../data/gfmd_counts.csv");
@@ -128,35 +130,45 @@ pub fn calibrate(
     let large_destination: Vec<usize> = (0..facts.n_states())
         .filter(|&i| facts.income_group[i] == IncomeGroup::High && facts.immigrants[i] >= 1e6)
         .collect();
-    let outputs: Vec<Result<(Vec<f64>, f64, f64)>> = pool.install(|| {
+    let record = Record::of(facts);
+    let outputs: Vec<Result<(Vec<f64>, Readings)>> = pool.install(|| {
         (0..replications)
             .into_par_iter()
             .map(|r| {
-                let (mut fit, mut large) = (f64::NAN, f64::NAN);
+                let mut reading = Reading::new(facts.n_states());
                 let out = simulate_with(&s, facts, seed, 0, r, &mut |w| {
-                    if w.year - 1 == 2015 {
-                        fit = corridor_fit(w, facts);
+                    let year = w.year - 1;
+                    reading.observe(w, year, &record);
+                    if year == 2015 {
+                        reading
+                            .values
+                            .insert("corridor_fit", corridor_fit(w, facts));
                         if let Some(t) = icrmw {
-                            large = large_destination
+                            let large = large_destination
                                 .iter()
                                 .filter(|&&i| w.treaties[t].party[i])
                                 .count() as f64;
+                            reading.values.insert("large_destination", large);
                         }
                     }
                 })?;
-                Ok((out.trace, fit, large))
+                Ok((out.trace, reading.finish(&record)))
             })
             .collect()
     });
     let mut traces = Vec::with_capacity(outputs.len());
-    let mut fits = Vec::with_capacity(outputs.len());
-    let mut large = Vec::with_capacity(outputs.len());
+    let mut readings: Vec<Readings> = Vec::with_capacity(outputs.len());
     for o in outputs {
-        let (trace, fit, l) = o?;
+        let (trace, reading) = o?;
         traces.push(trace);
-        fits.push(fit);
-        large.push(l);
+        readings.push(reading);
     }
+    let column = |key: &str| -> Vec<f64> {
+        readings
+            .iter()
+            .map(|r| r.get(key).copied().unwrap_or(f64::NAN))
+            .collect()
+    };
     let names = metric_names(&s, &facts.region_names);
     let nm = names.len();
     let start = s.run.start_year;
@@ -217,6 +229,7 @@ pub fn calibrate(
             (0.0, 10.0),
         );
     }
+    let large = column("large_destination");
     if large.iter().any(|x| x.is_finite()) {
         push(
             "icrmw_large_destination_parties",
@@ -225,6 +238,16 @@ pub fn calibrate(
             "UN Treaty Collection (no high-income State with over 1 million immigrants)",
             &large,
             (0.0, 1.0),
+        );
+    }
+    if let Some(v) = series("parties_Refugee_Convention", 2015) {
+        push(
+            "refugee_regime_parties",
+            2015,
+            148.0,
+            "UNHCR, States parties to the 1951 Convention and/or its 1967 Protocol (148 in 2015)",
+            &v,
+            (140.0, 156.0),
         );
     }
     if let Some(v) = series("parties_Trafficking_Protocol", 2015) {
@@ -261,6 +284,7 @@ pub fn calibrate(
             (1.07, 1.18),
         );
     }
+    let fits = column("corridor_fit");
     if fits.iter().any(|f| f.is_finite()) {
         push(
             "corridor_log_share_correlation",
@@ -271,5 +295,294 @@ pub fn calibrate(
             (0.8, 1.0),
         );
     }
+    if record.recognition_states > 0 {
+        push(
+            "recognition_rate_mean",
+            2012,
+            record.recognition_mean,
+            "data/asylum_decisions_2000_2012.csv (UNHCR): mean over the States with at least 200 decisions in 2007-2012 of their decision-weighted recognition rate",
+            &column("recognition_mean"),
+            (
+                record.recognition_mean - 0.08,
+                record.recognition_mean + 0.08,
+            ),
+        );
+        push(
+            "recognition_rate_spread",
+            2012,
+            record.recognition_sd,
+            "the same States: standard deviation of their recognition rates",
+            &column("recognition_sd"),
+            (record.recognition_sd - 0.08, record.recognition_sd + 0.08),
+        );
+    }
+    let fits = [
+        (
+            "refugees_by_host_log_correlation",
+            ["refugee_fit_2010", "refugee_fit_2015"],
+            "data/refugees_by_host_2000_2015.csv (UNHCR; perfect fit = 1)",
+            0.7,
+        ),
+        (
+            "bilateral_stock_log_correlation",
+            ["bilateral_fit_2010", "bilateral_fit_2015"],
+            "data/bilateral_stock_1990_2015.csv (UN DESA, by origin region and destination; perfect fit = 1)",
+            0.8,
+        ),
+    ];
+    for (target, keys, source, lowest) in fits {
+        for (year, key) in [2010, 2015].into_iter().zip(keys) {
+            let v = column(key);
+            if v.iter().any(|x| x.is_finite()) {
+                push(target, year, 1.0, source, &v, (lowest, 1.0));
+            }
+        }
+    }
+    if record.impic_states > 0 {
+        for (key, observed, name) in [
+            (
+                "impic_enforcement",
+                record.impic_enforcement,
+                "impic_enforcement_2007",
+            ),
+            (
+                "impic_legal",
+                record.impic_legal,
+                "impic_legal_channels_2007",
+            ),
+        ] {
+            push(
+                name,
+                2007,
+                observed,
+                "data/impic_1980_2007.csv: mean over the 33 IMPIC States (enforcement = overall control; legal channels = 1 - labour entry restrictiveness)",
+                &column(key),
+                (observed - 0.03, observed + 0.03),
+            );
+        }
+    }
+    if record.agreements_per_year > 0.0 {
+        push(
+            "labour_agreements_signed_per_year",
+            2016,
+            record.agreements_per_year,
+            "data/bilateral_labour_agreements_to_2007.csv: agreements between UN members signed per year 2000-2007 (the rate the model's 2008-2016 signatures are held to)",
+            &column("signed_per_year"),
+            (
+                0.5 * record.agreements_per_year,
+                1.5 * record.agreements_per_year,
+            ),
+        );
+    }
     Ok(results)
+}
+
+/// What the record says for the targets, computed once.
+struct Record {
+    /// States with at least 200 substantive decisions in 2007-2012, and their recognition rates.
+    recognition: Vec<(usize, f64)>,
+    recognition_states: usize,
+    recognition_mean: f64,
+    recognition_sd: f64,
+    /// UNHCR refugees per host in 2010 and 2015.
+    refugees: [Vec<f64>; 2],
+    /// Bilateral stock by origin region and destination in 2010 and 2015 (`j * nr + r`).
+    bilateral: [Vec<f64>; 2],
+    n_regions: usize,
+    impic: Vec<(usize, f64, f64)>,
+    impic_states: usize,
+    impic_enforcement: f64,
+    impic_legal: f64,
+    agreements_per_year: f64,
+}
+
+impl Record {
+    fn of(facts: &Facts) -> Record {
+        let h = &facts.history;
+        let n = facts.n_states();
+        let nr = facts.n_regions();
+        let recognition: Vec<(usize, f64)> = if h.asylum.is_empty() {
+            Vec::new()
+        } else {
+            (0..n)
+                .filter_map(|i| {
+                    let (rate, decisions) = h.recognition(i, 2007, 2012);
+                    (decisions >= crate::world::history::MIN_DECISIONS).then_some((i, rate))
+                })
+                .collect()
+        };
+        let rates: Vec<f64> = recognition.iter().map(|x| x.1).collect();
+        let (mean, sd) = mean_sd(&rates);
+        let refugees_at = |year: i32| -> Vec<f64> {
+            if h.refugees.is_empty() {
+                return Vec::new();
+            }
+            (0..n)
+                .map(|i| {
+                    h.refugees[i]
+                        .iter()
+                        .find(|x| x.0 == year)
+                        .map_or(f64::NAN, |x| x.1)
+                })
+                .collect()
+        };
+        let bilateral_at = |year: i32| -> Vec<f64> {
+            let Some(table) = h.bilateral.get(&year) else {
+                return Vec::new();
+            };
+            let mut out = vec![0.0; n * nr];
+            for &(o, j, s) in table {
+                out[j as usize * nr + facts.region[o as usize] as usize] += s;
+            }
+            out
+        };
+        let impic: Vec<(usize, f64, f64)> = (0..n)
+            .filter_map(|i| {
+                h.impic_at(i, 2007)
+                    .filter(|x| x.year == 2007)
+                    .map(|x| (i, x.control_overall, 1.0 - x.external_labour))
+            })
+            .collect();
+        let (impic_enforcement, _) = mean_sd(&impic.iter().map(|x| x.1).collect::<Vec<_>>());
+        let (impic_legal, _) = mean_sd(&impic.iter().map(|x| x.2).collect::<Vec<_>>());
+        let signed = h
+            .labour_agreements
+            .iter()
+            .filter(|a| (2000..=2007).contains(&a.year))
+            .count();
+        Record {
+            recognition_states: recognition.len(),
+            recognition,
+            recognition_mean: mean,
+            recognition_sd: sd,
+            refugees: [refugees_at(2010), refugees_at(2015)],
+            bilateral: [bilateral_at(2010), bilateral_at(2015)],
+            n_regions: nr,
+            impic_states: impic.len(),
+            impic,
+            impic_enforcement,
+            impic_legal,
+            agreements_per_year: signed as f64 / 8.0,
+        }
+    }
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    (mean, sd)
+}
+
+/// Pearson correlation of log(1 + x) over the pairs where the record has a positive value.
+fn log_correlation(model: &[f64], data: &[f64]) -> f64 {
+    let pairs: Vec<(f64, f64)> = model
+        .iter()
+        .zip(data)
+        .filter(|(_, d)| d.is_finite() && **d > 0.0)
+        .map(|(m, d)| (d.ln_1p(), m.max(0.0).ln_1p()))
+        .collect();
+    if pairs.len() < 3 {
+        return f64::NAN;
+    }
+    let n = pairs.len() as f64;
+    let (mx, my) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx).powi(2);
+        syy += (y - my).powi(2);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// Named values read off one replication.
+type Readings = BTreeMap<&'static str, f64>;
+
+/// What one replication is observed for, year by year.
+struct Reading {
+    values: Readings,
+    recognised: Vec<f64>,
+    forced: Vec<f64>,
+    signed_2007: f64,
+}
+
+impl Reading {
+    fn new(n: usize) -> Reading {
+        Reading {
+            values: BTreeMap::new(),
+            recognised: vec![0.0; n],
+            forced: vec![0.0; n],
+            signed_2007: f64::NAN,
+        }
+    }
+
+    fn observe(&mut self, w: &World, year: i32, record: &Record) {
+        if (2007..=2012).contains(&year) {
+            for &(i, _) in &record.recognition {
+                self.recognised[i] += w.arrivals_refugee[i];
+                self.forced[i] += w.inflow[crate::world::FORCED][i];
+            }
+        }
+        for (k, y) in [2010, 2015].into_iter().enumerate() {
+            if year != y {
+                continue;
+            }
+            if !record.refugees[k].is_empty() {
+                let key = ["refugee_fit_2010", "refugee_fit_2015"][k];
+                self.values
+                    .insert(key, log_correlation(&w.stock_refugee, &record.refugees[k]));
+            }
+            if !record.bilateral[k].is_empty() {
+                let nr = record.n_regions;
+                let mut model = vec![0.0; w.n_states * nr];
+                for r in 0..nr {
+                    for j in 0..w.n_states {
+                        model[j * nr + r] = w.network[r * w.n_states + j];
+                    }
+                }
+                let key = ["bilateral_fit_2010", "bilateral_fit_2015"][k];
+                self.values
+                    .insert(key, log_correlation(&model, &record.bilateral[k]));
+            }
+        }
+        if year == 2007 {
+            let mean = |f: &dyn Fn(usize) -> f64| -> f64 {
+                record.impic.iter().map(|x| f(x.0)).sum::<f64>() / record.impic.len().max(1) as f64
+            };
+            if !record.impic.is_empty() {
+                self.values
+                    .insert("impic_enforcement", mean(&|i| w.enforcement[i]));
+                self.values.insert("impic_legal", mean(&|i| w.legal[i]));
+            }
+            self.signed_2007 = w.signed[0] as f64;
+        }
+        if year == 2016 && self.signed_2007.is_finite() {
+            self.values.insert(
+                "signed_per_year",
+                (w.signed[0] as f64 - self.signed_2007) / 9.0,
+            );
+        }
+    }
+
+    fn finish(mut self, record: &Record) -> Readings {
+        let rates: Vec<f64> = record
+            .recognition
+            .iter()
+            .filter(|&&(i, _)| self.forced[i] > 0.0)
+            .map(|&(i, _)| self.recognised[i] / self.forced[i])
+            .collect();
+        if !rates.is_empty() {
+            let (mean, sd) = mean_sd(&rates);
+            self.values.insert("recognition_mean", mean);
+            self.values.insert("recognition_sd", sd);
+        }
+        self.values
+    }
 }

@@ -13,6 +13,7 @@ pub mod robustness;
 pub mod seeds;
 pub mod sensitivity;
 pub mod shard;
+pub mod state_years;
 pub mod stream;
 pub mod sweep;
 pub mod voices;
@@ -86,13 +87,17 @@ pub struct ReplicationOutput {
 }
 
 /// Columns of the per-State finals, before one per treaty.
-pub const STATE_COLUMNS: [&str; 6] = [
+pub const STATE_COLUMNS: [&str; 10] = [
     "protection_asylum",
     "protection_labour",
     "protection_trafficking",
     "enforcement",
     "legal_channels",
     "pressure",
+    "recognition_rate",
+    "immigrant_stock",
+    "refugee_stock",
+    "irregular_stock",
 ];
 
 /// Results of a run, reduced in replication order.
@@ -335,6 +340,10 @@ pub fn simulate_with(
         row[3] = world.enforcement[i];
         row[4] = world.legal[i];
         row[5] = world.pressure[i];
+        row[6] = world.recognition_rate(i, scenario);
+        row[7] = world.stock(i);
+        row[8] = world.stock_refugee[i];
+        row[9] = world.stock_irregular[i];
         for (k, t) in world.treaties.iter().enumerate() {
             row[STATE_COLUMNS.len() + k] = if t.party[i] { 1.0 } else { 0.0 };
         }

@@ -10,7 +10,7 @@ use crate::stats::quantile_unsorted;
 use crate::world::{IncomeGroup, N_DOMAINS, World};
 
 /// Core metrics, in order; `metric_names` appends the per-forum and per-treaty ones.
-pub const CORE_METRICS: [&str; 18] = [
+pub const CORE_METRICS: [&str; 23] = [
     "protection_mean",
     "protection_asylum",
     "protection_labour",
@@ -29,6 +29,11 @@ pub const CORE_METRICS: [&str; 18] = [
     "arrivals_millions",
     "pressure_mean",
     "reputation_mean",
+    "recognition_rate",
+    "refugee_stock_millions",
+    "agreements_labour",
+    "agreements_readmission",
+    "labour_under_agreements",
 ];
 
 /// Per-forum metric prefixes.
@@ -140,6 +145,7 @@ pub fn observe(
     let p10 = quantile_unsorted(scratch, 0.1);
     let (mut regular, mut refugee, mut irregular, mut traff, mut arrivals) =
         (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut recognised, mut forced, mut labour, mut under_agreements) = (0.0, 0.0, 0.0, 0.0);
     for i in 0..n {
         regular += world.stock_regular[i];
         refugee += world.stock_refugee[i];
@@ -147,7 +153,12 @@ pub fn observe(
         traff += world.trafficking[i];
         arrivals +=
             world.arrivals_regular[i] + world.arrivals_refugee[i] + world.arrivals_irregular[i];
+        recognised += world.arrivals_refugee[i];
+        forced += world.inflow[crate::world::FORCED][i];
+        labour += world.inflow[crate::world::LABOUR][i];
+        under_agreements += world.inflow[crate::world::LABOUR][i] * world.bilateral_share[i];
     }
+    let (labour_agreements, readmission_agreements) = crate::dynamics::bilateral::counts(world);
     let stock = regular + refugee + irregular;
     let core = [
         mean,
@@ -176,6 +187,19 @@ pub fn observe(
         arrivals / 1e6,
         world.pressure.iter().sum::<f64>() / nf,
         world.reputation.iter().sum::<f64>() / nf,
+        if forced > 0.0 {
+            recognised / forced
+        } else {
+            f64::NAN
+        },
+        refugee / 1e6,
+        labour_agreements as f64,
+        readmission_agreements as f64,
+        if labour > 0.0 {
+            under_agreements / labour
+        } else {
+            0.0
+        },
     ];
     out[..core.len()].copy_from_slice(&core);
     let mut k = core.len();

@@ -27,6 +27,7 @@ macro_rules! library {
 
 library![
     "all_proposals.toml",
+    "bilateral_turn.toml",
     "civil_society_capacity.toml",
     "crisis_2015.toml",
     "destination_dominance.toml",
@@ -36,7 +37,9 @@ library![
     "no_forums.toml",
     "open_legal_channels.toml",
     "populist_wave.toml",
+    "refugee_regime_under_strain.toml",
     "regular_hld.toml",
+    "responsibility_sharing.toml",
     "status_quo.toml",
     "synthetic_world.toml",
     "un_platform.toml",

@@ -14,8 +14,9 @@ mod parse;
 use std::path::{Path, PathBuf};
 
 pub use params::{
-    AdmissionParams, FlowParams, ForumDesign, ForumDynamics, Kind, ObservationParams, ParamSpec,
-    PolicyParams, PressureParams, TreatyDesign, TreatyDynamics, WorldParams,
+    AdmissionParams, BilateralParams, FlowParams, ForumDesign, ForumDynamics, Kind,
+    ObservationParams, ParamSpec, PolicyParams, PressureParams, TreatyDesign, TreatyDynamics,
+    WorldParams,
 };
 
 use crate::error::{Error, Result};
@@ -144,6 +145,12 @@ pub struct TreatySpec {
     pub trust_forum: Option<String>,
     /// Who may ratify (a regional convention); `None` means every State.
     pub eligible: Option<Selector>,
+    /// Treaties of `data/treaty_parties_to_2007.csv` whose parties (of any of them) are this
+    /// treaty's parties before the start year, as far as the table goes (to 2007); empty: the
+    /// parties come from the ratification mechanism run from the opening year.
+    pub parties_data: Vec<String>,
+    /// Design changes by year, sorted by year.
+    pub timeline: Vec<TimelineChange>,
 }
 
 /// An exogenous event of the scenario's timeline.
@@ -173,6 +180,13 @@ pub enum Event {
         members: Selector,
         level: f64,
     },
+    /// Enforcement held up (interception, offshore processing): the States' enforcement cannot
+    /// fall below `level`.
+    Enforcement {
+        year: i32,
+        members: Selector,
+        level: f64,
+    },
 }
 
 impl Event {
@@ -181,7 +195,8 @@ impl Event {
             Event::Crisis { year, .. }
             | Event::Pressure { year, .. }
             | Event::Firewall { year, .. }
-            | Event::LegalChannels { year, .. } => *year,
+            | Event::LegalChannels { year, .. }
+            | Event::Enforcement { year, .. } => *year,
         }
     }
 }
@@ -218,6 +233,9 @@ pub struct Scenario {
     pub policy: PolicyParams,
     pub forum_dynamics: ForumDynamics,
     pub treaty_dynamics: TreatyDynamics,
+    pub bilateral: BilateralParams,
+    /// Changes of the bilateral settings by year, sorted by year.
+    pub bilateral_timeline: Vec<TimelineChange>,
     pub observation: ObservationParams,
     pub forums: Vec<ForumSpec>,
     pub treaties: Vec<TreatySpec>,
@@ -263,6 +281,7 @@ impl Scenario {
             ["policy", name] => find(&self.policy, name),
             ["forum_dynamics", name] => find(&self.forum_dynamics, name),
             ["treaty_dynamics", name] => find(&self.treaty_dynamics, name),
+            ["bilateral", name] => find(&self.bilateral, name),
             ["observation", name] => find(&self.observation, name),
             ["forums", forum, name] => match self.forums.iter().find(|f| f.name == *forum) {
                 Some(f) => find(&f.design, name),
@@ -333,6 +352,7 @@ impl Scenario {
             ["policy", name] => self.policy.value_mut(name),
             ["forum_dynamics", name] => self.forum_dynamics.value_mut(name),
             ["treaty_dynamics", name] => self.treaty_dynamics.value_mut(name),
+            ["bilateral", name] => self.bilateral.value_mut(name),
             ["observation", name] => self.observation.value_mut(name),
             ["forums", forum, name] => self
                 .forums

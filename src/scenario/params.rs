@@ -142,6 +142,7 @@ param_section! {
         l0_base: Real = 0.3, [0, 1], "level", "initial openness of legal channels of a State with income 0";
         l0_income: Real = 0.2, [0, 1], "level per income unit", "rise of initial legal-channel openness with income";
         l0_jitter: Real = 0.05, [0, 0.5], "level", "half-width of the uniform jitter of initial legal-channel openness";
+        recorded_start: Int = 1, [0, 1], "switch", "1: initial policies from the record where it has them (asylum protection from UNHCR recognition rates, enforcement, legal channels and labour protection from the IMPIC indices), the income formulas shifted to the recorded States' level elsewhere; 0: the income formulas everywhere";
         steady_start: Int = 1, [0, 1], "switch", "1: start from the quasi-steady state (pressure at its steady level for the start-year arrivals; State tastes that make each start-year policy its domestic best response); 0: raw initial values";
         election_period_min: Int = 4, [1, 10], "years", "shortest electoral cycle";
         election_period_max: Int = 5, [1, 10], "years", "longest electoral cycle";
@@ -160,7 +161,7 @@ param_section! {
         beta_enforcement: Real = 2.0, [0, 20], "utility per level", "deterrence by enforcement and border control";
         beta_legal_forced: Real = 0.0, [0, 20], "utility per level", "attraction of legal channels for forced migrants";
         beta_legal_labour: Real = 1.5, [0, 20], "utility per level", "attraction of legal channels for labour migrants";
-        beta_far: Real = 2.0, [0, 20], "utility", "cost of leaving the origin region";
+        beta_far: Real = 3.0, [0, 20], "utility", "cost of leaving the origin region";
         beta_network: Real = 0.5, [0, 2], "utility per log person", "pull of the diaspora already in the destination (log of 1 + stock)";
         beta_size: Real = 0.3, [0, 2], "utility per log ratio", "pull of destination size (log population over the mean)";
         v0_forced: Real = 9.0, [-50, 50], "utility", "utility of staying (outside option) for forced migrants";
@@ -178,8 +179,8 @@ param_section! {
     /// `[admission]`: what happens to arrivals at the destination.
     AdmissionParams {
         kappa_quota: Real = 0.01, [0, 1], "1/year", "regular labour quota per unit of legal-channel openness, per capita and income";
-        recognition_base: Real = 0.1, [0, 1], "share", "recognition rate of asylum claims at zero asylum protection";
-        recognition_protection: Real = 0.7, [0, 1], "share per level", "rise of the recognition rate with asylum protection";
+        recognition_base: Real = 0.0, [0, 1], "share", "recognition rate of asylum claims at zero asylum protection";
+        recognition_protection: Real = 1.0, [0, 1], "share per level", "rise of the recognition rate with asylum protection (with the defaults, asylum protection is the share of claims recognised)";
         removal_enforcement: Real = 0.5, [0, 1], "share per level", "share of rejected claimants removed per unit of enforcement";
         theta0: Real = 0.05, [0, 1], "share", "share of irregular arrivals exposed to trafficking at zero enforcement";
         theta_enforcement: Real = 0.3, [0, 1], "share per level", "rise of trafficking exposure with enforcement (smuggling)";
@@ -307,6 +308,28 @@ param_section! {
         floor_quantile: Real = 0.2, [0, 1], "quantile", "with cover: the floor is this voice-weighted quantile of members' protection";
         revision_interval: Int = 5, [1, 100], "years", "with cover: years between revisions of the floor";
         power_exponent: Real = 1, [0, 5], "exponent", "with cover: voice of a member is proportional to power^alpha";
+        court: Real = 0, [0, 1], "share", "a court the parties' residents can petition (ECtHR, Inter-American Court): the share of shortfalls it takes up; it adds to detection and raises the cost of a detected shortfall by that share";
+        sharing: Real = 0, [0, 1], "share", "responsibility sharing: share of the refugees recognised in a party that are resettled among all parties in proportion to their capacity (income times population)";
+    }
+}
+
+param_section! {
+    /// `[bilateral]`: bilateral labour and readmission agreements between an origin and a destination.
+    BilateralParams {
+        lifetime: Int = 20, [1, 200], "years", "years an agreement stays in force after it is signed";
+        min_stock: Real = 20000, [0, 100000000], "persons", "smallest bilateral migrant stock (origin State in destination State, latest record before the start) for a pair to consider an agreement";
+        consider_prob: Real = 0.2, [0, 1], "1/year", "probability that a candidate pair considers an agreement of each kind in a year";
+        deal_value: Real = 8.0, [0, 1000], "utility per per mille", "value of a deal per covered migrant flow per 1000 inhabitants (labour: to the origin, and to the destination times income times 1 - pressure; readmission: to the destination times pressure)";
+        fixed_cost: Real = 0.2, [-100, 100], "utility", "cost of negotiating and running an agreement, for each side";
+        readmission_cost: Real = 0.5, [0, 100], "utility", "political cost to the origin of taking back its nationals under a readmission agreement (visas offset it)";
+        temperature: Real = 0.05, [0.000001, 100], "utility", "logit temperature of the decision to sign";
+        labour_attraction: Real = 1.0, [0, 20], "utility", "pull of a labour agreement for the labour migrants of the origin it covers (a legal channel)";
+        visa_attraction: Real = 0.3, [0, 20], "utility", "pull of the visa facilitation a readmission agreement gives the origin's labour migrants";
+        readmission_removal: Real = 0.5, [0, 1], "share", "share of the rejected claimants from a readmission partner who are removed although enforcement would not have removed them";
+        rights_floor: Real = 0.8, [0, 1], "level", "labour protection an agreement with every rights provision commits the destination to (times its share of them)";
+        new_rights: Real = 0.3, [0, 1], "share", "share of the rights provisions of an agreement signed in the model";
+        sanction: Real = 1.0, [0, 100], "utility per level", "cost to the destination of a seen shortfall below an agreement's floor, per unit of its share of labour arrivals under agreements";
+        transparency: Real = 0.2, [0, 1], "share", "probability that an agreement's human-rights effect is seen: shortfalls below its floor, and removals under readmission (which then cost reputation)";
     }
 }
 
@@ -341,7 +364,16 @@ pub const SECTIONS: &[(&str, &[ParamSpec], &str)] = &[
         ForumDesign::SPECS,
         "one forum's design (also in its timeline)",
     ),
-    ("treaties.NAME", TreatyDesign::SPECS, "one treaty's design"),
+    (
+        "treaties.NAME",
+        TreatyDesign::SPECS,
+        "one treaty's design (also in its timeline)",
+    ),
+    (
+        "bilateral",
+        BilateralParams::SPECS,
+        "bilateral labour and readmission agreements",
+    ),
 ];
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ const TOP_KEYS: &[&str] = &[
     "forum_dynamics",
     "treaty_dynamics",
     "observation",
+    "bilateral",
     "forums",
     "treaties",
     "events",
@@ -42,9 +43,17 @@ const TREATY_EXTRA_KEYS: &[&str] = &[
     "members",
     "eligible",
     "trust_forum",
+    "parties_data",
+    "timeline",
 ];
 const SELECTOR_KEYS: &[&str] = &["region", "income", "data"];
-const EVENT_KINDS: &[&str] = &["crisis", "pressure", "firewall", "legal_channels"];
+const EVENT_KINDS: &[&str] = &[
+    "crisis",
+    "pressure",
+    "firewall",
+    "legal_channels",
+    "enforcement",
+];
 
 /// Parses TOML text; syntax errors name the file and the line.
 pub(super) fn parse_text(file: &Path, text: &str) -> Result<Table> {
@@ -353,10 +362,30 @@ impl Builder<'_> {
         let mut s = S::default();
         if let Some(v) = table.get(key) {
             for (k, v) in self.table(v, key)? {
+                // A section's timeline is read by `section_timeline`.
+                if k == "timeline" && key == "bilateral" {
+                    continue;
+                }
                 self.param(&mut s, k, v, &join(key, k))?;
             }
         }
         Ok(s)
+    }
+
+    /// `[[bilateral.timeline]]`: changes of the bilateral settings by year.
+    fn section_timeline<S: Section>(
+        &self,
+        table: &Table,
+        key: &str,
+    ) -> Result<Vec<TimelineChange>> {
+        match table
+            .get(key)
+            .and_then(|v| v.as_table())
+            .and_then(|t| t.get("timeline"))
+        {
+            Some(v) => self.timeline::<S>(v, &format!("{key}.timeline")),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn strings(&self, v: &Value, key: &str) -> Result<Vec<String>> {
@@ -604,6 +633,8 @@ impl Builder<'_> {
             policy: self.section(t, "policy")?,
             forum_dynamics: self.section(t, "forum_dynamics")?,
             treaty_dynamics: self.section(t, "treaty_dynamics")?,
+            bilateral: self.section(t, "bilateral")?,
+            bilateral_timeline: self.section_timeline::<BilateralParams>(t, "bilateral")?,
             observation: self.section(t, "observation")?,
             forums,
             treaties,
@@ -737,46 +768,7 @@ impl Builder<'_> {
                         })
                         .collect::<Result<_>>()?;
                 }
-                "timeline" => {
-                    let arr = v.as_array().ok_or_else(|| {
-                        self.err(
-                            &key,
-                            format!("expected an array of tables, found {}", type_name(v)),
-                        )
-                    })?;
-                    for (i, change) in arr.iter().enumerate() {
-                        let ckey = format!("{key}[{i}]");
-                        let ct = self.table(change, &ckey)?;
-                        let year = match ct.get("year") {
-                            Some(y) => self.integer(y, &join(&ckey, "year"), 1900, 2300)? as i32,
-                            None => {
-                                return Err(self.err(
-                                    &join(&ckey, "year"),
-                                    "missing; expected the year of the change",
-                                ));
-                            }
-                        };
-                        for (ck, cv) in ct {
-                            if ck == "year" {
-                                continue;
-                            }
-                            let fkey = join(&ckey, ck);
-                            let Some(fspec) = ForumDesign::spec(ck) else {
-                                let mut names: Vec<&str> =
-                                    ForumDesign::SPECS.iter().map(|s| s.name).collect();
-                                names.insert(0, "year");
-                                return Err(self.unknown(&fkey, &names));
-                            };
-                            let x = self.number(cv, &fkey)?;
-                            fspec.check(x).map_err(|m| self.err(&fkey, m))?;
-                            spec.timeline.push(TimelineChange {
-                                year,
-                                field: fspec.name,
-                                value: x,
-                            });
-                        }
-                    }
-                }
+                "timeline" => spec.timeline = self.timeline::<ForumDesign>(v, &key)?,
                 _ => {
                     if ForumDesign::spec(k).is_some() {
                         self.param(&mut spec.design, k, v, &key)?;
@@ -809,6 +801,50 @@ impl Builder<'_> {
         Ok(Some(spec))
     }
 
+    /// A `[[...timeline]]` array of design changes: each entry a `year` and fields of `D`.
+    fn timeline<D: Section>(&self, v: &Value, key: &str) -> Result<Vec<TimelineChange>> {
+        let arr = v.as_array().ok_or_else(|| {
+            self.err(
+                key,
+                format!("expected an array of tables, found {}", type_name(v)),
+            )
+        })?;
+        let mut out = Vec::new();
+        for (i, change) in arr.iter().enumerate() {
+            let ckey = format!("{key}[{i}]");
+            let ct = self.table(change, &ckey)?;
+            let year = match ct.get("year") {
+                Some(y) => self.integer(y, &join(&ckey, "year"), 1900, 2300)? as i32,
+                None => {
+                    return Err(self.err(
+                        &join(&ckey, "year"),
+                        "missing; expected the year of the change",
+                    ));
+                }
+            };
+            for (ck, cv) in ct {
+                if ck == "year" {
+                    continue;
+                }
+                let fkey = join(&ckey, ck);
+                let Some(fspec) = D::specs().iter().find(|s| s.name == ck) else {
+                    let mut names: Vec<&str> = D::specs().iter().map(|s| s.name).collect();
+                    names.insert(0, "year");
+                    return Err(self.unknown(&fkey, &names));
+                };
+                let x = self.number(cv, &fkey)?;
+                fspec.check(x).map_err(|m| self.err(&fkey, m))?;
+                out.push(TimelineChange {
+                    year,
+                    field: fspec.name,
+                    value: x,
+                });
+            }
+        }
+        out.sort_by_key(|c| c.year);
+        Ok(out)
+    }
+
     fn treaty(&self, name: &str, v: &Value, path: &str) -> Result<Option<TreatySpec>> {
         let t = self.table(v, path)?;
         let mut spec = TreatySpec {
@@ -818,6 +854,8 @@ impl Builder<'_> {
             members: None,
             trust_forum: None,
             eligible: None,
+            parties_data: Vec::new(),
+            timeline: Vec::new(),
         };
         let mut enabled = true;
         for (k, v) in t {
@@ -832,6 +870,23 @@ impl Builder<'_> {
                     spec.trust_forum = (!name.is_empty()).then(|| name.to_string());
                 }
                 "eligible" => spec.eligible = Some(self.selector(v, &key)?),
+                "parties_data" => {
+                    let arr = v.as_array().ok_or_else(|| {
+                        self.err(
+                            &key,
+                            format!(
+                                "expected an array of treaty names of data/treaty_parties_to_2007.csv, found {}",
+                                type_name(v)
+                            ),
+                        )
+                    })?;
+                    spec.parties_data = arr
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| self.string(x, &format!("{key}[{i}]")).map(str::to_string))
+                        .collect::<Result<_>>()?;
+                }
+                "timeline" => spec.timeline = self.timeline::<TreatyDesign>(v, &key)?,
                 _ => {
                     if TreatyDesign::spec(k).is_some() {
                         self.param(&mut spec.design, k, v, &key)?;
@@ -867,12 +922,14 @@ impl Builder<'_> {
             Pressure,
             Firewall,
             LegalChannels,
+            Enforcement,
         }
         let (kind, allowed): (Kind, &[&str]) = match kind {
             "crisis" => (Kind::Crisis, &["kind", "year", "region", "magnitude"]),
             "pressure" => (Kind::Pressure, &["kind", "year", "members", "shift"]),
             "firewall" => (Kind::Firewall, &["kind", "year", "members", "level"]),
             "legal_channels" => (Kind::LegalChannels, &["kind", "year", "members", "level"]),
+            "enforcement" => (Kind::Enforcement, &["kind", "year", "members", "level"]),
             other => {
                 return Err(self.err(
                     &kind_key,
@@ -928,6 +985,11 @@ impl Builder<'_> {
                 level: ranged("level", 0.0, 1.0)?,
             },
             Kind::LegalChannels => Event::LegalChannels {
+                year,
+                members: members()?,
+                level: ranged("level", 0.0, 1.0)?,
+            },
+            Kind::Enforcement => Event::Enforcement {
                 year,
                 members: members()?,
                 level: ranged("level", 0.0, 1.0)?,
@@ -992,6 +1054,24 @@ impl Builder<'_> {
             if let Some(m) = &t.eligible {
                 check_selector(m, &format!("treaties.{}.eligible", t.name))?;
             }
+            for (k, name) in t.parties_data.iter().enumerate() {
+                if !facts.history.ratified.contains_key(name) {
+                    let known: Vec<&str> =
+                        facts.history.ratified.keys().map(String::as_str).collect();
+                    return Err(self.err(
+                        &format!("treaties.{}.parties_data[{k}]", t.name),
+                        if known.is_empty() {
+                            "the record of treaty parties exists only for world kind \"un193\""
+                                .to_string()
+                        } else {
+                            format!(
+                                "unknown treaty {name:?}; expected one of: {}",
+                                known.join(", ")
+                            )
+                        },
+                    ));
+                }
+            }
             if let Some(tf) = &t.trust_forum
                 && !s.forums.iter().any(|f| &f.name == tf)
             {
@@ -1016,13 +1096,28 @@ impl Builder<'_> {
                 }
                 Event::Pressure { members, .. }
                 | Event::Firewall { members, .. }
-                | Event::LegalChannels { members, .. } => {
+                | Event::LegalChannels { members, .. }
+                | Event::Enforcement { members, .. } => {
                     check_selector(members, &format!("events[{k}].members"))?;
                 }
             }
         }
         Ok(())
     }
+}
+
+fn timeline_value(timeline: &[TimelineChange]) -> Value {
+    Value::Array(
+        timeline
+            .iter()
+            .map(|c| {
+                let mut ct = Table::new();
+                ct.insert("year".into(), Value::Integer(c.year.into()));
+                ct.insert(c.field.into(), Value::Float(c.value));
+                Value::Table(ct)
+            })
+            .collect(),
+    )
 }
 
 fn section_table<S: Section>(s: &S) -> Table {
@@ -1112,6 +1207,11 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
         "treaty_dynamics".into(),
         Value::Table(section_table(&s.treaty_dynamics)),
     );
+    let mut bilateral = section_table(&s.bilateral);
+    if !s.bilateral_timeline.is_empty() {
+        bilateral.insert("timeline".into(), timeline_value(&s.bilateral_timeline));
+    }
+    t.insert("bilateral".into(), Value::Table(bilateral));
     t.insert(
         "observation".into(),
         Value::Table(section_table(&s.observation)),
@@ -1125,17 +1225,7 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
         if !f.chairs.is_empty_rule() {
             ft.insert("chairs".into(), selector_value(&f.chairs));
         }
-        let timeline: Vec<Value> = f
-            .timeline
-            .iter()
-            .map(|c| {
-                let mut ct = Table::new();
-                ct.insert("year".into(), Value::Integer(c.year.into()));
-                ct.insert(c.field.into(), Value::Float(c.value));
-                Value::Table(ct)
-            })
-            .collect();
-        ft.insert("timeline".into(), Value::Array(timeline));
+        ft.insert("timeline".into(), timeline_value(&f.timeline));
         ft.insert(
             "skip_years".into(),
             Value::Array(
@@ -1157,6 +1247,20 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
         }
         if let Some(f) = &tr.trust_forum {
             tt.insert("trust_forum".into(), Value::String(f.clone()));
+        }
+        if !tr.parties_data.is_empty() {
+            tt.insert(
+                "parties_data".into(),
+                Value::Array(
+                    tr.parties_data
+                        .iter()
+                        .map(|n| Value::String(n.clone()))
+                        .collect(),
+                ),
+            );
+        }
+        if !tr.timeline.is_empty() {
+            tt.insert("timeline".into(), timeline_value(&tr.timeline));
         }
         if let Some(m) = &tr.eligible {
             tt.insert("eligible".into(), selector_value(m));
@@ -1190,6 +1294,11 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
                 }
                 Event::LegalChannels { members, level, .. } => {
                     et.insert("kind".into(), Value::String("legal_channels".into()));
+                    et.insert("members".into(), selector_value(members));
+                    et.insert("level".into(), Value::Float(*level));
+                }
+                Event::Enforcement { members, level, .. } => {
+                    et.insert("kind".into(), Value::String("enforcement".into()));
                     et.insert("members".into(), selector_value(members));
                     et.insert("level".into(), Value::Float(*level));
                 }

@@ -7,10 +7,12 @@
 //! `data/SOURCES.md`).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::history::History;
 use crate::error::{Error, Result};
 
 const STATES_CSV: &str = include_str!("../../data/states.csv");
@@ -96,6 +98,8 @@ pub struct Facts {
     /// stock).
     pub corridors: Vec<(usize, u32, f64)>,
     pub corridor_groups: Vec<String>,
+    /// The record of the past up to each table's cut-off (un193 only; else empty).
+    pub history: Arc<History>,
 }
 
 impl Facts {
@@ -153,6 +157,7 @@ impl Facts {
             region_group: Vec::new(),
             corridors: Vec::new(),
             corridor_groups: Vec::new(),
+            history: Arc::default(),
         };
         let num = |s: &str, what: &str| -> Result<f64> {
             if s.is_empty() {
@@ -205,7 +210,48 @@ impl Facts {
         facts.corridor_groups = groups;
         facts.region_group = region_group;
         facts.forum_roles = read_forum_roles(&facts)?;
+        // The record is the same for every start year: read once per process.
+        static HISTORY: OnceLock<std::result::Result<Arc<History>, String>> = OnceLock::new();
+        facts.history = HISTORY
+            .get_or_init(|| {
+                History::read(&facts.iso3)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|message| Error::Data {
+                table: "data/ (the record of the past)",
+                message,
+            })?;
+        facts.network_from_bilateral_stock(start_year);
         Ok(facts)
+    }
+
+    /// Replaces the initial network by the bilateral stocks of the latest table year not after
+    /// `start_year` (UN DESA, by origin State, summed into the origin's model region), scaled to
+    /// each destination's start-year stock (which also shares out the unknown origins). A
+    /// destination without bilateral records keeps its corridor-based row. The 2015 corridors
+    /// then serve only as a calibration target.
+    fn network_from_bilateral_stock(&mut self, start_year: i32) {
+        let history = Arc::clone(&self.history);
+        let Some((_, table)) = history.bilateral.range(..=start_year.max(1990)).next_back() else {
+            return;
+        };
+        let (n, nr) = (self.n_states(), self.n_regions());
+        let mut rows = vec![0.0; n * nr];
+        for &(o, j, stock) in table {
+            rows[j as usize * nr + self.region[o as usize] as usize] += stock;
+        }
+        for j in 0..n {
+            let row = &rows[j * nr..(j + 1) * nr];
+            let sum: f64 = row.iter().sum();
+            if sum > 0.0 {
+                let scale = self.immigrants[j] / sum;
+                for (slot, x) in self.network[j * nr..(j + 1) * nr].iter_mut().zip(row) {
+                    *slot = x * scale;
+                }
+            }
+        }
     }
 
     /// Replaces the 2015 figures by those of `year`, interpolated linearly between the five-yearly
@@ -372,6 +418,7 @@ impl Facts {
             region_group: Vec::new(),
             corridors: Vec::new(),
             corridor_groups: Vec::new(),
+            history: Arc::default(),
         };
         for _ in 0..n {
             let u: f64 = rng.random();

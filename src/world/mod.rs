@@ -6,6 +6,7 @@
 //! yearly loop needs is allocated here, so a year allocates nothing.
 
 pub mod facts;
+pub mod history;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -79,6 +80,11 @@ pub struct TreatyState {
     pub eligible: Vec<bool>,
     /// Index of the forum whose trust counts in ratification, if any.
     pub trust_forum: Option<usize>,
+    /// Parties by the record (`parties_data`) at the end of the year before the start, or of
+    /// the record's cut-off if earlier; `None` without a record.
+    pub recorded_parties: Option<Vec<bool>>,
+    /// Next timeline change to apply.
+    pub next_change: usize,
     /// Shortfalls detected this year.
     pub detected: usize,
     /// Parties with a shortfall below a floor this year.
@@ -118,6 +124,11 @@ pub struct World {
     pub log_size: Vec<f64>,
     /// Poverty-weighted population of each State, pop (1 - y)^psi.
     pub emigration_weight: Vec<f64>,
+    /// Capacity to host, income times population (responsibility sharing).
+    pub capacity: Vec<f64>,
+    /// Share of the refugees recognised on its territory that a State keeps under the
+    /// responsibility sharing of its treaties (1 without).
+    pub sharing_kept: Vec<f64>,
     /// Each State's taste for each instrument (utility per level): the shifter that makes its
     /// start-year policy its domestic best response (`world.steady_start`; 0 otherwise).
     pub taste: Vec<[f64; 5]>,
@@ -132,6 +143,8 @@ pub struct World {
     pub firewall: Vec<f64>,
     /// Lowest legal-channel openness a State may choose (scenario events).
     pub legal_floor: Vec<f64>,
+    /// Lowest enforcement a State may choose (scenario events: interception).
+    pub enforcement_floor: Vec<f64>,
 
     // Dynamic state.
     pub pressure: Vec<f64>,
@@ -164,6 +177,17 @@ pub struct World {
     pub arrivals_irregular: Vec<f64>,
     pub arrivals_irregular_prev: Vec<f64>,
     pub arrivals_regular_prev: Vec<f64>,
+    /// Entries without a visa (asylum seekers and labour migrants beyond the legal channels), this
+    /// year and the year before: what an interior ministry counts at the border.
+    pub entries_irregular: Vec<f64>,
+    pub entries_irregular_prev: Vec<f64>,
+    /// Rejected claimants removed this year only because a readmission agreement covers them.
+    pub readmitted: Vec<f64>,
+    /// Share of each destination's labour arrivals that came under labour agreements this year.
+    pub bilateral_share: Vec<f64>,
+    /// Share of each destination's forced arrivals from origins with which it has a readmission
+    /// agreement this year.
+    pub readmission_share: Vec<f64>,
     pub trafficking: Vec<f64>,
 
     // Scratch for the yearly step (allocated once).
@@ -199,12 +223,86 @@ pub struct World {
 
     pub forums: Vec<ForumState>,
     pub treaties: Vec<TreatyState>,
+
+    // Bilateral agreements (`dynamics::bilateral`).
+    pub agreements: Vec<crate::dynamics::bilateral::Agreement>,
+    /// Pairs (origin, destination) that may sign an agreement: corridors of the record.
+    pub bilateral_candidates: Vec<(u32, u32)>,
+    /// Each State's share of its region's poverty-weighted population (its weight in the
+    /// coverage of a corridor).
+    pub origin_share: Vec<f64>,
+    /// Coverage of each corridor by labour and readmission agreements, at `r * n_states + j`.
+    pub coverage_labour: Vec<f64>,
+    pub coverage_readmission: Vec<f64>,
+    /// Multiplier of each corridor's attraction for labour migrants (1 without agreements).
+    pub labour_factor: Vec<f64>,
+    /// Share of each corridor's labour arrivals under labour agreements.
+    pub covered_labour: Vec<f64>,
+    /// Labour protection each destination's agreements commit it to.
+    pub bilateral_floor: Vec<f64>,
+    pub scratch_floor_weight: Vec<f64>,
+    /// Agreements signed in the run so far: labour, readmission.
+    pub signed: [u64; 2],
+    /// The bilateral settings in force (the scenario's, with its timeline applied).
+    pub bilateral: crate::scenario::BilateralParams,
+    /// Next bilateral timeline change to apply.
+    pub bilateral_next: usize,
+    /// A row of ones, one per State (the forced stream's corridor factors).
+    pub ones: Vec<f64>,
+
     /// Targets of each scheduled event: the region index of a crisis, the States of other events.
     pub event_targets: Vec<Vec<u32>>,
 }
 
 fn jitter(rng: &mut ChaCha8Rng, half_width: f64) -> f64 {
     (2.0 * rng.random::<f64>() - 1.0) * half_width
+}
+
+/// Replaces the start-year instruments the record has (`history::recorded_policy`) by their
+/// recorded values, and shifts the income-formula values of every other State by the mean
+/// difference, over the recorded States, between the record and the formula (so that the formula
+/// keeps its income gradient but takes the record's level).
+fn start_from_record(
+    facts: &Facts,
+    scenario: &Scenario,
+    protection: &mut [Vec<f64>; N_DOMAINS],
+    enforcement: &mut [f64],
+    legal: &mut [f64],
+) {
+    let n = facts.n_states();
+    let ap = &scenario.admission;
+    let recorded: Vec<[Option<f64>; 5]> = (0..n)
+        .map(|i| {
+            history::recorded_policy(
+                &facts.history,
+                i,
+                scenario.run.start_year,
+                ap.recognition_base,
+                ap.recognition_protection,
+            )
+        })
+        .collect();
+    for k in 0..5 {
+        let values: &mut [f64] = match k {
+            0..=2 => &mut protection[k],
+            3 => enforcement,
+            _ => legal,
+        };
+        let (mut gap, mut count) = (0.0, 0.0);
+        for (i, r) in recorded.iter().enumerate() {
+            if let Some(x) = r[k] {
+                gap += x - values[i];
+                count += 1.0;
+            }
+        }
+        let shift = if count > 0.0 { gap / count } else { 0.0 };
+        for (i, r) in recorded.iter().enumerate() {
+            values[i] = match r[k] {
+                Some(x) => x,
+                None => (values[i] + shift).clamp(0.0, 1.0),
+            };
+        }
+    }
 }
 
 /// Voice of each participant of a forum with exponent `alpha`: power^alpha, and for the chairs
@@ -275,6 +373,15 @@ impl World {
             let period = wp.election_period_min as u32 + (rng.random::<u32>() % span);
             election_period.push(period as u8);
             election_phase.push((rng.random::<u32>() % period) as u8);
+        }
+        if wp.recorded_start > 0.0 {
+            start_from_record(
+                facts,
+                scenario,
+                &mut protection,
+                &mut enforcement,
+                &mut legal,
+            );
         }
         // Weight in migration governance: a State's stake as a destination (its immigrant
         // stock) times its capacity (income), as a share of the world's.
@@ -386,6 +493,15 @@ impl World {
                     .trust_forum
                     .as_ref()
                     .and_then(|name| scenario.forums.iter().position(|f| &f.name == name)),
+                recorded_parties: (!t.parties_data.is_empty()
+                    && !facts.history.ratified.is_empty())
+                .then(|| {
+                    let by = (scenario.run.start_year - 1).min(history::TREATY_CUTOFF);
+                    (0..n)
+                        .map(|i| facts.history.party_by(&t.parties_data, i, by))
+                        .collect()
+                }),
+                next_change: 0,
                 detected: 0,
                 noncompliant: 0,
                 scratch_sort: Vec::with_capacity(n),
@@ -404,10 +520,61 @@ impl World {
                     .unwrap_or_default(),
                 Event::Pressure { members, .. }
                 | Event::Firewall { members, .. }
-                | Event::LegalChannels { members, .. } => members.resolve(facts, Role::Member),
+                | Event::LegalChannels { members, .. }
+                | Event::Enforcement { members, .. } => members.resolve(facts, Role::Member),
             })
             .collect();
-        World {
+        let capacity: Vec<f64> = (0..n).map(|i| income[i] * facts.population[i]).collect();
+        let bp = &scenario.bilateral;
+        let start = scenario.run.start_year;
+        let mut origin_share = vec![0.0; n];
+        for i in 0..n {
+            let total = region_base[facts.region[i] as usize];
+            origin_share[i] = if total > 0.0 {
+                emigration_weight[i] / total
+            } else {
+                0.0
+            };
+        }
+        let bilateral_candidates: Vec<(u32, u32)> = facts
+            .history
+            .bilateral
+            .range(..=start.max(1990))
+            .next_back()
+            .map(|(_, t)| {
+                t.iter()
+                    .filter(|&&(o, j, s)| s >= bp.min_stock && o != j)
+                    .map(|&(o, j, _)| (o, j))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut agreements: Vec<crate::dynamics::bilateral::Agreement> = Vec::new();
+        for a in facts
+            .history
+            .labour_agreements
+            .iter()
+            .filter(|a| a.year < start && start - a.year <= bp.lifetime as i32)
+        {
+            let rights = if a.coded { a.rights } else { bp.new_rights };
+            match agreements
+                .iter_mut()
+                .find(|x| x.origin == a.origin && x.destination == a.destination)
+            {
+                Some(x) => {
+                    x.since = x.since.max(a.year);
+                    x.rights = x.rights.max(rights);
+                }
+                None => agreements.push(crate::dynamics::bilateral::Agreement {
+                    origin: a.origin,
+                    destination: a.destination,
+                    readmission: false,
+                    since: a.year,
+                    rights,
+                }),
+            }
+        }
+        let words = (2 * n).max(2 * bilateral_candidates.len());
+        let mut world = World {
             event_targets,
             n_states: n,
             n_regions: nr,
@@ -430,6 +597,8 @@ impl World {
                 .collect(),
             log_size,
             emigration_weight,
+            capacity,
+            sharing_kept: vec![1.0; n],
             taste: vec![[0.0; 5]; n],
             last_move: vec![[0.0; 5]; n],
             protection,
@@ -437,6 +606,7 @@ impl World {
             legal,
             firewall: vec![0.0; n],
             legal_floor: vec![0.0; n],
+            enforcement_floor: vec![0.0; n],
             stock_regular,
             stock_refugee,
             stock_irregular,
@@ -458,6 +628,11 @@ impl World {
             arrivals_irregular: vec![0.0; n],
             arrivals_irregular_prev: vec![0.0; n],
             arrivals_regular_prev: vec![0.0; n],
+            entries_irregular: vec![0.0; n],
+            entries_irregular_prev: vec![0.0; n],
+            readmitted: vec![0.0; n],
+            bilateral_share: vec![0.0; n],
+            readmission_share: vec![0.0; n],
             trafficking: vec![0.0; n],
             scratch_attract: vec![0.0; 2 * n],
             scratch_network: vec![0.0; n * nr],
@@ -480,10 +655,25 @@ impl World {
             scratch_snapshot: vec![Default::default(); n],
             scratch_cover: vec![(0.0, [0.0; N_DOMAINS]); n],
             scratch_region_count: vec![0.0; nr],
-            scratch_words: vec![0; 2 * n],
+            scratch_words: vec![0; words],
             forums,
             treaties,
-        }
+            agreements,
+            bilateral_candidates,
+            origin_share,
+            coverage_labour: vec![0.0; n * nr],
+            coverage_readmission: vec![0.0; n * nr],
+            labour_factor: vec![1.0; n * nr],
+            covered_labour: vec![0.0; n * nr],
+            bilateral_floor: vec![0.0; n],
+            scratch_floor_weight: vec![0.0; n],
+            ones: vec![1.0; n],
+            signed: [0, 0],
+            bilateral: scenario.bilateral.clone(),
+            bilateral_next: 0,
+        };
+        crate::dynamics::bilateral::rebuild(&mut world);
+        world
     }
 
     /// Mean protection of State `i` over the three domains.
@@ -494,6 +684,27 @@ impl World {
             self.protection[1][i],
             self.protection[2][i],
         ])
+    }
+
+    /// The share of asylum claims State `i` recognises at its current protection (the admission
+    /// mechanism's rate, defined whether or not claims arrive).
+    #[inline]
+    pub fn recognition_rate(&self, i: usize, scenario: &Scenario) -> f64 {
+        let ap = &scenario.admission;
+        (ap.recognition_base + ap.recognition_protection * self.protection[0][i]).min(1.0)
+    }
+
+    /// The lowest level State `i` may choose for each instrument (the floors events set on
+    /// enforcement and legal channels).
+    #[inline]
+    pub fn lowest_instruments(&self, i: usize) -> [f64; 5] {
+        [
+            0.0,
+            0.0,
+            0.0,
+            self.enforcement_floor[i],
+            self.legal_floor[i],
+        ]
     }
 
     /// Total migrant stock of State `i`.
@@ -529,7 +740,7 @@ impl World {
         let v = value.clamp(0.0, 1.0);
         match k {
             0..=2 => self.protection[k][i] = v,
-            3 => self.enforcement[i] = v,
+            3 => self.enforcement[i] = v.max(self.enforcement_floor[i]),
             _ => self.legal[i] = v.max(self.legal_floor[i]),
         }
     }

@@ -279,7 +279,7 @@ fn check_params_and_list_describe_the_model() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("[forums.GFMD]") && text.contains("security_lens = 0.6"));
-    assert!(text.contains("beta_far = 2.0"), "defaults are resolved");
+    assert!(text.contains("beta_far = 3.0"), "defaults are resolved");
     let p = stdout(&forumsim(dir, &["params"]));
     for key in [
         "[flows]",
@@ -1305,4 +1305,39 @@ fn robustness_writes_paired_effects_at_every_point() {
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("expected lhs, sobol or grid"));
     assert!(!dir.join("r3").exists());
+}
+
+/// `states` writes each State's path year by year; `voices` prints who dominates a forum and
+/// refuses a forum the scenario does not have.
+#[test]
+fn states_and_voices_describe_the_states() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let o = forumsim(dir, &["states", "small.toml", "--reps", "2", "--out", "st"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = fs::read_to_string(dir.join("st/state_years.csv")).expect("state_years.csv");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().expect("header"),
+        "year,iso3,name,protection_asylum,protection_labour,protection_trafficking,enforcement,legal_channels,pressure,recognition_rate,labour_under_agreements,immigrant_stock,refugee_stock,irregular_stock"
+    );
+    assert_eq!(lines.count(), 10 * 193, "2007-2016 for 193 States");
+    let again = forumsim(dir, &["states", "small.toml", "--reps", "2", "--out", "st"]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing folder needs --force"
+    );
+    let v = forumsim(
+        dir,
+        &["voices", "small.toml", "--forum", "Bali", "--top", "2"],
+    );
+    assert!(v.status.success(), "{}", stderr(&v));
+    let table = stdout(&v);
+    assert!(table.starts_with("Bali: 43 members"), "{table}");
+    assert!(table.contains("AUS") && table.contains("chair"), "{table}");
+    let bad = forumsim(dir, &["voices", "small.toml", "--forum", "Nowhere"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("expected one of"), "{}", stderr(&bad));
 }

@@ -100,6 +100,8 @@ pub fn treaty_world(design: TreatyDesign) -> Scenario {
         members: Some(all()),
         trust_forum: None,
         eligible: None,
+        parties_data: Vec::new(),
+        timeline: Vec::new(),
     }];
     s
 }

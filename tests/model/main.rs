@@ -179,7 +179,7 @@ fn binding_treaty_is_narrower_than_informal_forum_and_its_parties_protect_more()
         .iter()
         .position(|f| f.name == "GFMD")
         .expect("GFMD");
-    let cols = experiment::STATE_COLUMNS.len() + s.treaties.len();
+    let cols = experiment::STATE_COLUMNS.len() + s.treaties.len() + s.forums.len();
     let (mut party_p, mut party_n, mut other_p, mut other_n) = (0.0, 0.0, 0.0, 0.0);
     for r in 0..10 {
         let out = simulate(&s, &facts, 11, 0, r).expect("runs");
@@ -223,6 +223,9 @@ fn lcd_world(memory: f64) -> Scenario {
     s.world.h0_base = 0.2;
     s.flows.crisis_prob = 0.0;
     s.pressure.a_irregular = 0.0;
+    // The agreements of the record stay as they are.
+    s.bilateral.consider_prob = 0.0;
+    s.bilateral.lifetime = 200.0;
     s
 }
 
@@ -388,6 +391,14 @@ fn status_quo_meets_the_calibration_targets() {
         "irregular_share_workers",
         "migrant_stock_growth_2010_2015",
         "corridor_log_share_correlation",
+        "refugee_regime_parties",
+        "recognition_rate_mean",
+        "recognition_rate_spread",
+        "refugees_by_host_log_correlation",
+        "bilateral_stock_log_correlation",
+        "impic_enforcement_2007",
+        "impic_legal_channels_2007",
+        "labour_agreements_signed_per_year",
     ] {
         assert!(names.contains(&target), "missing target {target}");
     }
@@ -462,6 +473,7 @@ fn every_event_kind_reaches_the_mechanism_it_names() {
         ("pressure", "members = \"all\"\nshift = 0.3"),
         ("firewall", "members = \"all\"\nlevel = 0.8"),
         ("legal_channels", "members = \"all\"\nlevel = 0.9"),
+        ("enforcement", "members = \"all\"\nlevel = 0.85"),
     ];
     let base = base();
     let facts = base.facts().expect("facts");
@@ -501,6 +513,7 @@ fn every_event_kind_reaches_the_mechanism_it_names() {
             Event::Pressure { .. } => "pressure",
             Event::Firewall { .. } => "firewall",
             Event::LegalChannels { .. } => "legal_channels",
+            Event::Enforcement { .. } => "enforcement",
         };
         assert_eq!(built, kind, "a {kind} event was built as {built}");
         assert!(
@@ -516,9 +529,13 @@ fn every_event_kind_reaches_the_mechanism_it_names() {
                 assert!((0..n).any(|i| after.h0[i] > before.h0[i] + 0.29));
             }
             "firewall" => assert!(after.firewall.iter().all(|&f| f == 0.8)),
-            _ => {
+            "legal_channels" => {
                 assert!(after.legal_floor.iter().all(|&l| l == 0.9));
                 assert!(after.legal.iter().all(|&l| l >= 0.9));
+            }
+            _ => {
+                assert!(after.enforcement_floor.iter().all(|&e| e == 0.85));
+                assert!(after.enforcement.iter().all(|&e| e >= 0.85));
             }
         }
         // The other mechanisms' exogenous state is untouched.
@@ -534,6 +551,12 @@ fn every_event_kind_reaches_the_mechanism_it_names() {
                 "{kind} set a legal floor"
             );
         }
+        if kind != "enforcement" {
+            assert!(
+                after.enforcement_floor.iter().all(|&e| e == 0.0),
+                "{kind} set an enforcement floor"
+            );
+        }
         if kind != "pressure" {
             assert_eq!(after.h0, before.h0, "{kind} shifted baseline hostility");
         }
@@ -541,6 +564,7 @@ fn every_event_kind_reaches_the_mechanism_it_names() {
 }
 
 mod levers;
+mod regimes;
 
 /// Forum levers, each in a world where the seed says it should matter (`levers.rs`; the channels
 /// are named in `docs/ODD.md`, section 4.2).
@@ -763,6 +787,8 @@ fn a_forum_binds_only_while_active_and_fades_by_its_memory() {
     let penalties = |design: ForumDesign| {
         let mut s = levers::forum_world(design);
         s.run.end_year = 2022;
+        // Only the forum's costs: no bilateral floor in this world.
+        s.bilateral.sanction = 0.0;
         let facts = s.facts().expect("facts");
         let mut by_year = Vec::new();
         experiment::simulate_with(&s, &facts, 4, 0, 0, &mut |w| {
@@ -808,8 +834,8 @@ fn trafficking_protection(_: &Scenario, out: &experiment::ReplicationOutput) -> 
     out.record.end.domains[2]
 }
 
-/// Trafficking protection follows trafficking exposure and its monitoring: where more of the
-/// irregular arrivals fall into traffickers' hands, States protect victims more; a trafficking
+/// Trafficking protection follows trafficking exposure and its monitoring: when more people
+/// arrive irregularly, and so fall into traffickers' hands, States protect victims more; a trafficking
 /// convention whose body monitors (delegation, as GRETA) raises its parties' protection more than
 /// one without; and without the cost of unprotected victims the first link is gone.
 #[test]
@@ -817,8 +843,16 @@ fn trafficking_protection_follows_exposure_and_monitoring() {
     use levers::{assert_effect, binding, forum_world, paired, treaty_world};
     let mut calm = forum_world(levers::middling());
     calm.forums.clear();
+    // Exposure rises after the start: a lasting crisis sends people who end up irregular, many
+    // of them into traffickers' hands (tastes were set on the start, so only a change counts).
     let mut exposed = calm.clone();
-    exposed.admission.theta0 = 0.3;
+    for year in 2010..2020 {
+        exposed.events.push(forumsim::scenario::Event::Crisis {
+            year,
+            region: "Western Asia".into(),
+            magnitude: 20.0,
+        });
+    }
     let effect = paired(&calm, &exposed, 16, trafficking_protection);
     assert_effect("exposure", effect, true);
     let mut indifferent = (calm.clone(), exposed.clone());
