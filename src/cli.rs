@@ -214,12 +214,26 @@ pub struct CalibrateArgs {
     /// Worker threads [default: all cores]
     #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
     pub threads: Option<u64>,
-    /// Result folder [default: output/<scenario name>-calibration]
+    /// Result folder [default: output/<scenario name>-calibration, or -posterior]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Overwrite an existing result folder
     #[arg(long)]
     pub force: bool,
+    /// Fit the uncertain parameters ([calibration.priors] of the scenario, or the documented
+    /// default set) to every target at once by ABC-SMC, and write posterior.csv, the diagnostics
+    /// per generation and a posterior predictive check
+    #[arg(long)]
+    pub posterior: bool,
+    /// With --posterior: particles of the population
+    #[arg(long, value_name = "N", default_value_t = 600, value_parser = clap::value_parser!(u64).range(10..100_000))]
+    pub particles: u64,
+    /// With --posterior: most generations
+    #[arg(long, value_name = "G", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..1000))]
+    pub generations: u64,
+    /// With --posterior: replications averaged per evaluation of a parameter set
+    #[arg(long, value_name = "R", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..1000))]
+    pub abc_reps: u64,
 }
 
 #[derive(Debug, Args)]

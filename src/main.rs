@@ -473,8 +473,99 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `calibrate --posterior`: ABC-SMC, the predictive check, the files, a summary on stdout and
+/// progress on stderr.
+fn calibrate_posterior(args: &CalibrateArgs, scenario: &Scenario) -> anyhow::Result<()> {
+    use forumsim::experiment::abc;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-posterior", scenario.name)));
+    output::check_destination(&dir, args.force)?;
+    let facts = scenario.facts()?;
+    let priors = if scenario.priors.is_empty() {
+        abc::default_priors()
+    } else {
+        scenario.priors.clone()
+    };
+    let settings = abc::Settings {
+        particles: args.particles as usize,
+        reps: args.abc_reps,
+        max_generations: args.generations as usize,
+        seed: args.seed.unwrap_or(scenario.run.seed),
+        threads: threads_or_all(args.threads),
+        ..abc::Settings::default()
+    };
+    let started = std::time::Instant::now();
+    let posterior = abc::run(scenario, &facts, &priors, &settings, None, &mut |g| {
+        eprintln!(
+            "generation {:>2}: tolerance {:.4}, acceptance {:.2}, effective sample size {:.0}, {} evaluations, {:.1} s",
+            g.generation, g.epsilon, g.acceptance, g.ess, g.evaluations, g.wall_seconds
+        );
+    })?;
+    eprintln!("posterior predictive check ...");
+    let check = abc::predictive_check(
+        scenario,
+        &facts,
+        &posterior,
+        1,
+        settings.seed ^ 0x5eed,
+        settings.threads,
+    )?;
+    let wall = started.elapsed().as_secs_f64();
+    output::write_posterior(&dir, args.force, scenario, &posterior, &check, wall)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{}: posterior of {} parameters by ABC-SMC, {} particles, {} generations, {} evaluations of {} replications, {:.0} s",
+        scenario.name,
+        priors.len(),
+        settings.particles,
+        posterior.generations.len(),
+        posterior
+            .generations
+            .iter()
+            .map(|g| g.evaluations)
+            .sum::<usize>(),
+        settings.reps,
+        wall
+    )?;
+    writeln!(
+        out,
+        "  {:<32} {:>18} {:>10} {:>10} {:>22}",
+        "parameter", "prior", "default", "median", "90% interval"
+    )?;
+    for (k, p) in priors.iter().enumerate() {
+        let default = scenario.parameter(&p.key).map_or(f64::NAN, |x| x.0);
+        writeln!(
+            out,
+            "  {:<32} {:>18} {:>10.4} {:>10.4} {:>22}",
+            p.key,
+            format!("[{}, {}]", p.low, p.high),
+            default,
+            posterior.quantile(k, 0.5),
+            format!(
+                "[{:.4}, {:.4}]",
+                posterior.quantile(k, 0.05),
+                posterior.quantile(k, 0.95)
+            )
+        )?;
+    }
+    let within = check.iter().filter(|r| r.within()).count();
+    writeln!(
+        out,
+        "predictive check: {within} of {} targets within their tolerance over the posterior",
+        check.len()
+    )?;
+    writeln!(out, "results in {}", dir.display())?;
+    Ok(())
+}
+
 fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     let scenario = load(args.scenario.as_deref())?;
+    if args.posterior {
+        return calibrate_posterior(&args, &scenario);
+    }
     let dir = args
         .out
         .clone()

@@ -37,6 +37,14 @@ const RESULT_ENTRIES: &[&str] = &[
     "calibration.csv",
     "results.bin",
     "shard.json",
+    "robustness.csv",
+    "robustness_summary.csv",
+    "robustness_sobol.csv",
+    "state_years.csv",
+    "posterior.csv",
+    "posterior_summary.csv",
+    "abc_generations.csv",
+    "explain.csv",
 ];
 
 /// Bytes the hidden siblings of a result folder add to its name (`.` + `.partial-` + a pid):
@@ -693,39 +701,7 @@ pub fn write_calibration(
     seed: u64,
 ) -> Result<()> {
     write_atomically(dir, force, |tmp| {
-        let path = tmp.join("calibration.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
-        w.write_record([
-            "target",
-            "year",
-            "observed",
-            "model_mean",
-            "model_q05",
-            "model_q95",
-            "n",
-            "tolerance_low",
-            "tolerance_high",
-            "within_tolerance",
-            "source",
-        ])
-        .map_err(csv_err(&path))?;
-        for r in results {
-            w.write_record([
-                r.target.clone(),
-                r.year.to_string(),
-                num(r.observed),
-                num(r.mean),
-                num(r.q05),
-                num(r.q95),
-                r.n.to_string(),
-                num(r.tolerance.0),
-                num(r.tolerance.1),
-                r.within().to_string(),
-                r.source.clone(),
-            ])
-            .map_err(csv_err(&path))?;
-        }
-        w.flush().map_err(Error::write(&path))?;
+        write_targets(&tmp.join("calibration.csv"), results)?;
         let manifest = serde_json::json!({
             "program": "forumsim",
             "version": env!("CARGO_PKG_VERSION"),
@@ -736,6 +712,147 @@ pub fn write_calibration(
             "years": [scenario.run.start_year, 2016],
         });
         write_json(&tmp.join("manifest.json"), &manifest)
+    })
+}
+
+/// `calibration.csv`: each target beside the model's mean and 90% interval.
+fn write_targets(path: &Path, results: &[TargetResult]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
+    w.write_record([
+        "target",
+        "year",
+        "observed",
+        "model_mean",
+        "model_q05",
+        "model_q95",
+        "n",
+        "tolerance_low",
+        "tolerance_high",
+        "within_tolerance",
+        "source",
+    ])
+    .map_err(csv_err(path))?;
+    for r in results {
+        w.write_record([
+            r.target.clone(),
+            r.year.to_string(),
+            num(r.observed),
+            num(r.mean),
+            num(r.q05),
+            num(r.q95),
+            r.n.to_string(),
+            num(r.tolerance.0),
+            num(r.tolerance.1),
+            r.within().to_string(),
+            r.source.clone(),
+        ])
+        .map_err(csv_err(path))?;
+    }
+    w.flush().map_err(Error::write(path))
+}
+
+/// Writes the result of `calibrate --posterior` into `dir`, atomically: `posterior.csv` (the
+/// distinct parameter sets with their weights and distances: what `--posterior` reads),
+/// `posterior_summary.csv` (per parameter: prior range, mean, median, 5% and 95%),
+/// `abc_generations.csv` (tolerance, acceptance rate, effective sample size and evaluations per
+/// generation), `calibration.csv` (the posterior predictive check), a manifest and the charts.
+pub fn write_posterior(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    posterior: &crate::experiment::abc::Posterior,
+    check: &[TargetResult],
+    wall_seconds: f64,
+) -> Result<()> {
+    write_atomically(dir, force, |tmp| {
+        let path = tmp.join("posterior.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        let mut header = vec!["particle".to_string(), "weight".into(), "distance".into()];
+        header.extend(posterior.priors.iter().map(|p| p.key.clone()));
+        w.write_record(&header).map_err(csv_err(&path))?;
+        for (k, (theta, weight, distance)) in posterior.weighted().iter().enumerate() {
+            let mut row = vec![k.to_string(), num(*weight), num(*distance)];
+            row.extend(theta.iter().map(|&x| num(x)));
+            w.write_record(&row).map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(Error::write(&path))?;
+        let path = tmp.join("posterior_summary.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        w.write_record([
+            "parameter",
+            "prior_low",
+            "prior_high",
+            "default",
+            "mean",
+            "q05",
+            "median",
+            "q95",
+        ])
+        .map_err(csv_err(&path))?;
+        for (k, p) in posterior.priors.iter().enumerate() {
+            let mean = posterior.particles.iter().map(|t| t[k]).sum::<f64>()
+                / posterior.particles.len() as f64;
+            let default = scenario.parameter(&p.key).map_or(f64::NAN, |x| x.0);
+            w.write_record([
+                p.key.clone(),
+                num(p.low),
+                num(p.high),
+                num(default),
+                num(mean),
+                num(posterior.quantile(k, 0.05)),
+                num(posterior.quantile(k, 0.5)),
+                num(posterior.quantile(k, 0.95)),
+            ])
+            .map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(Error::write(&path))?;
+        let path = tmp.join("abc_generations.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        w.write_record([
+            "generation",
+            "tolerance",
+            "acceptance_rate",
+            "effective_sample_size",
+            "evaluations",
+            "wall_seconds",
+        ])
+        .map_err(csv_err(&path))?;
+        for g in &posterior.generations {
+            w.write_record([
+                g.generation.to_string(),
+                num(g.epsilon),
+                num(g.acceptance),
+                num(g.ess),
+                g.evaluations.to_string(),
+                format!("{:.1}", g.wall_seconds),
+            ])
+            .map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(Error::write(&path))?;
+        write_targets(&tmp.join("calibration.csv"), check)?;
+        let st = &posterior.settings;
+        let manifest = serde_json::json!({
+            "program": "forumsim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": "calibrate --posterior",
+            "scenario": scenario.name,
+            "scenario_hash": scenario.content_hash(),
+            "method": "ABC-SMC with replenishment and adaptive tolerances (Drovandi and Pettitt 2011; Del Moral, Doucet and Jasra 2012): uniform priors, a Gaussian kernel of twice the survivors' covariance; the distance of docs/ODD.md section 7.3",
+            "priors": posterior.priors.iter().map(|p| serde_json::json!({"key": p.key, "low": p.low, "high": p.high})).collect::<Vec<_>>(),
+            "particles": st.particles,
+            "dropped_per_generation": st.drop,
+            "replications_per_evaluation": st.reps,
+            "max_generations": st.max_generations,
+            "min_acceptance": st.min_acceptance,
+            "max_moves": st.max_moves,
+            "master_seed": st.seed,
+            "generations": posterior.generations.len(),
+            "evaluations": posterior.generations.iter().map(|g| g.evaluations).sum::<usize>(),
+            "wall_seconds": wall_seconds,
+        });
+        write_json(&tmp.join("manifest.json"), &manifest)?;
+        crate::chart::posterior::draw(tmp, posterior, check)?;
+        Ok(())
     })
 }
 

@@ -6,6 +6,7 @@
 //! clock, no randomness, and points are spread by a fixed sequence.
 
 pub mod data;
+pub mod posterior;
 pub mod report;
 
 use std::path::{Path, PathBuf};

@@ -1,8 +1,10 @@
-//! Calibration of the status quo against the targets of MODEL.md section 9: GFMD attendance per
-//! summit, parties of the migrant-workers convention and the trafficking protocol by 2015, the
-//! irregular share of migrant workers, the 2015 corridor pattern and migrant-stock growth
-//! 2010-2015. Each target is reported with the model's mean and 90% interval across replications
-//! and a tolerance band that the default parameters must meet (a test checks it).
+//! Calibration of the status quo against its targets (`docs/ODD.md`, section 7): GFMD attendance
+//! per summit, treaty parties by 2015, the irregular share of migrant workers, migrant-stock growth,
+//! the corridor pattern, and the record's recognition rates, refugees by host, bilateral stocks,
+//! IMPIC levels and bilateral agreements, each only up to its table's cut-off. Each target is
+//! reported with the model's mean and 90% interval across replications and a tolerance band that
+//! the default parameters must meet (a test checks it); [`distance`] puts them on one scale for
+//! the approximate Bayesian computation of `experiment::abc`.
 
 use rayon::prelude::*;
 
@@ -40,6 +42,43 @@ impl TargetResult {
     pub fn within(&self) -> bool {
         self.mean >= self.tolerance.0 && self.mean <= self.tolerance.1
     }
+}
+
+/// Targets with one value per year of the record whose year-to-year swings the model has no
+/// reason for (the GFMD's host and venue): their distance counts the mean deviation over the years.
+pub const POOLED: &[&str] = &["gfmd_attendance"];
+
+/// The distance of the model from the record over every target at once, the one approximate
+/// Bayesian computation minimises: each target's deviation z = (model mean − observed) / h in
+/// units of the half-width h of its tolerance band; per target name the mean of z² over its years
+/// (for [`POOLED`] targets the square of the mean z); the root of the mean over names. 0 is a
+/// perfect fit; 1 puts every target at the edge of its band.
+pub fn distance(results: &[TargetResult]) -> f64 {
+    let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for r in results {
+        let h = 0.5 * (r.tolerance.1 - r.tolerance.0);
+        if h > 0.0 && r.mean.is_finite() && r.observed.is_finite() {
+            groups
+                .entry(r.target.as_str())
+                .or_default()
+                .push((r.mean - r.observed) / h);
+        }
+    }
+    if groups.is_empty() {
+        return f64::INFINITY;
+    }
+    let total: f64 = groups
+        .iter()
+        .map(|(name, z)| {
+            let n = z.len() as f64;
+            if POOLED.contains(name) {
+                (z.iter().sum::<f64>() / n).powi(2)
+            } else {
+                z.iter().map(|x| x * x).sum::<f64>() / n
+            }
+        })
+        .sum();
+    (total / groups.len() as f64).sqrt()
 }
 
 /// GFMD summits with a State count: (year, count).
@@ -107,6 +146,84 @@ pub fn corridor_fit(world: &World, facts: &Facts) -> f64 {
     sxy / (sxx * syy).sqrt()
 }
 
+/// What a calibration needs of a scenario and its world, computed once: the scenario cut to
+/// 2016, the record's side of every target, and the States some targets count.
+pub struct Context {
+    pub scenario: Scenario,
+    record: Record,
+    icrmw: Option<usize>,
+    large_destination: Vec<usize>,
+}
+
+impl Context {
+    /// The calibration context of `scenario` (its run cut to end in 2016); the run must cover
+    /// 2010-2015.
+    pub fn new(scenario: &Scenario, facts: &Facts) -> Result<Context> {
+        let mut s = scenario.clone();
+        s.run.end_year = s.run.end_year.min(2016);
+        if s.run.start_year > 2010 || s.run.end_year < 2015 {
+            return Err(Error::Invalid {
+                file: s.source.clone().into(),
+                key: "run".into(),
+                message: "calibration needs a run covering 2010-2015".into(),
+            });
+        }
+        let icrmw = s.treaties.iter().position(|t| t.name == "ICRMW");
+        // Large destination States of the North: high income and at least a million immigrants.
+        let large_destination: Vec<usize> = (0..facts.n_states())
+            .filter(|&i| facts.income_group[i] == IncomeGroup::High && facts.immigrants[i] >= 1e6)
+            .collect();
+        Ok(Context {
+            scenario: s,
+            record: Record::of(facts),
+            icrmw,
+            large_destination,
+        })
+    }
+}
+
+/// One replication as the calibration sees it: its trace and its readings.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    trace: Vec<f64>,
+    readings: Readings,
+}
+
+/// Runs replication `r` of sweep point `point` of `scenario` (which must have the context's
+/// years: use `Context::scenario` or a copy of it with other parameter values) and reads what the
+/// targets need.
+pub fn observe_replication(
+    ctx: &Context,
+    scenario: &Scenario,
+    facts: &Facts,
+    seed: u64,
+    point: u64,
+    r: u64,
+) -> Result<Observation> {
+    let mut reading = Reading::new(facts.n_states());
+    let out = simulate_with(scenario, facts, seed, point, r, &mut |w| {
+        let year = w.year - 1;
+        reading.observe(w, year, &ctx.record);
+        if year == 2015 {
+            reading
+                .values
+                .insert("corridor_fit", corridor_fit(w, facts));
+            if let Some(t) = ctx.icrmw {
+                let large = ctx
+                    .large_destination
+                    .iter()
+                    .filter(|&&i| w.treaties[t].party[i])
+                    .count() as f64;
+                reading.values.insert("large_destination", large);
+            }
+        }
+    })?;
+    Ok(Observation {
+        trace: out.trace,
+        readings: reading.finish(&ctx.record),
+    })
+}
+
 /// Runs the scenario to 2016 and compares it with the targets.
 pub fn calibrate(
     scenario: &Scenario,
@@ -115,61 +232,32 @@ pub fn calibrate(
     seed: u64,
     threads: usize,
 ) -> Result<Vec<TargetResult>> {
-    let mut s = scenario.clone();
-    s.run.end_year = s.run.end_year.min(2016);
-    if s.run.start_year > 2010 || s.run.end_year < 2015 {
-        return Err(Error::Invalid {
-            file: s.source.clone().into(),
-            key: "run".into(),
-            message: "calibration needs a run covering 2010-2015".into(),
-        });
-    }
+    let ctx = Context::new(scenario, facts)?;
     let pool = super::thread_pool(threads)?;
-    let icrmw = s.treaties.iter().position(|t| t.name == "ICRMW");
-    // Large destination States of the North: high income and at least a million immigrants.
-    let large_destination: Vec<usize> = (0..facts.n_states())
-        .filter(|&i| facts.income_group[i] == IncomeGroup::High && facts.immigrants[i] >= 1e6)
-        .collect();
-    let record = Record::of(facts);
-    let outputs: Vec<Result<(Vec<f64>, Readings)>> = pool.install(|| {
+    let outputs: Vec<Result<Observation>> = pool.install(|| {
         (0..replications)
             .into_par_iter()
-            .map(|r| {
-                let mut reading = Reading::new(facts.n_states());
-                let out = simulate_with(&s, facts, seed, 0, r, &mut |w| {
-                    let year = w.year - 1;
-                    reading.observe(w, year, &record);
-                    if year == 2015 {
-                        reading
-                            .values
-                            .insert("corridor_fit", corridor_fit(w, facts));
-                        if let Some(t) = icrmw {
-                            let large = large_destination
-                                .iter()
-                                .filter(|&&i| w.treaties[t].party[i])
-                                .count() as f64;
-                            reading.values.insert("large_destination", large);
-                        }
-                    }
-                })?;
-                Ok((out.trace, reading.finish(&record)))
-            })
+            .map(|r| observe_replication(&ctx, &ctx.scenario, facts, seed, 0, r))
             .collect()
     });
-    let mut traces = Vec::with_capacity(outputs.len());
-    let mut readings: Vec<Readings> = Vec::with_capacity(outputs.len());
-    for o in outputs {
-        let (trace, reading) = o?;
-        traces.push(trace);
-        readings.push(reading);
-    }
+    let observations = outputs.into_iter().collect::<Result<Vec<_>>>()?;
+    Ok(targets(&ctx, facts, &observations))
+}
+
+/// The targets beside the model, from observations of replications (of one parameter set, or of
+/// draws from a posterior: then the model's mean and interval are over both).
+pub fn targets(ctx: &Context, facts: &Facts, observations: &[Observation]) -> Vec<TargetResult> {
+    let s = &ctx.scenario;
+    let record = &ctx.record;
+    let traces: Vec<&Vec<f64>> = observations.iter().map(|o| &o.trace).collect();
+    let readings: Vec<&Readings> = observations.iter().map(|o| &o.readings).collect();
     let column = |key: &str| -> Vec<f64> {
         readings
             .iter()
             .map(|r| r.get(key).copied().unwrap_or(f64::NAN))
             .collect()
     };
-    let names = metric_names(&s, &facts.region_names);
+    let names = metric_names(s, &facts.region_names);
     let nm = names.len();
     let start = s.run.start_year;
     let series = |metric: &str, year: i32| -> Option<Vec<f64>> {
@@ -374,7 +462,7 @@ pub fn calibrate(
             ),
         );
     }
-    Ok(results)
+    results
 }
 
 /// What the record says for the targets, computed once.

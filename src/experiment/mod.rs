@@ -4,6 +4,7 @@
 //! Replication *r* depends only on (scenario, master seed, sweep point, *r*), never on the thread
 //! count or the order in which replications finish.
 
+pub mod abc;
 pub mod calibration;
 pub mod compare;
 pub mod design;
@@ -283,6 +284,18 @@ pub fn simulate_with(
     inspect: &mut dyn FnMut(&World),
 ) -> Result<ReplicationOutput> {
     let key = seeds::replication_key(seed, point, replication);
+    // Under a posterior, the replication runs the parameter set it draws: from a stream of its
+    // own key, so every scenario of a comparison draws the same set in the same replication.
+    let drawn;
+    let scenario = match &scenario.posterior {
+        Some(_) => {
+            use rand::RngExt;
+            let u: f64 = seeds::stream(key, seeds::POSTERIOR).random();
+            drawn = scenario.with_draw(u);
+            &drawn
+        }
+        None => scenario,
+    };
     let mut world_rng = seeds::stream(key, seeds::WORLD);
     let mut world = World::new(facts, scenario, &mut world_rng);
     let mut streams = seeds::streams(key, scenario);

@@ -14,13 +14,15 @@ use crate::dynamics::Streams;
 use crate::scenario::Scenario;
 
 /// The derivation, as written to `manifest.json`.
-pub const DERIVATION: &str = "key = splitmix64(splitmix64(splitmix64(master_seed) ^ sweep_point) ^ replication); rng = ChaCha8Rng::seed_from_u64(key); rng.set_stream(purpose) with purpose 1 world, 2 crises, 3 elections, 4 choices, 5 bilateral agreements, fnv1a64(\"forum:\" + name) | 2^63 per forum, fnv1a64(\"treaty:\" + name) | 2^63 per treaty";
+pub const DERIVATION: &str = "key = splitmix64(splitmix64(splitmix64(master_seed) ^ sweep_point) ^ replication); rng = ChaCha8Rng::seed_from_u64(key); rng.set_stream(purpose) with purpose 1 world, 2 crises, 3 elections, 4 choices, 5 bilateral agreements, 6 the parameter set drawn from a posterior, fnv1a64(\"forum:\" + name) | 2^63 per forum, fnv1a64(\"treaty:\" + name) | 2^63 per treaty";
 
 pub const WORLD: u64 = 1;
 pub const CRISES: u64 = 2;
 pub const ELECTIONS: u64 = 3;
 pub const CHOICES: u64 = 4;
 pub const BILATERAL: u64 = 5;
+/// The draw of a replication's parameter set from the scenario's posterior.
+pub const POSTERIOR: u64 = 6;
 
 /// SplitMix64 finaliser (Steele, Lea and Flood 2014): a bijective mixer of 64-bit words.
 pub fn splitmix64(x: u64) -> u64 {

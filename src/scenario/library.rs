@@ -45,6 +45,14 @@ library![
     "un_platform.toml",
 ];
 
+/// Data files of the library (posteriors the built-in scenarios run over), by file name.
+pub const DATA: &[(&str, &str)] = &[];
+
+/// A data file of the library by name.
+pub fn data_file(name: &str) -> Option<&'static str> {
+    DATA.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod fuzz;
 pub mod library;
 pub mod params;
 mod parse;
+pub mod posterior;
 
 use std::path::{Path, PathBuf};
 
@@ -243,6 +244,13 @@ pub struct Scenario {
     pub events: Vec<Event>,
     /// A sweep over parameters (`[sweep]`), if the file defines one.
     pub sweep: Option<crate::experiment::design::Sweep>,
+    /// `[calibration.priors]`: the parameters `calibrate --posterior` fits, with their ranges
+    /// (empty: the documented default set).
+    pub priors: Vec<posterior::Prior>,
+    /// `[calibration] posterior`: the parameter sets each replication draws from, if any.
+    pub posterior: Option<std::sync::Arc<posterior::Draws>>,
+    /// Key paths set explicitly (`--set`, a sweep, a design point): a posterior does not draw them.
+    pub pinned: std::collections::BTreeSet<String>,
 }
 
 impl Scenario {
@@ -369,10 +377,29 @@ impl Scenario {
         match slot {
             Some(slot) => {
                 *slot = value;
+                self.pinned.insert(key.to_string());
                 Ok(())
             }
             None => Err("unknown parameter".into()),
         }
+    }
+
+    /// The scenario of one replication under its posterior: the parameter set drawn by `u`
+    /// (uniform on [0, 1)), for every key the user has not pinned; the copy has no posterior.
+    pub fn with_draw(&self, u: f64) -> Scenario {
+        let mut s = self.clone();
+        s.posterior = None;
+        if let Some(d) = &self.posterior {
+            let theta = &d.thetas[d.pick(u)];
+            for (key, &v) in d.keys.iter().zip(theta) {
+                if !self.pinned.contains(key) {
+                    // Checked when the posterior was loaded.
+                    let _ = s.set(key, v);
+                }
+            }
+            s.pinned = self.pinned.clone();
+        }
+        s
     }
 
     /// The scenario whose start-year institutions the tastes are identified under: this one's
@@ -437,7 +464,11 @@ impl Scenario {
     /// for files that differ only in layout, comments or defaults spelled out.
     pub fn content_hash(&self) -> String {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self.resolved_toml().bytes() {
+        let posterior = self
+            .posterior
+            .as_ref()
+            .map_or(String::new(), |d| d.hash.clone());
+        for b in self.resolved_toml().bytes().chain(posterior.bytes()) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }

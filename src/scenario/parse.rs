@@ -22,6 +22,7 @@ const TOP_KEYS: &[&str] = &[
     "treaty_dynamics",
     "observation",
     "bilateral",
+    "calibration",
     "forums",
     "treaties",
     "events",
@@ -153,8 +154,9 @@ pub(super) fn load_merged(path: &Path, origin: Origin, chain: &mut Vec<PathBuf>)
             chain: names.join(" -> "),
         });
     }
-    let table = parse_text(path, &text)?;
+    let mut table = parse_text(path, &text)?;
     check_file(path, &table)?;
+    anchor_posterior(&mut table, path, origin);
     let is_top = chain.is_empty();
     let names_itself = table.contains_key("name");
     chain.push(key);
@@ -174,6 +176,36 @@ pub(super) fn load_merged(path: &Path, origin: Origin, chain: &mut Vec<PathBuf>)
     }
     Ok(merged)
 }
+
+/// Makes a file's `[calibration] posterior` path independent of the file that extends it: relative
+/// to the file that names it (or, for a built-in scenario, the built-in file of that name).
+fn anchor_posterior(table: &mut Table, path: &Path, origin: Origin) {
+    let Some(Value::Table(cal)) = table.get_mut("calibration") else {
+        return;
+    };
+    let Some(Value::String(file)) = cal.get("posterior").cloned() else {
+        return;
+    };
+    if file.is_empty() || file.starts_with(BUILTIN_PREFIX) {
+        return;
+    }
+    let anchored = match origin {
+        Origin::Builtin => format!("{BUILTIN_PREFIX}{file}"),
+        Origin::Files => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let joined = dir.join(&file);
+            joined
+                .canonicalize()
+                .unwrap_or(joined)
+                .display()
+                .to_string()
+        }
+    };
+    cal.insert("posterior".into(), Value::String(anchored));
+}
+
+/// How a posterior file of the built-in library is named in a resolved scenario.
+pub(super) const BUILTIN_PREFIX: &str = "builtin:";
 
 /// Deep merge: tables merge key by key; `events` and forum `timeline` arrays are appended to the
 /// parent's (a variant adds to the history it extends); every other value replaces.
@@ -640,15 +672,92 @@ impl Builder<'_> {
             treaties,
             events,
             sweep: None,
+            priors: Vec::new(),
+            posterior: None,
+            pinned: Default::default(),
         };
         let mut scenario = scenario;
         if let Some(v) = t.get("sweep") {
             scenario.sweep = Some(self.sweep(v, &scenario)?);
         }
+        if let Some(v) = t.get("calibration") {
+            self.calibration(v, &mut scenario)?;
+        }
         if !self.partial {
             self.check_against_facts(&scenario)?;
         }
         Ok(scenario)
+    }
+
+    /// `[calibration]`: `priors` (a table of key paths, each `[LOW, HIGH]`: the parameters
+    /// `calibrate --posterior` fits) and `posterior` (a posterior file each replication draws
+    /// from).
+    fn calibration(&self, v: &Value, scenario: &mut Scenario) -> Result<()> {
+        let t = self.table(v, "calibration")?;
+        for (k, v) in t {
+            let key = join("calibration", k);
+            match k.as_str() {
+                "priors" => {
+                    for (pk, pv) in self.table(v, &key)? {
+                        let path = format!("{key}.{pk}");
+                        let range = pv.as_array().filter(|a| a.len() == 2).ok_or_else(|| {
+                            self.err(
+                                &path,
+                                format!("expected [LOW, HIGH], found {}", type_name(pv)),
+                            )
+                        })?;
+                        let low = self.number(&range[0], &path)?;
+                        let high = self.number(&range[1], &path)?;
+                        if !self.partial {
+                            let (_, spec) =
+                                scenario.parameter(pk).map_err(|m| self.err(&path, m))?;
+                            for x in [low, high] {
+                                spec.check(x).map_err(|m| self.err(&path, m))?;
+                            }
+                            if low >= high {
+                                return Err(self.err(&path, "expected LOW below HIGH"));
+                            }
+                        }
+                        scenario.priors.push(super::posterior::Prior {
+                            key: pk.clone(),
+                            low,
+                            high,
+                        });
+                    }
+                }
+                "posterior" => {
+                    let file = self.string(v, &key)?;
+                    if self.partial || file.is_empty() {
+                        continue;
+                    }
+                    let draws = match file.strip_prefix(BUILTIN_PREFIX) {
+                        Some(name) => {
+                            let text = super::library::data_file(name).ok_or_else(|| {
+                                self.err(&key, format!("no built-in posterior {name:?}"))
+                            })?;
+                            super::posterior::Draws::parse(text, file).map(std::sync::Arc::new)
+                        }
+                        None => super::posterior::Draws::read(Path::new(file)),
+                    }
+                    .map_err(|e| self.err(&key, e.to_string()))?;
+                    for (k, key_path) in draws.keys.iter().enumerate() {
+                        let (_, spec) = scenario.parameter(key_path).map_err(|m| {
+                            self.err(&key, format!("{file}: column {key_path}: {m}"))
+                        })?;
+                        if let Some(theta) = draws.thetas.iter().find(|t| spec.check(t[k]).is_err())
+                        {
+                            return Err(self.err(
+                                &key,
+                                format!("{file}: {key_path} = {} is outside its range", theta[k]),
+                            ));
+                        }
+                    }
+                    scenario.posterior = Some(draws);
+                }
+                _ => return Err(self.unknown(&key, &["priors", "posterior"])),
+            }
+        }
+        Ok(())
     }
 
     /// `[sweep]`: `design` ("grid" or "lhs"), `samples` (lhs), and `[sweep.parameters."KEY"]`
@@ -1238,6 +1347,23 @@ pub(super) fn resolved_table(s: &Scenario) -> Table {
         forums.insert(f.name.clone(), Value::Table(ft));
     }
     t.insert("forums".into(), Value::Table(forums));
+    if !s.priors.is_empty() || s.posterior.is_some() {
+        let mut cal = Table::new();
+        if !s.priors.is_empty() {
+            let mut priors = Table::new();
+            for p in &s.priors {
+                priors.insert(
+                    p.key.clone(),
+                    Value::Array(vec![Value::Float(p.low), Value::Float(p.high)]),
+                );
+            }
+            cal.insert("priors".into(), Value::Table(priors));
+        }
+        if let Some(d) = &s.posterior {
+            cal.insert("posterior".into(), Value::String(d.source.clone()));
+        }
+        t.insert("calibration".into(), Value::Table(cal));
+    }
     let mut treaties = Table::new();
     for tr in &s.treaties {
         let mut tt = section_table(&tr.design);

@@ -564,6 +564,7 @@ fn every_event_kind_reaches_the_mechanism_it_names() {
 }
 
 mod levers;
+mod posterior;
 mod regimes;
 
 /// Forum levers, each in a world where the seed says it should matter (`levers.rs`; the channels
