@@ -35,6 +35,12 @@ pub enum Command {
     /// and with --method sobol the parameters that decide each effect (robustness.csv,
     /// robustness_summary.csv)
     Robustness(RobustnessArgs),
+    /// Why a variant differs from a base: the paired effect on the RTB index broken into the
+    /// model's channels (deflection, practice exchange, joint statement and follow-up,
+    /// discourse, transfers, treaty floors, responsibility sharing, bilateral deals, firewalls),
+    /// each switched off in both scenarios under the same seeds, interactions shared by Shapley
+    /// values (explain.csv)
+    Explain(ExplainArgs),
     /// Validate a scenario file and print its fully resolved parameters
     Check {
         /// Scenario file (TOML)
@@ -261,6 +267,36 @@ pub struct SensitivityArgs {
     #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
     pub threads: Option<u64>,
     /// Result folder [default: output/<scenario name>-sensitivity]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing result folder
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ExplainArgs {
+    /// The base scenario (TOML)
+    pub base: PathBuf,
+    /// The variant whose effect is explained (TOML)
+    pub variant: PathBuf,
+    /// shapley (every combination of channels: 512 paired runs per replication) or
+    /// one-at-a-time (each channel off alone; interactions in a remainder)
+    #[arg(long, default_value = "shapley")]
+    pub method: String,
+    /// Paired replications of every combination
+    #[arg(long, value_name = "R", default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..100_000))]
+    pub reps: u64,
+    /// Master seed [default: the base's run.seed]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads; results are identical for any number [default: all cores]
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..1025))]
+    pub threads: Option<u64>,
+    /// Result folder [default: output/explain-<variant>-vs-<base>]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Overwrite an existing result folder

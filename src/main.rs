@@ -10,7 +10,9 @@ use anyhow::Context;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{CalibrateArgs, Cli, Command, CompareArgs, RobustnessArgs, RunArgs, SensitivityArgs};
+use cli::{
+    CalibrateArgs, Cli, Command, CompareArgs, ExplainArgs, RobustnessArgs, RunArgs, SensitivityArgs,
+};
 use forumsim::experiment::RunConfig;
 use forumsim::scenario::params::SECTIONS;
 use forumsim::stats::summarize;
@@ -63,6 +65,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Calibrate(args) => calibrate(args),
         Command::Sensitivity(args) => sensitivity(args),
         Command::Robustness(args) => robustness(args),
+        Command::Explain(args) => explain(args),
         Command::Check { scenario } => check(&scenario),
         Command::Plot { dir } => plot(&dir),
         Command::Merge {
@@ -161,6 +164,48 @@ fn comparison_scenarios(files: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
             .map(|p| Scenario::load(p))
             .collect::<Result<_, _>>()?
     })
+}
+
+fn explain(args: ExplainArgs) -> anyhow::Result<()> {
+    use forumsim::experiment::explain::{self, Method};
+    let base = Scenario::load(&args.base)?;
+    let variant = Scenario::load(&args.variant)?;
+    let method = match args.method.as_str() {
+        "shapley" => Method::Shapley,
+        "one-at-a-time" => Method::OneAtATime,
+        other => {
+            return Err(Error::Invalid {
+                file: "--method".into(),
+                key: other.into(),
+                message: "expected shapley or one-at-a-time".into(),
+            }
+            .into());
+        }
+    };
+    let dir = args.out.clone().unwrap_or_else(|| {
+        Path::new("output").join(format!("explain-{}-vs-{}", variant.name, base.name))
+    });
+    output::check_destination(&dir, args.force)?;
+    let seed = args.seed.unwrap_or(base.run.seed);
+    let bar = progress_bar(args.quiet, 1, "explain");
+    let e = explain::explain(
+        &base,
+        &variant,
+        method,
+        args.reps,
+        seed,
+        threads_or_all(args.threads),
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+    output::write_explanation(&dir, args.force, &[&base, &variant], &e)?;
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{}", explain::table(&e))?;
+    writeln!(stdout, "results in {}", dir.display())?;
+    Ok(())
 }
 
 fn robustness(args: RobustnessArgs) -> anyhow::Result<()> {

@@ -1332,3 +1332,80 @@ pub fn write_state_years(
         write_json(&tmp.join("manifest.json"), &manifest)
     })
 }
+
+/// Writes `explain.csv` (one row per channel, then the total and the rest: the part of the paired
+/// effect on the RTB index, its 95% interval and share of the total), a chart and a manifest
+/// into `dir`, atomically.
+pub fn write_explanation(
+    dir: &Path,
+    force: bool,
+    scenarios: &[&Scenario],
+    e: &crate::experiment::explain::Explanation,
+) -> Result<()> {
+    use crate::experiment::explain::Method;
+    write_atomically(dir, force, |tmp| {
+        let path = tmp.join("explain.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        w.write_record([
+            "part",
+            "effect",
+            "ci95_low",
+            "ci95_high",
+            "share_of_total",
+            "switched_off_by",
+        ])
+        .map_err(csv_err(&path))?;
+        let share = |x: f64| {
+            if e.total.mean != 0.0 {
+                num(x / e.total.mean)
+            } else {
+                String::new()
+            }
+        };
+        for c in &e.channels {
+            w.write_record([
+                c.name.clone(),
+                num(c.share.mean),
+                num(c.share.low),
+                num(c.share.high),
+                share(c.share.mean),
+                c.off.clone(),
+            ])
+            .map_err(csv_err(&path))?;
+        }
+        let rest = match e.method {
+            Method::Shapley => "other (every channel off)",
+            Method::OneAtATime => "interactions and other",
+        };
+        for (name, s) in [(rest, e.rest), ("total", e.total)] {
+            w.write_record([
+                name.to_string(),
+                num(s.mean),
+                num(s.low),
+                num(s.high),
+                share(s.mean),
+                String::new(),
+            ])
+            .map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(Error::write(&path))?;
+        let manifest = serde_json::json!({
+            "program": "forumsim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": "explain",
+            "base": e.base,
+            "variant": e.variant,
+            "scenario_hashes": scenarios.iter().map(|s| s.content_hash()).collect::<Vec<_>>(),
+            "method": match e.method { Method::Shapley => "shapley: exact Shapley values over every combination of channels", Method::OneAtATime => "one at a time: each channel off alone, interactions in a remainder" },
+            "metric": "rtb",
+            "replications": e.replications,
+            "master_seed": e.seed,
+            "runs": e.runs,
+            "seeds": "replications 0..n of sweep point 0 in every combination and both scenarios (common random numbers)",
+            "wall_seconds": e.wall_seconds,
+        });
+        write_json(&tmp.join("manifest.json"), &manifest)?;
+        crate::chart::posterior::draw_explanation(tmp, e)?;
+        Ok(())
+    })
+}

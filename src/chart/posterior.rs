@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{FONT, plot_err, register_font};
 use crate::error::{Error, Result};
@@ -153,4 +154,88 @@ fn draw_check(path: &Path, check: &[TargetResult]) -> Result<()> {
     }
     root.present().map_err(&err)?;
     Ok(())
+}
+
+/// Draws `charts/explain.png`: each channel's part of the effect with its 95% interval, the
+/// rest and the total, as horizontal bars on one axis.
+pub fn draw_explanation(
+    dir: &Path,
+    e: &crate::experiment::explain::Explanation,
+) -> Result<PathBuf> {
+    register_font();
+    let charts = dir.join("charts");
+    std::fs::create_dir_all(&charts).map_err(Error::write(&charts))?;
+    let path = charts.join("explain.png");
+    let mut rows: Vec<(String, crate::experiment::explain::Share)> = e
+        .channels
+        .iter()
+        .map(|c| (c.name.clone(), c.share))
+        .collect();
+    rows.push(("other".into(), e.rest));
+    rows.push(("total effect".into(), e.total));
+    let lo = rows.iter().map(|r| r.1.low).fold(0.0, f64::min);
+    let hi = rows.iter().map(|r| r.1.high).fold(0.0, f64::max);
+    let pad = 0.05 * (hi - lo).max(1e-6);
+    let n = rows.len();
+    let root = BitMapBackend::new(&path, (960, 140 + 30 * n as u32)).into_drawing_area();
+    let err = plot_err(&path);
+    root.fill(&WHITE).map_err(&err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "Why {} differs from {}: the effect on the RTB index by channel",
+                e.variant, e.base
+            ),
+            (FONT, 18),
+        )
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(260)
+        .build_cartesian_2d((lo - pad)..(hi + pad), 0.0..n as f64)
+        .map_err(&err)?;
+    let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .x_desc("effect on the RTB index (negative: the variant holds protection up)")
+        .y_labels(0)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 13))
+        .disable_y_mesh()
+        .draw()
+        .map_err(&err)?;
+    for (i, (_, s)) in rows.iter().enumerate() {
+        let y = i as f64;
+        let colour = if i + 1 == n {
+            RGBColor(80, 80, 80)
+        } else {
+            RGBColor(0, 114, 178)
+        };
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(0.0, y + 0.2), (s.mean, y + 0.8)],
+                colour.filled(),
+            )))
+            .map_err(&err)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(s.low, y + 0.5), (s.high, y + 0.5)],
+                BLACK.stroke_width(2),
+            )))
+            .map_err(&err)?;
+    }
+    // Row names drawn by hand, centred on their bars: the mesh's own labels sit on ticks that
+    // plotters chooses, which need not be the rows.
+    let style = TextStyle::from((FONT, 13).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Right, VPos::Center));
+    for (i, label) in labels.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(lo - pad, i as f64 + 0.5));
+        root.draw(&Text::new(label.clone(), (x - 8, y), style.clone()))
+            .map_err(&err)?;
+    }
+    root.present().map_err(&err)?;
+    drop(chart);
+    drop(root);
+    drop(err);
+    Ok(path)
 }

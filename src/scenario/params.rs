@@ -316,7 +316,7 @@ param_section! {
 param_section! {
     /// `[bilateral]`: bilateral labour and readmission agreements between an origin and a destination.
     BilateralParams {
-        lifetime: Int = 20, [1, 200], "years", "years an agreement stays in force after it is signed";
+        lifetime: Int = 20, [0, 200], "years", "years an agreement stays in force after it is signed (0: none is ever in force)";
         min_stock: Real = 20000, [0, 100000000], "persons", "smallest bilateral migrant stock (origin State in destination State, latest record before the start) for a pair to consider an agreement";
         consider_prob: Real = 0.2, [0, 1], "1/year", "probability that a candidate pair considers an agreement of each kind in a year";
         deal_value: Real = 8.0, [0, 1000], "utility per per mille", "value of a deal per covered migrant flow per 1000 inhabitants (labour: to the origin, and to the destination times income times 1 - pressure; readmission: to the destination times pressure)";

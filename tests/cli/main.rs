@@ -1341,3 +1341,92 @@ fn states_and_voices_describe_the_states() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("expected one of"), "{}", stderr(&bad));
 }
+
+/// `explain` breaks a paired effect into channels whose parts add up to the whole; a scenario
+/// explained against itself has no effect through any channel.
+#[test]
+fn explain_splits_an_effect_into_channels_that_add_up() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = small(tmp.path());
+    let variant = tmp.path().join("variant.toml");
+    fs::write(
+        &variant,
+        format!(
+            "extends = {:?}\nname = \"variant\"\n[forums.GFMD]\nmemory = 1.0\ntransparency = 0.9\n",
+            base.display().to_string()
+        ),
+    )
+    .expect("write");
+    let b = base.to_str().expect("utf-8");
+    let v = variant.to_str().expect("utf-8");
+    let o = forumsim(
+        tmp.path(),
+        &[
+            "explain",
+            b,
+            v,
+            "--reps",
+            "2",
+            "--method",
+            "one-at-a-time",
+            "--threads",
+            "2",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = fs::read_to_string(
+        tmp.path()
+            .join("output/explain-variant-vs-small/explain.csv"),
+    )
+    .expect("explain.csv");
+    let rows: Vec<Vec<String>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let mean = header
+        .iter()
+        .position(|h| *h == "effect")
+        .expect("an effect column");
+    let total: f64 = rows.iter().find(|r| r[0] == "total").expect("a total row")[mean]
+        .parse()
+        .expect("number");
+    let parts: f64 = rows
+        .iter()
+        .filter(|r| r[0] != "total")
+        .map(|r| r[mean].parse::<f64>().expect("number"))
+        .sum();
+    assert!(total.abs() > 1e-4, "the variant has an effect: {total}");
+    assert!((total - parts).abs() < 1e-9, "{total} vs {parts}");
+    assert!(
+        tmp.path()
+            .join("output/explain-variant-vs-small/charts/explain.png")
+            .exists()
+    );
+    let o = forumsim(
+        tmp.path(),
+        &[
+            "explain",
+            b,
+            b,
+            "--reps",
+            "2",
+            "--method",
+            "one-at-a-time",
+            "--out",
+            "self",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = fs::read_to_string(tmp.path().join("self/explain.csv")).expect("explain.csv");
+    for line in csv.lines().skip(1) {
+        let v: f64 = line
+            .split(',')
+            .nth(mean)
+            .expect("mean")
+            .parse()
+            .expect("number");
+        assert_eq!(v, 0.0, "{line}");
+    }
+}
