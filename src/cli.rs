@@ -168,6 +168,8 @@ pub struct RunArgs {
     /// Testing hook: report replication K as broken, to exercise failures.csv
     #[arg(long, value_name = "K", hide = true)]
     pub inject_failure: Option<u64>,
+    #[command(flatten)]
+    pub posterior: PosteriorArgs,
     /// Overwrite an existing result folder
     #[arg(long)]
     pub force: bool,
@@ -205,6 +207,23 @@ pub struct CompareArgs {
     /// Do not draw charts and report.html
     #[arg(long)]
     pub no_charts: bool,
+    #[command(flatten)]
+    pub posterior: PosteriorArgs,
+}
+
+/// Which parameter values the replications run.
+#[derive(Debug, Args, Default, Clone)]
+pub struct PosteriorArgs {
+    /// Run over a posterior (posterior.csv of `calibrate --posterior`): each replication draws
+    /// one parameter set by weight, the same set in every scenario of a comparison, so intervals
+    /// cover parameter uncertainty as well as replication noise [default: the scenario's
+    /// `[calibration] posterior`, if it names one]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_posterior")]
+    pub posterior: Option<PathBuf>,
+    /// Run at the scenarios' point values, ignoring any `[calibration] posterior`: intervals
+    /// then cover replication noise only
+    #[arg(long)]
+    pub no_posterior: bool,
 }
 
 #[derive(Debug, Args, Default)]
@@ -231,6 +250,10 @@ pub struct CalibrateArgs {
     /// per generation and a posterior predictive check
     #[arg(long)]
     pub posterior: bool,
+    /// Without --posterior: check the targets at the scenario's point values, ignoring its
+    /// `[calibration] posterior` [default: over that posterior, a posterior predictive check]
+    #[arg(long, conflicts_with = "posterior")]
+    pub no_posterior: bool,
     /// With --posterior: particles of the population
     #[arg(long, value_name = "N", default_value_t = 600, value_parser = clap::value_parser!(u64).range(10..100_000))]
     pub particles: u64,

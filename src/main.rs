@@ -259,7 +259,18 @@ fn robustness(args: RobustnessArgs) -> anyhow::Result<()> {
 }
 
 fn compare(args: CompareArgs) -> anyhow::Result<()> {
-    let scenarios = comparison_scenarios(&args.scenarios)?;
+    use forumsim::experiment::compare;
+    let mut scenarios = comparison_scenarios(&args.scenarios)?;
+    forumsim::scenario::posterior::Draws::choose(
+        &mut scenarios,
+        args.posterior.posterior.as_deref(),
+        args.posterior.no_posterior,
+    )?;
+    compare::same_posterior(&scenarios).map_err(|message| Error::Invalid {
+        file: "compare".into(),
+        key: "[calibration] posterior".into(),
+        message,
+    })?;
     scenarios.iter().for_each(warn);
     let dir = args
         .out
@@ -281,11 +292,14 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
     }
     let mut rows = Vec::new();
     for (k, scenario) in scenarios.iter().enumerate().skip(1) {
-        rows.extend(forumsim::experiment::compare::paired(
+        rows.extend(compare::paired(
             (first, &runs[0].1),
             (scenario, &runs[k].1),
         )?);
     }
+    let names: Vec<String> = scenarios.iter().map(|s| s.name.clone()).collect();
+    let outputs: Vec<&forumsim::RunOutput> = runs.iter().map(|r| &r.1).collect();
+    let ranks = compare::ranks(&names, &outputs)?;
     let triples: Vec<_> = scenarios
         .iter()
         .zip(&runs)
@@ -296,65 +310,13 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         args.force,
         &triples,
         &rows,
+        ranks.as_ref(),
         config.seed,
         !args.no_charts,
     )?;
-    print_comparison(&scenarios, &runs, &rows, &config, &dir)
-}
-
-fn print_comparison(
-    scenarios: &[Scenario],
-    runs: &[(forumsim::Facts, forumsim::RunOutput)],
-    rows: &[forumsim::experiment::compare::PairedRow],
-    config: &RunConfig,
-    dir: &Path,
-) -> anyhow::Result<()> {
-    let first = &scenarios[0];
     let mut out = std::io::stdout().lock();
-    let mut scratch = Vec::new();
-    let rtb = runs[0].1.records.column(|r| r.rtb)?;
-    if let Some(s) = summarize(&rtb, &mut scratch) {
-        writeln!(
-            out,
-            "{}: RTB index {:.4} [95% CI {:.4}, {:.4}] over {}-{}, {} replications, seed {}",
-            first.name,
-            s.mean,
-            s.ci_low,
-            s.ci_high,
-            first.run.start_year,
-            first.run.end_year,
-            config.replications,
-            config.seed
-        )?;
-    }
-    writeln!(
-        out,
-        "paired differences against {} (same crises and elections in each replication), mean [95% CI]:",
-        first.name
-    )?;
-    writeln!(
-        out,
-        "  {:<24} {:>28} {:>28} {:>28}",
-        "scenario", "RTB index", "final protection", "irregular share at end"
-    )?;
-    let cell = |r: Option<&forumsim::experiment::compare::PairedRow>| -> String {
-        r.map(|r| format!("{:+.4} [{:+.4}, {:+.4}]", r.difference, r.ci_low, r.ci_high))
-            .unwrap_or_default()
-    };
-    for scenario in scenarios.iter().skip(1) {
-        let find = |m: &str| {
-            rows.iter()
-                .find(|r| r.scenario == scenario.name && r.metric == m)
-        };
-        writeln!(
-            out,
-            "  {:<24} {:>28} {:>28} {:>28}",
-            scenario.name,
-            cell(find("rtb")),
-            cell(find("protection_mean_end")),
-            cell(find("irregular_share_end"))
-        )?;
-    }
+    let table = compare::console(&scenarios, &runs[0].1, &rows, ranks.as_ref(), config.seed)?;
+    write!(out, "{table}")?;
     writeln!(
         out,
         "results in {} (comparison.csv, and one result folder per scenario)",
@@ -607,9 +569,12 @@ fn calibrate_posterior(args: &CalibrateArgs, scenario: &Scenario) -> anyhow::Res
 }
 
 fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
-    let scenario = load(args.scenario.as_deref())?;
+    let mut scenario = load(args.scenario.as_deref())?;
     if args.posterior {
         return calibrate_posterior(&args, &scenario);
+    }
+    if args.no_posterior {
+        scenario.posterior = None;
     }
     let dir = args
         .out
@@ -627,9 +592,16 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     )?;
     output::write_calibration(&dir, args.force, &scenario, &results, args.reps, seed)?;
     let mut out = std::io::stdout().lock();
+    let over = match &scenario.posterior {
+        Some(d) => format!(
+            ", over the posterior {} (a posterior predictive check)",
+            d.source
+        ),
+        None => ", at the scenario's point values".into(),
+    };
     writeln!(
         out,
-        "{}: {} replications, {}-2016, seed {}",
+        "{}: {} replications, {}-2016, seed {}{over}",
         scenario.name, args.reps, scenario.run.start_year, seed
     )?;
     writeln!(
@@ -766,6 +738,11 @@ fn apply_cli_parameters(
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut scenario = load(args.scenario.as_deref())?;
+    forumsim::scenario::posterior::Draws::choose(
+        std::slice::from_mut(&mut scenario),
+        args.posterior.posterior.as_deref(),
+        args.posterior.no_posterior,
+    )?;
     let sweep = apply_cli_parameters(&mut scenario, &args)?;
     warn(&scenario);
     if let Some(text) = &args.shard {

@@ -45,6 +45,7 @@ const RESULT_ENTRIES: &[&str] = &[
     "posterior_summary.csv",
     "abc_generations.csv",
     "explain.csv",
+    "ranks.csv",
 ];
 
 /// Bytes the hidden siblings of a result folder add to its name (`.` + `.partial-` + a pid):
@@ -537,6 +538,7 @@ pub fn write_comparison(
     force: bool,
     runs: &[(&Scenario, &Facts, &RunOutput)],
     rows: &[PairedRow],
+    ranks: Option<&crate::experiment::compare::Ranks>,
     seed: u64,
     charts: bool,
 ) -> Result<()> {
@@ -556,6 +558,10 @@ pub fn write_comparison(
             "sd_difference",
             "ci95_low",
             "ci95_high",
+            "spread95_low",
+            "spread95_high",
+            "p_lower",
+            "spread_covers",
         ])
         .map_err(csv_err(&path))?;
         for r in rows {
@@ -570,10 +576,32 @@ pub fn write_comparison(
                 num(r.sd),
                 num(r.ci_low),
                 num(r.ci_high),
+                num(r.spread_low),
+                num(r.spread_high),
+                num(r.p_lower),
+                r.uncertainty.describe(),
             ])
             .map_err(csv_err(&path))?;
         }
         w.flush().map_err(Error::write(&path))?;
+        if let Some(ranks) = ranks {
+            let path = tmp.join("ranks.csv");
+            let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+            w.write_record(["scenario", "rank", "probability", "replications"])
+                .map_err(csv_err(&path))?;
+            for (name, p) in ranks.scenarios.iter().zip(&ranks.probability) {
+                for (rank, x) in p.iter().enumerate() {
+                    w.write_record([
+                        name.clone(),
+                        (rank + 1).to_string(),
+                        num(*x),
+                        ranks.replications.to_string(),
+                    ])
+                    .map_err(csv_err(&path))?;
+                }
+            }
+            w.flush().map_err(Error::write(&path))?;
+        }
         // Each scenario's folder is its own files: written in parallel, on the run's threads.
         let threads = runs.first().map_or(1, |r| r.2.threads);
         crate::experiment::thread_pool(threads)?.install(|| {
@@ -592,6 +620,13 @@ pub fn write_comparison(
             "master_seed": seed,
             "seed_derivation": seeds::DERIVATION,
             "replications": runs.first().map_or(0, |r| r.2.records.len()),
+            "intervals": {
+                "ci95": "95% confidence interval of the mean paired difference (Student t): the precision of the average effect over the replications",
+                "spread95": "central 95% of the replications' own paired differences",
+                "p_lower": "share of replications in which the scenario's value is below the baseline's",
+                "spread_covers": rows.first().map(|r| r.uncertainty.describe()),
+                "posterior": runs.first().and_then(|r| r.0.posterior.as_ref()).map(|d| serde_json::json!({"source": d.source, "fnv1a64": d.hash, "parameter_sets": d.thetas.len(), "keys": d.keys})),
+            },
             "scenarios": runs.iter().zip(&folders).map(|((s, _, _), folder)| serde_json::json!({
                 "name": s.name,
                 "folder": folder,

@@ -218,6 +218,11 @@ pub struct ComparisonRow {
     pub difference: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// The central 95% of the replications' differences and the share below zero (NaN in a
+    /// folder written before they were).
+    pub spread_low: f64,
+    pub spread_high: f64,
+    pub p_lower: f64,
 }
 
 /// A comparison folder read back: its rows and each scenario's run, in the manifest's order.
@@ -253,23 +258,32 @@ impl ComparisonData {
             difference,
             ci_low,
             ci_high,
+            spread_low,
+            spread_high,
+            p_lower,
         ] = columns(
             &path,
             &header,
             [
-                "scenario",
-                "metric",
-                "baseline_mean",
-                "scenario_mean",
-                "difference",
-                "ci95_low",
-                "ci95_high",
-            ]
-            .map(|c| (c, true)),
+                ("scenario", true),
+                ("metric", true),
+                ("baseline_mean", true),
+                ("scenario_mean", true),
+                ("difference", true),
+                ("ci95_low", true),
+                ("ci95_high", true),
+                ("spread95_low", false),
+                ("spread95_high", false),
+                ("p_lower", false),
+            ],
         )?;
         for rec in r.records() {
             let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
             let f = |k: usize| parse(&path, rec.get(k).unwrap_or(""));
+            let optional = |k: usize| match rec.get(k) {
+                Some(text) => parse(&path, text),
+                None => Ok(f64::NAN),
+            };
             rows.push(ComparisonRow {
                 scenario: rec.get(scenario).unwrap_or("").to_string(),
                 metric: rec.get(metric).unwrap_or("").to_string(),
@@ -278,6 +292,9 @@ impl ComparisonData {
                 difference: f(difference)?,
                 ci_low: f(ci_low)?,
                 ci_high: f(ci_high)?,
+                spread_low: optional(spread_low)?,
+                spread_high: optional(spread_high)?,
+                p_lower: optional(p_lower)?,
             });
         }
         Ok(ComparisonData {

@@ -232,18 +232,34 @@ pub fn comparison_report(dir: &Path, data: &ComparisonData) -> Result<()> {
         "<p>Master seed {}, {} replications per scenario; the same crises and elections in each replication.</p>",
         data.manifest["master_seed"], data.manifest["replications"]
     );
-    html.push_str("<h2>Paired differences against the baseline</h2><table><tr><th>scenario</th><th>metric</th><th>baseline</th><th>scenario</th><th>difference</th><th>95% CI</th></tr>");
+    let covers = data.manifest["intervals"]["spread_covers"]
+        .as_str()
+        .unwrap_or("replication noise");
+    let _ = write!(
+        html,
+        "<h2>Paired differences against the baseline</h2><p>Two intervals, which say different things. \
+         <b>95% CI</b>: how precisely the replications pin down the average effect (the confidence \
+         interval of the mean paired difference). <b>95% of replications</b> and <b>P(lower)</b>: the \
+         spread of single replications' effects and the share of replications in which the scenario's \
+         value is below the baseline's; they cover <b>{}</b>.</p>\
+         <table><tr><th>scenario</th><th>metric</th><th>baseline</th><th>scenario</th><th>difference</th>\
+         <th>95% CI</th><th>95% of replications</th><th>P(lower)</th></tr>",
+        escape(covers)
+    );
     for r in &data.rows {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>[{}, {}]</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>[{}, {}]</td><td class=n>[{}, {}]</td><td class=n>{}</td></tr>",
             escape(&r.scenario),
             escape(&r.metric),
             fmt(r.baseline_mean),
             fmt(r.scenario_mean),
             fmt(r.difference),
             fmt(r.ci_low),
-            fmt(r.ci_high)
+            fmt(r.ci_high),
+            fmt(r.spread_low),
+            fmt(r.spread_high),
+            fmt(r.p_lower)
         );
     }
     html.push_str("</table><h2>Charts</h2>");

@@ -1,11 +1,18 @@
 //! Paired comparison of scenarios run under common random numbers: the same master seed, so the
-//! same crises and elections in each replication. Differences are taken replication by
-//! replication against the first scenario, and their confidence intervals come from the paired
-//! differences (Student t).
+//! same crises and elections in each replication (and, over a posterior, the same parameter
+//! set). Differences are taken replication by replication against the first scenario. Two
+//! intervals say different things, and every output names which is which:
+//! - the 95% confidence interval of the mean difference (Student t over the paired
+//!   differences): how precisely the replications pin the average effect down;
+//! - the central 95% of the replications' own differences: how far one replication's effect
+//!   may lie from the average. Without a posterior it is replication noise alone (crises,
+//!   elections, choices); over a posterior each replication also draws its parameters, so it
+//!   covers noise and parameter uncertainty, and `p_lower` is the probability that the scenario
+//!   lowers the quantity.
 
 use super::{ReplicationRecord, RunOutput};
 use crate::scenario::Scenario;
-use crate::stats::summarize;
+use crate::stats::{quantile_sorted, summarize};
 
 /// One compared quantity of one scenario against the baseline.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +28,74 @@ pub struct PairedRow {
     pub sd: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// 2.5% and 97.5% quantiles of the replications' own differences.
+    pub spread_low: f64,
+    pub spread_high: f64,
+    /// Share of replications in which the scenario's value is below the baseline's.
+    pub p_lower: f64,
+    /// What `spread_low`..`spread_high` and `p_lower` cover: [`Uncertainty::describe`].
+    pub uncertainty: Uncertainty,
+}
+
+/// What the spread of a comparison's per-replication differences covers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Uncertainty {
+    /// Every replication runs the scenarios' own parameter values.
+    Noise,
+    /// Every replication draws its parameters from this posterior (its source).
+    NoiseAndParameters(String),
+}
+
+impl Uncertainty {
+    /// Of a comparison: over a posterior when the baseline runs over one (every scenario runs
+    /// over the same one: [`same_posterior`]).
+    pub fn of(baseline: &Scenario) -> Uncertainty {
+        match &baseline.posterior {
+            Some(d) => Uncertainty::NoiseAndParameters(d.source.clone()),
+            None => Uncertainty::Noise,
+        }
+    }
+
+    /// The value of the `uncertainty` column of comparison.csv.
+    pub fn describe(&self) -> String {
+        match self {
+            Uncertainty::Noise => "replication noise".into(),
+            Uncertainty::NoiseAndParameters(source) => {
+                format!("replication noise and parameters (posterior {source})")
+            }
+        }
+    }
+}
+
+/// Checks that the scenarios of a comparison run over the same posterior, or all over none: a
+/// comparison whose scenarios draw from different posteriors (or only some from one) would not
+/// be paired in its parameters.
+pub fn same_posterior(scenarios: &[Scenario]) -> Result<(), String> {
+    let hash = |s: &Scenario| {
+        s.posterior
+            .as_ref()
+            .map(|d| (d.hash.clone(), d.source.clone()))
+    };
+    let Some(first) = scenarios.first() else {
+        return Ok(());
+    };
+    for s in &scenarios[1..] {
+        if hash(s).map(|h| h.0) != hash(first).map(|h| h.0) {
+            let name = |s: &Scenario| match hash(s) {
+                Some((_, source)) => format!("over the posterior {source}"),
+                None => "at its point values (no posterior)".into(),
+            };
+            return Err(format!(
+                "scenario {} runs {}, the baseline {} {}; give every scenario the same posterior \
+                 with --posterior FILE, or none with --no-posterior",
+                s.name,
+                name(s),
+                first.name,
+                name(first)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A replication-level quantity, read from a record of a scenario.
@@ -93,6 +168,7 @@ pub fn paired(
     );
     let mut rows = Vec::new();
     let mut scratch = Vec::new();
+    let uncertainty = Uncertainty::of(bs);
     for (name, f) in quantities(bs, os) {
         let b_all = br.records.column(|r| f(r, bs))?;
         let o_all = or.records.column(|r| f(r, os))?;
@@ -106,6 +182,12 @@ pub fn paired(
         ) else {
             continue;
         };
+        // `scratch` holds the finite differences, sorted.
+        let (spread_low, spread_high) = (
+            quantile_sorted(&scratch, 0.025),
+            quantile_sorted(&scratch, 0.975),
+        );
+        let p_lower = scratch.iter().filter(|&&x| x < 0.0).count() as f64 / scratch.len() as f64;
         rows.push(PairedRow {
             scenario: os.name.clone(),
             baseline: bs.name.clone(),
@@ -117,9 +199,68 @@ pub fn paired(
             sd: sd.sd,
             ci_low: sd.ci_low,
             ci_high: sd.ci_high,
+            spread_low,
+            spread_high,
+            p_lower,
+            uncertainty: uncertainty.clone(),
         });
     }
     Ok(rows)
+}
+
+/// The probability of each rank among the proposals (every scenario but the baseline): in each
+/// replication all of them have, the proposals are ranked by their RTB index, 1 the lowest (the
+/// most protection held up); ties share the better rank. `None` with fewer than two proposals.
+pub fn ranks(names: &[String], runs: &[&RunOutput]) -> crate::Result<Option<Ranks>> {
+    if runs.len() < 3 {
+        return Ok(None);
+    }
+    let proposals = &runs[1..];
+    // Replications every scenario has (a failed one drops out of all).
+    let mut common = runs[0].records.column(|r| r.replication as f64)?;
+    for run in &runs[1..] {
+        let theirs = run.records.column(|r| r.replication as f64)?;
+        common = matched(&common, &theirs)
+            .into_iter()
+            .map(|(i, _)| common[i])
+            .collect();
+    }
+    let mut rtb = Vec::with_capacity(proposals.len());
+    for run in proposals {
+        let reps = run.records.column(|r| r.replication as f64)?;
+        let values = run.records.column(|r| r.rtb)?;
+        rtb.push(
+            matched(&common, &reps)
+                .into_iter()
+                .map(|(_, j)| values[j])
+                .collect::<Vec<f64>>(),
+        );
+    }
+    let k = proposals.len();
+    let mut counts = vec![vec![0u64; k]; k];
+    for r in 0..common.len() {
+        for (p, row) in counts.iter_mut().enumerate() {
+            let better = rtb.iter().filter(|q| q[r] < rtb[p][r]).count();
+            row[better] += 1;
+        }
+    }
+    let n = common.len().max(1) as f64;
+    Ok(Some(Ranks {
+        scenarios: names[1..].to_vec(),
+        replications: common.len(),
+        probability: counts
+            .into_iter()
+            .map(|c| c.into_iter().map(|x| x as f64 / n).collect())
+            .collect(),
+    }))
+}
+
+/// [`ranks`]: `probability[p][r]` is the probability that proposal `p` ranks `r + 1`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranks {
+    pub scenarios: Vec<String>,
+    pub replications: usize,
+    pub probability: Vec<Vec<f64>>,
 }
 
 /// Positions of the replications both runs have, as (position in `a`, position in `b`); both
@@ -139,6 +280,118 @@ fn matched(a: &[f64], b: &[f64]) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// The comparison as the console prints it: the baseline's RTB index, then per proposal the
+/// paired effect on the RTB index with both of its intervals and the probability it lowers the
+/// index, the effects on final protection and the irregular share, the probability of each rank,
+/// and a sentence on what the intervals cover.
+pub fn console(
+    scenarios: &[Scenario],
+    baseline: &RunOutput,
+    rows: &[PairedRow],
+    ranks: Option<&Ranks>,
+    seed: u64,
+) -> crate::Result<String> {
+    use std::fmt::Write;
+    let first = &scenarios[0];
+    let mut out = String::new();
+    let mut scratch = Vec::new();
+    let uncertainty = Uncertainty::of(first);
+    let rtb = baseline.records.column(|r| r.rtb)?;
+    if let Some(s) = summarize(&rtb, &mut scratch) {
+        let over = match &uncertainty {
+            Uncertainty::Noise => String::new(),
+            Uncertainty::NoiseAndParameters(source) => format!(", over the posterior {source}"),
+        };
+        let _ = writeln!(
+            out,
+            "{}: RTB index {:.4} [95% CI {:.4}, {:.4}] over {}-{}, {} replications, seed {}{over}",
+            first.name,
+            s.mean,
+            s.ci_low,
+            s.ci_high,
+            first.run.start_year,
+            first.run.end_year,
+            s.n,
+            seed
+        );
+    }
+    let same = match uncertainty {
+        Uncertainty::Noise => "same crises and elections",
+        Uncertainty::NoiseAndParameters(_) => "same crises, elections and parameter draw",
+    };
+    let _ = writeln!(
+        out,
+        "paired effects against {} ({same} in each replication); negative RTB: protection held up",
+        first.name
+    );
+    let _ = writeln!(
+        out,
+        "  {:<24} {:>26} {:>18} {:>8} {:>28} {:>28}",
+        "scenario",
+        "RTB index [95% CI]",
+        "95% of reps",
+        "P(lower)",
+        "final protection [95% CI]",
+        "irregular share [95% CI]"
+    );
+    let cell = |r: Option<&PairedRow>| -> String {
+        r.map(|r| format!("{:+.4} [{:+.4}, {:+.4}]", r.difference, r.ci_low, r.ci_high))
+            .unwrap_or_default()
+    };
+    for scenario in scenarios.iter().skip(1) {
+        let find = |m: &str| {
+            rows.iter()
+                .find(|r| r.scenario == scenario.name && r.metric == m)
+        };
+        let rtb = find("rtb");
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>26} {:>18} {:>8} {:>28} {:>28}",
+            scenario.name,
+            cell(rtb),
+            rtb.map(|r| format!("[{:+.3}, {:+.3}]", r.spread_low, r.spread_high))
+                .unwrap_or_default(),
+            rtb.map(|r| format!("{:.0}%", 100.0 * r.p_lower))
+                .unwrap_or_default(),
+            cell(find("protection_mean_end")),
+            cell(find("irregular_share_end"))
+        );
+    }
+    if let Some(ranks) = ranks {
+        let k = ranks.scenarios.len();
+        let _ = write!(
+            out,
+            "probability of each rank among the proposals (1: lowest RTB index):\n  {:<24}",
+            "scenario"
+        );
+        for r in 1..=k {
+            let _ = write!(out, " {:>6}", format!("#{r}"));
+        }
+        out.push('\n');
+        for (name, p) in ranks.scenarios.iter().zip(&ranks.probability) {
+            let _ = write!(out, "  {name:<24}");
+            for x in p {
+                let _ = write!(out, " {:>6}", format!("{:.0}%", 100.0 * x));
+            }
+            out.push('\n');
+        }
+    }
+    let covers = match &Uncertainty::of(first) {
+        Uncertainty::Noise => "replication noise only, at the scenarios' parameter values; \
+                              run over a posterior (--posterior FILE) for parameter uncertainty too"
+            .to_string(),
+        Uncertainty::NoiseAndParameters(_) => {
+            "replication noise and the posterior's parameter uncertainty".to_string()
+        }
+    };
+    let _ = writeln!(
+        out,
+        "intervals: [95% CI] is the precision of the mean effect over the replications; \
+         \"95% of reps\" and P(lower) are the spread of single replications' effects, which covers {covers}"
+    );
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -263,6 +263,17 @@ pub fn analyse(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<RobustnessOutput> {
     let started = std::time::Instant::now();
+    // The design spans the parameters itself: a posterior the scenarios run over plays no part
+    // (every other parameter stays at its point value).
+    let scenarios: Vec<Scenario> = scenarios
+        .iter()
+        .cloned()
+        .map(|mut s| {
+            s.posterior = None;
+            s
+        })
+        .collect();
+    let scenarios = &scenarios[..];
     if scenarios.len() < 2 {
         return Err(Error::Invalid {
             file: "robustness".into(),

@@ -326,6 +326,11 @@ pub fn analyse(
     use crate::error::Error;
     use rayon::prelude::*;
     let started = std::time::Instant::now();
+    // The design spans the parameters itself: a posterior the scenario runs over plays no part
+    // (every other parameter stays at its point value).
+    let mut base = base.clone();
+    base.posterior = None;
+    let base = &base;
     let k = factors.len();
     let mut rng = super::design::design_rng(seed);
     let unit = match method {

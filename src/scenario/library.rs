@@ -46,7 +46,10 @@ library![
 ];
 
 /// Data files of the library (posteriors the built-in scenarios run over), by file name.
-pub const DATA: &[(&str, &str)] = &[];
+pub const DATA: &[(&str, &str)] = &[(
+    "status_quo_posterior.csv",
+    include_str!("../../scenarios/status_quo_posterior.csv"),
+)];
 
 /// A data file of the library by name.
 pub fn data_file(name: &str) -> Option<&'static str> {

@@ -384,6 +384,25 @@ impl Scenario {
         }
     }
 
+    /// Runs every replication over `draws` (a posterior of `calibrate --posterior`), after
+    /// checking that each of its columns is a parameter of this scenario and each value lies in
+    /// the parameter's range.
+    pub fn attach_posterior(
+        &mut self,
+        draws: std::sync::Arc<posterior::Draws>,
+    ) -> std::result::Result<(), String> {
+        for (k, key_path) in draws.keys.iter().enumerate() {
+            let (_, spec) = self
+                .parameter(key_path)
+                .map_err(|m| format!("column {key_path}: {m}"))?;
+            if let Some(theta) = draws.thetas.iter().find(|t| spec.check(t[k]).is_err()) {
+                return Err(format!("{key_path} = {} is outside its range", theta[k]));
+            }
+        }
+        self.posterior = Some(draws);
+        Ok(())
+    }
+
     /// The scenario of one replication under its posterior: the parameter set drawn by `u`
     /// (uniform on [0, 1)), for every key the user has not pinned; the copy has no posterior.
     pub fn with_draw(&self, u: f64) -> Scenario {

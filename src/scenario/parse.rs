@@ -740,19 +740,9 @@ impl Builder<'_> {
                         None => super::posterior::Draws::read(Path::new(file)),
                     }
                     .map_err(|e| self.err(&key, e.to_string()))?;
-                    for (k, key_path) in draws.keys.iter().enumerate() {
-                        let (_, spec) = scenario.parameter(key_path).map_err(|m| {
-                            self.err(&key, format!("{file}: column {key_path}: {m}"))
-                        })?;
-                        if let Some(theta) = draws.thetas.iter().find(|t| spec.check(t[k]).is_err())
-                        {
-                            return Err(self.err(
-                                &key,
-                                format!("{file}: {key_path} = {} is outside its range", theta[k]),
-                            ));
-                        }
-                    }
-                    scenario.posterior = Some(draws);
+                    scenario
+                        .attach_posterior(draws)
+                        .map_err(|m| self.err(&key, format!("{file}: {m}")))?;
                 }
                 _ => return Err(self.unknown(&key, &["priors", "posterior"])),
             }

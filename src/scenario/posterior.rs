@@ -132,6 +132,37 @@ impl Draws {
         Ok(Arc::new(Draws::parse(&text, &path.display().to_string())?))
     }
 
+    /// Gives every scenario the posterior of `file` (`--posterior FILE`), or takes every
+    /// scenario's away (`none`, `--no-posterior`); with neither, each keeps its own
+    /// `[calibration] posterior`. The file is recorded by its absolute path, so the
+    /// `scenario.toml` of a result folder finds it from anywhere.
+    pub fn choose(
+        scenarios: &mut [crate::scenario::Scenario],
+        file: Option<&std::path::Path>,
+        none: bool,
+    ) -> Result<()> {
+        if none {
+            scenarios.iter_mut().for_each(|s| s.posterior = None);
+        }
+        let Some(file) = file else {
+            return Ok(());
+        };
+        let path = std::fs::canonicalize(file).map_err(|source| Error::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let draws = Draws::read(&path)?;
+        for s in scenarios {
+            s.attach_posterior(draws.clone())
+                .map_err(|message| Error::Invalid {
+                    file: file.to_path_buf(),
+                    key: "--posterior".into(),
+                    message: format!("for scenario {}: {message}", s.name),
+                })?;
+        }
+        Ok(())
+    }
+
     /// The set drawn by a uniform `u` in [0, 1): by weight.
     pub fn pick(&self, u: f64) -> usize {
         self.cumulative

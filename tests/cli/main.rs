@@ -371,9 +371,9 @@ fn compare_writes_paired_differences_and_one_folder_per_scenario() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("paired differences against small"), "{text}");
+    assert!(text.contains("paired effects against small"), "{text}");
     let csv = fs::read_to_string(dir.join("cmp/comparison.csv")).expect("comparison.csv");
-    assert!(csv.starts_with("scenario,baseline,metric,n,baseline_mean,scenario_mean,difference,sd_difference,ci95_low,ci95_high\n"));
+    assert!(csv.starts_with("scenario,baseline,metric,n,baseline_mean,scenario_mean,difference,sd_difference,ci95_low,ci95_high,spread95_low,spread95_high,p_lower,spread_covers\n"));
     // The scenario against itself: every difference and its interval are exactly zero.
     let mut self_rows = 0;
     let mut variant_moves = false;
@@ -381,7 +381,7 @@ fn compare_writes_paired_differences_and_one_folder_per_scenario() {
         let f: Vec<&str> = line.split(',').collect();
         if f[0] == "small" {
             self_rows += 1;
-            assert_eq!(&f[6..], ["0", "0", "0", "0"], "{line}");
+            assert_eq!(&f[6..13], ["0"; 7], "{line}");
         }
         if f[0] == "variant" && f[2] == "pressure_end" {
             variant_moves = f[6].parse::<f64>().expect("number") < 0.0;
@@ -1429,4 +1429,152 @@ fn explain_splits_an_effect_into_channels_that_add_up() {
             .expect("number");
         assert_eq!(v, 0.0, "{line}");
     }
+}
+
+/// `compare --posterior`: every replication draws one parameter set, the same in every
+/// scenario, so a scenario against itself still differs by exactly zero; the table and
+/// comparison.csv say what the spread covers; scenarios over different posteriors are refused.
+#[test]
+fn compare_over_a_posterior_stays_paired_and_says_what_its_intervals_cover() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = small(tmp.path());
+    let b = base.to_str().expect("utf-8");
+    let posterior = tmp.path().join("posterior.csv");
+    fs::write(
+        &posterior,
+        "particle,weight,distance,world.h0_base,policy.noise\n0,0.5,0.1,0.2,0.05\n1,0.5,0.1,0.6,0.3\n",
+    )
+    .expect("write");
+    let p = posterior.to_str().expect("utf-8");
+    let o = forumsim(
+        tmp.path(),
+        &[
+            "compare",
+            b,
+            b,
+            "--posterior",
+            p,
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "self",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("over the posterior"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("replication noise and the posterior's parameter uncertainty"),
+        "{}",
+        stdout(&o)
+    );
+    let csv = fs::read_to_string(tmp.path().join("self/comparison.csv")).expect("csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        for c in [
+            "difference",
+            "sd_difference",
+            "spread95_low",
+            "spread95_high",
+            "p_lower",
+        ] {
+            assert_eq!(
+                f[col(c)].parse::<f64>().expect("number"),
+                0.0,
+                "{c}: {line}"
+            );
+        }
+        assert!(f[col("spread_covers")].starts_with("replication noise and parameters"));
+    }
+    // Over the posterior the status quo's RTB index varies more across replications than at
+    // its point values: the drawn hostility and noise move it.
+    let sd = |dir: &str| -> f64 {
+        let folder = fs::read_dir(tmp.path().join(dir))
+            .expect("folder")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.join("replications.csv").exists())
+            .expect("a scenario folder");
+        let text = fs::read_to_string(folder.join("replications.csv")).expect("replications");
+        let rtb: Vec<f64> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).expect("rtb").parse().expect("number"))
+            .collect();
+        let mean = rtb.iter().sum::<f64>() / rtb.len() as f64;
+        (rtb.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (rtb.len() - 1) as f64).sqrt()
+    };
+    let o = forumsim(
+        tmp.path(),
+        &[
+            "compare",
+            b,
+            b,
+            "--no-posterior",
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "point",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("replication noise only"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        sd("self") > 2.0 * sd("point"),
+        "{} vs {}",
+        sd("self"),
+        sd("point")
+    );
+    // Two identical proposals tie in every replication: both take rank 1.
+    let o = forumsim(
+        tmp.path(),
+        &[
+            "compare",
+            b,
+            b,
+            b,
+            "--posterior",
+            p,
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "ties",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ranks = fs::read_to_string(tmp.path().join("ties/ranks.csv")).expect("ranks.csv");
+    let lines: Vec<&str> = ranks.lines().collect();
+    assert_eq!(lines[0], "scenario,rank,probability,replications");
+    assert_eq!(lines.len(), 5, "{ranks}");
+    for line in &lines[1..] {
+        let f: Vec<&str> = line.split(',').collect();
+        let expected = if f[1] == "1" { "1" } else { "0" };
+        assert_eq!(f[2], expected, "{line}");
+    }
+    // A variant over another posterior is not paired in its parameters: refused.
+    let other = tmp.path().join("other.toml");
+    fs::write(
+        &other,
+        format!("extends = {b:?}\nname = \"other\"\n[calibration]\nposterior = {p:?}\n"),
+    )
+    .expect("write");
+    let o = forumsim(
+        tmp.path(),
+        &[
+            "compare",
+            b,
+            other.to_str().expect("utf-8"),
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "bad",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--posterior FILE"), "{}", stderr(&o));
+    assert!(!tmp.path().join("bad").exists());
 }

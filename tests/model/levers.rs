@@ -54,6 +54,7 @@ fn all() -> Selector {
 /// no event), 2007-2036, its tastes identified in that world itself.
 pub fn forum_world(design: ForumDesign) -> Scenario {
     let mut s = Scenario::builtin_default().expect("built-in scenario");
+    s.posterior = None;
     s.factual = None;
     s.factual_name = "self".into();
     s.run.end_year = 2036;

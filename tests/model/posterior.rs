@@ -25,7 +25,8 @@ fn priors() -> Vec<Prior> {
 /// posterior's 90% intervals cover the known values, and are narrower than the prior.
 #[test]
 fn abc_recovers_known_parameters_inside_its_90_percent_intervals() {
-    let base = Scenario::builtin_default().expect("scenario");
+    let mut base = Scenario::builtin_default().expect("scenario");
+    base.posterior = None;
     let facts = base.facts().expect("facts");
     let ctx = Context::new(&base, &facts).expect("context");
     let settings = Settings {
