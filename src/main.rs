@@ -1062,6 +1062,18 @@ fn print_report(
         headline.wall_seconds,
         reps as f64 / headline.wall_seconds.max(1e-9)
     )?;
+    match &scenario.posterior {
+        Some(d) => writeln!(
+            out,
+            "  over the posterior {} ({} parameter sets): each replication draws one; the spread across replications covers noise and parameters, the 95% CI the precision of the mean",
+            d.source,
+            d.thetas.len()
+        )?,
+        None => writeln!(
+            out,
+            "  at the scenario's point values: the spread across replications is noise only"
+        )?,
+    }
     for (label, summary) in [
         ("RTB index", headline.rtb),
         ("RTB index, migrant-weighted", headline.rtb_migrant_weighted),
