@@ -215,9 +215,27 @@ pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
 /// Most bins of [`weighted_quantile`].
 const BINS: usize = 64;
 
-/// Stable insertion sort by value, for the one bin [`weighted_quantile`] sorts.
+/// Longest bin [`insertion_sort`] sorts by insertion.
+const INSERTION_MAX: usize = 32;
+
+/// Stable sort by value, for the one bin [`weighted_quantile`] sorts: insertion for the short
+/// bins of most forums, the standard library's stable sort for the long bins of very large ones
+/// (insertion would cost O(len^2) there). Both leave pairs of equal value in their order, so they
+/// give the same bits.
 #[inline(always)]
 fn insertion_sort(pairs: &mut [(f64, f64)]) {
+    if pairs.len() > INSERTION_MAX {
+        pairs.sort_by(|a, b| {
+            if a.0 > b.0 {
+                std::cmp::Ordering::Greater
+            } else if a.0 < b.0 {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        });
+        return;
+    }
     for i in 1..pairs.len() {
         let mut j = i;
         while j > 0 && pairs[j - 1].0 > pairs[j].0 {
@@ -479,6 +497,39 @@ mod tests {
         // A dominant voice moves the median to its own level.
         let mut v = vec![(0.5, 1.0), (0.1, 1.0), (0.9, 10.0)];
         assert_eq!(weighted_quantile(&mut v, 0.5), 0.9);
+    }
+
+    /// The stable sort of long bins orders pairs exactly as insertion does (ties, signed zeros).
+    #[test]
+    fn long_bins_sort_as_insertion_does() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+        for len in [INSERTION_MAX + 1, 100, 1000] {
+            let pairs: Vec<(f64, f64)> = (0..len)
+                .map(|k| {
+                    let v = match rng.random_range(0..5u32) {
+                        0 => -0.0,
+                        1 => 0.0,
+                        _ => rng.random_range(0..7u32) as f64 * 0.25,
+                    };
+                    (v, k as f64)
+                })
+                .collect();
+            let mut by_insertion = pairs.clone();
+            for i in 1..len {
+                let mut j = i;
+                while j > 0 && by_insertion[j - 1].0 > by_insertion[j].0 {
+                    by_insertion.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+            let mut sorted = pairs;
+            insertion_sort(&mut sorted);
+            let bits = |p: &[(f64, f64)]| -> Vec<(u64, u64)> {
+                p.iter().map(|x| (x.0.to_bits(), x.1.to_bits())).collect()
+            };
+            assert_eq!(bits(&sorted), bits(&by_insertion), "len = {len}");
+        }
     }
 
     /// The binned selection agrees with the definition (sort, then walk up the cumulative
