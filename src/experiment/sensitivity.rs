@@ -270,6 +270,68 @@ pub struct Factor {
     pub high: f64,
 }
 
+/// Parses `--params` (`KEY=LOW:HIGH,...`; a key alone: half to one and a half times the
+/// scenario's value within its valid range, or the first tenth of the range for a value of 0)
+/// into factors checked against `scenario`.
+pub fn parse_factors(
+    text: &str,
+    scenario: &crate::scenario::Scenario,
+) -> crate::error::Result<Vec<Factor>> {
+    use crate::command::cli_number;
+    use crate::error::Error;
+    let mut factors = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (key, range) = match item.split_once('=') {
+            Some((k, r)) => (k, Some(r)),
+            None => (item, None),
+        };
+        let (value, spec) = scenario
+            .parameter(key)
+            .map_err(Error::invalid("--params", key))?;
+        let (low, high) = match range {
+            Some(r) => {
+                let (a, b) = r.split_once(':').ok_or_else(|| Error::Invalid {
+                    file: "--params".into(),
+                    key: key.into(),
+                    message: format!("expected LOW:HIGH, found {r:?}"),
+                })?;
+                (
+                    cli_number("--params", key, a)?,
+                    cli_number("--params", key, b)?,
+                )
+            }
+            None if value != 0.0 => (
+                (value * 0.5).max(spec.min).min(spec.max),
+                (value * 1.5).max(spec.min).min(spec.max),
+            ),
+            None => (spec.min, spec.min + (spec.max - spec.min) * 0.1),
+        };
+        for x in [low, high] {
+            spec.check(x).map_err(Error::invalid("--params", key))?;
+        }
+        if low >= high {
+            return Err(Error::Invalid {
+                file: "--params".into(),
+                key: key.into(),
+                message: format!("expected LOW < HIGH, found {low}:{high}"),
+            });
+        }
+        factors.push(Factor {
+            key: key.into(),
+            low,
+            high,
+        });
+    }
+    if factors.is_empty() {
+        return Err(Error::Invalid {
+            file: "--params".into(),
+            key: text.into(),
+            message: "expected at least one parameter".into(),
+        });
+    }
+    Ok(factors)
+}
+
 /// Which analysis to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
