@@ -401,6 +401,9 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     )?;
     bar.finish_and_clear();
     output::write_sensitivity(&dir, args.force, &scenario, &out, seed)?;
+    for w in out.warnings(args.samples) {
+        eprintln!("forumsim: warning: {w}");
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
@@ -1006,12 +1009,22 @@ fn print_report(
 fn plot(dir: &Path) -> anyhow::Result<()> {
     let files = forumsim::chart::plot(dir)?;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "drew {} chart files and {}",
-        files.len(),
-        dir.join("report.html").display()
-    )?;
+    let report = dir.join("report.html");
+    if report.exists() {
+        writeln!(
+            out,
+            "drew {} chart files and {}",
+            files.len(),
+            report.display()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "drew {} chart files into {} (this kind of result has no report.html)",
+            files.len(),
+            dir.join("charts").display()
+        )?;
+    }
     Ok(())
 }
 

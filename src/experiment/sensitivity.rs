@@ -362,6 +362,67 @@ pub struct SensitivityOutput {
     pub wall_seconds: f64,
 }
 
+impl SensitivityOutput {
+    /// What makes the estimates hard to read, one line each: a Sobol base sample below 256, and
+    /// estimates outside what they can be (S1 above ST, a negative S1, intervals beyond [0, 1]);
+    /// outputs whose indices repeat an earlier output's (the RTB index and final protection move
+    /// together when no factor changes the start).
+    pub fn warnings(&self, samples: usize) -> Vec<String> {
+        let mut w = Vec::new();
+        let odd: Vec<String> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.sobol.map(|s| (r, s)))
+            .filter(|(_, s)| {
+                s.first > s.total + 0.05
+                    || s.first < -0.05
+                    || s.first_ci.0 < -0.05
+                    || s.total_ci.1 > 1.05
+            })
+            .map(|(r, _)| format!("{} of {}", r.factor.key, r.output))
+            .collect();
+        if self.method == Method::Sobol && (samples < 256 || !odd.is_empty()) {
+            w.push(format!(
+                "--samples {samples} is too small for Sobol indices to mean much{}: use 512 or more (the intervals shrink as 1/sqrt(N))",
+                if odd.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (S1 above ST, negative S1 or intervals beyond [0, 1] for {})",
+                        odd.join(", ")
+                    )
+                }
+            ));
+        }
+        for (k, a) in OUTPUTS.iter().enumerate() {
+            for b in &OUTPUTS[k + 1..] {
+                let pick = |o: &str| -> Vec<(f64, f64)> {
+                    self.rows
+                        .iter()
+                        .filter(|r| r.output == o)
+                        .map(|r| match (r.sobol, r.morris) {
+                            (Some(s), _) => (s.first, s.total),
+                            (_, Some(m)) => (m.mu_star, m.sigma),
+                            _ => (f64::NAN, f64::NAN),
+                        })
+                        .collect()
+                };
+                let (x, y) = (pick(a), pick(b));
+                if !x.is_empty()
+                    && x.iter()
+                        .zip(&y)
+                        .all(|(p, q)| (p.0 - q.0).abs() < 1e-6 && (p.1 - q.1).abs() < 1e-6)
+                {
+                    w.push(format!(
+                        "the indices of {b} repeat those of {a} (the two move together here); read one of them"
+                    ));
+                }
+            }
+        }
+        w
+    }
+}
+
 fn factor_value(spec: &crate::scenario::ParamSpec, f: &Factor, u: f64) -> f64 {
     let v = f.low + (f.high - f.low) * u;
     if spec.kind == crate::scenario::Kind::Int {

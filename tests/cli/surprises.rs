@@ -269,3 +269,71 @@ fn sweep_points_are_paired_and_differences_written() {
         .expect("rtb row");
     assert!(rtb.starts_with("1,0.1,0,rtb,3,0,"), "{rtb}");
 }
+
+/// `rerun` of a comparison or a sweep says what to rerun instead; `plot` of a sweep does not
+/// claim a report; a small Sobol sample is warned about.
+#[test]
+fn rerun_plot_and_sensitivity_say_what_they_did() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    let o = forumsim(
+        dir,
+        &[
+            "compare",
+            "small.toml",
+            "small.toml",
+            "--quiet",
+            "--no-charts",
+            "--reps",
+            "2",
+            "--out",
+            "c",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = forumsim(dir, &["rerun", "c", "--replication", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a comparison"), "{}", stderr(&o));
+    let o = forumsim(
+        dir,
+        &[
+            "run",
+            "small.toml",
+            "--quiet",
+            "--reps",
+            "2",
+            "--out",
+            "sw",
+            "--sweep",
+            "policy.noise=0.1:0.2:2",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = forumsim(dir, &["rerun", "sw", "--replication", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a sweep"), "{}", stderr(&o));
+    let o = forumsim(dir, &["plot", "sw"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("has no report.html") == !dir.join("sw/report.html").exists());
+    let o = forumsim(
+        dir,
+        &[
+            "sensitivity",
+            "small.toml",
+            "--params",
+            "policy.noise",
+            "--samples",
+            "4",
+            "--reps",
+            "1",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is too small for Sobol"),
+        "{}",
+        stderr(&o)
+    );
+}
