@@ -1120,11 +1120,11 @@ fn params() -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "\nforums.NAME also takes: enabled, description, members, observers, timeline ([[forums.NAME.timeline]] year = Y, <field> = value)"
+        "\nforums.NAME also takes: enabled, description, members, observers, chairs, skip_years (years without a meeting, e.g. [2011, 2013]), timeline ([[forums.NAME.timeline]] year = Y, <field> = value)"
     )?;
     writeln!(
         out,
-        "treaties.NAME also takes: enabled, description, members (fixed membership, regional law), trust_forum"
+        "treaties.NAME also takes: enabled, description, members (fixed membership, regional law), eligible (who may ratify, a regional convention), trust_forum, parties_data, timeline"
     )?;
     writeln!(
         out,
@@ -1132,7 +1132,7 @@ fn params() -> anyhow::Result<()> {
     )?;
     writeln!(
         out,
-        "[[events]]: kind = \"crisis\" (year, region, magnitude) | \"pressure\" (year, members, shift) | \"firewall\" (year, members, level)"
+        "[[events]]: kind = \"crisis\" (year, region, magnitude) | \"pressure\" (year, members, shift) | \"firewall\" (year, members, level) | \"legal_channels\" (year, members, level: channels held at least this open) | \"enforcement\" (year, members, level: enforcement held at least this high)"
     )?;
     Ok(())
 }

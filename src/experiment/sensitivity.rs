@@ -411,7 +411,7 @@ impl SensitivityOutput {
                 if !x.is_empty()
                     && x.iter()
                         .zip(&y)
-                        .all(|(p, q)| (p.0 - q.0).abs() < 1e-6 && (p.1 - q.1).abs() < 1e-6)
+                        .all(|(p, q)| (p.0 - q.0).abs() < 5e-4 && (p.1 - q.1).abs() < 5e-4)
                 {
                     w.push(format!(
                         "the indices of {b} repeat those of {a} (the two move together here); read one of them"

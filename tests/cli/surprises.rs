@@ -315,7 +315,7 @@ fn rerun_plot_and_sensitivity_say_what_they_did() {
     assert!(stderr(&o).contains("is a sweep"), "{}", stderr(&o));
     let o = forumsim(dir, &["plot", "sw"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("has no report.html") == !dir.join("sw/report.html").exists());
+    assert!(stdout(&o).contains("has no report.html") != dir.join("sw/report.html").exists());
     let o = forumsim(
         dir,
         &[
@@ -336,4 +336,35 @@ fn rerun_plot_and_sensitivity_say_what_they_did() {
         "{}",
         stderr(&o)
     );
+}
+
+/// `params` lists every key a scenario file accepts beyond the numeric parameters.
+#[test]
+fn params_lists_skip_years_eligible_and_every_event() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = forumsim(tmp.path(), &["params"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    for word in [
+        "skip_years",
+        "eligible",
+        "\"legal_channels\"",
+        "\"enforcement\"",
+        "chairs",
+    ] {
+        assert!(text.contains(word), "params does not list {word}");
+    }
+}
+
+/// The example of `examples/` checks from any folder (its parent is the built-in status quo).
+#[test]
+fn the_user_example_checks() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gfmd_with_memory.toml");
+    let copy = tmp.path().join("gfmd_with_memory.toml");
+    fs::copy(example, &copy).expect("copy");
+    let o = forumsim(tmp.path(), &["check", "gfmd_with_memory.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("name = \"gfmd_with_memory\""));
 }
