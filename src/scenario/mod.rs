@@ -360,6 +360,12 @@ impl Scenario {
     /// for a warning); `KEY@YEAR` (`forums.GFMD.rights_agenda@2010`) sets the value from that
     /// year on instead, replacing the timeline's change of that year or adding one.
     pub fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
+        self.set_value(key, value, true)
+    }
+
+    /// [`Scenario::set`]; with `whole_run` false, the timeline's later changes of the key stay
+    /// (a posterior's draw is the value before them, as when it was fitted).
+    fn set_value(&mut self, key: &str, value: f64, whole_run: bool) -> Result<(), String> {
         let (_, spec) = self.parameter(key)?;
         spec.check(value)?;
         if let Some((base, year)) = split_period(key)? {
@@ -434,7 +440,7 @@ impl Scenario {
             Some(slot) => {
                 *slot = value;
                 let field = spec.name;
-                if let Some(timeline) = self.timeline_of_mut(key) {
+                if whole_run && let Some(timeline) = self.timeline_of_mut(key) {
                     timeline.retain(|c| c.field != field);
                 }
                 self.pinned.insert(key.to_string());
@@ -533,7 +539,7 @@ impl Scenario {
             for (key, &v) in d.keys.iter().zip(theta) {
                 if !self.pinned.contains(key) {
                     // Checked when the posterior was loaded.
-                    let _ = s.set(key, v);
+                    let _ = s.set_value(key, v, false);
                 }
             }
             s.pinned = self.pinned.clone();
