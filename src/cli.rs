@@ -116,11 +116,19 @@ pub enum Command {
     },
     /// List every parameter with its default, range, unit and meaning
     Params,
-    /// List the scenarios of a folder with their one-line descriptions
+    /// List the scenarios with their one-line descriptions: the built-in ones, or those of a
+    /// folder
     List {
-        /// Folder to list
-        #[arg(default_value = "scenarios")]
-        dir: PathBuf,
+        /// Folder to list [default: the scenarios built into the binary]
+        dir: Option<PathBuf>,
+    },
+    /// Write NAME.toml, a commented variant of the status quo to start from
+    New {
+        /// Name of the scenario (and of its file, NAME.toml, in this folder)
+        name: String,
+        /// Replace an existing file
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -11,6 +11,7 @@
 //! The model is described in `docs/ODD.md`; the code map is in `ARCHITECTURE.md`.
 
 pub mod chart;
+pub mod command;
 pub mod dynamics;
 pub mod error;
 pub mod experiment;

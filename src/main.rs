@@ -21,6 +21,16 @@ use forumsim::{Error, Scenario, output};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let overrides = match &cli.command {
+        Some(Command::Run(a)) => a
+            .set
+            .iter()
+            .map(|s| format!("--set {s}"))
+            .chain(a.sweep.iter().map(|s| format!("--sweep {s}")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    output::record_invocation(std::env::args().collect(), overrides);
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -90,15 +100,29 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             csv,
         } => voices(scenario.as_deref(), forum.as_deref(), top, csv),
         Command::Params => params(),
-        Command::List { dir } => list(&dir),
+        Command::List { dir } => list(dir.as_deref()),
+        Command::New { name, force } => new_scenario(&name, force),
     }
 }
 
 fn load(path: Option<&Path>) -> anyhow::Result<Scenario> {
     Ok(match path {
-        Some(p) => Scenario::load(p)?,
+        Some(p) => open(p)?,
         None => Scenario::builtin_default()?,
     })
+}
+
+/// The scenario a command-line argument names (a file path wins over a built-in name); says on
+/// stderr when the built-in one was used.
+fn open(path: &Path) -> anyhow::Result<Scenario> {
+    let (scenario, found) = forumsim::command::open_scenario(path)?;
+    if let forumsim::command::Found::Builtin(name) = found {
+        eprintln!(
+            "forumsim: note: no file {}; using the built-in scenario {name} (forumsim list shows them)",
+            path.display()
+        );
+    }
+    Ok(scenario)
 }
 
 /// The scenario's run settings, overridden by `--reps`, `--seed` and `--threads`.
@@ -120,7 +144,11 @@ fn run_config(
 
 /// Prints the scenario's warnings (settings accepted but without the effect a user may mean).
 fn warn(scenario: &Scenario) {
-    for w in scenario.warnings() {
+    let in_world = scenario
+        .facts()
+        .map(|f| scenario.warnings_in(&f))
+        .unwrap_or_default();
+    for w in scenario.warnings().into_iter().chain(in_world) {
         eprintln!("forumsim: warning: {}: {w}", scenario.source);
     }
 }
@@ -159,17 +187,14 @@ fn comparison_scenarios(files: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
         }
         v
     } else {
-        files
-            .iter()
-            .map(|p| Scenario::load(p))
-            .collect::<Result<_, _>>()?
+        files.iter().map(|p| open(p)).collect::<Result<_, _>>()?
     })
 }
 
 fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     use forumsim::experiment::explain::{self, Method};
-    let base = Scenario::load(&args.base)?;
-    let variant = Scenario::load(&args.variant)?;
+    let base = open(&args.base)?;
+    let variant = open(&args.variant)?;
     let method = match args.method.as_str() {
         "shapley" => Method::Shapley,
         "one-at-a-time" => Method::OneAtATime,
@@ -272,10 +297,9 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         message,
     })?;
     scenarios.iter().for_each(warn);
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("output").join("comparison"));
+    let dir = args.out.clone().unwrap_or_else(|| {
+        forumsim::command::comparison_dir(&scenarios, args.scenarios.is_empty())
+    });
     output::check_destination(&dir, args.force)?;
     let first = &scenarios[0];
     let config = run_config(first, args.reps, args.seed, args.threads);
@@ -326,8 +350,8 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
 }
 
 fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
-    use forumsim::experiment::sensitivity::{Factor, Method, analyse};
-    let scenario = Scenario::load(&args.scenario)?;
+    use forumsim::experiment::sensitivity::{Method, analyse};
+    let scenario = open(&args.scenario)?;
     let method = match args.method.as_str() {
         "sobol" => Method::Sobol,
         "morris" => Method::Morris,
@@ -348,62 +372,11 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
         }
         .into());
     }
-    let mut factors = Vec::new();
-    for item in args
-        .params
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let (key, range) = match item.split_once('=') {
-            Some((k, r)) => (k, Some(r)),
-            None => (item, None),
-        };
-        let (value, spec) = scenario
-            .parameter(key)
-            .map_err(Error::invalid("--params", key))?;
-        let (low, high) = match range {
-            Some(r) => {
-                let (a, b) = r.split_once(':').ok_or_else(|| Error::Invalid {
-                    file: "--params".into(),
-                    key: key.into(),
-                    message: format!("expected LOW:HIGH, found {r:?}"),
-                })?;
-                (
-                    cli_number("--params", key, a)?,
-                    cli_number("--params", key, b)?,
-                )
-            }
-            None if value != 0.0 => (
-                (value * 0.5).max(spec.min).min(spec.max),
-                (value * 1.5).max(spec.min).min(spec.max),
-            ),
-            None => (spec.min, spec.min + (spec.max - spec.min) * 0.1),
-        };
-        for x in [low, high] {
-            spec.check(x).map_err(Error::invalid("--params", key))?;
+    let factors = forumsim::experiment::sensitivity::parse_factors(&args.params, &scenario)?;
+    for f in &factors {
+        if let Some(w) = scenario.timeline_overrides("--params", &f.key) {
+            eprintln!("forumsim: warning: {w}");
         }
-        if low >= high {
-            return Err(Error::Invalid {
-                file: "--params".into(),
-                key: key.into(),
-                message: format!("expected LOW < HIGH, found {low}:{high}"),
-            }
-            .into());
-        }
-        factors.push(Factor {
-            key: key.into(),
-            low,
-            high,
-        });
-    }
-    if factors.is_empty() {
-        return Err(Error::Invalid {
-            file: "--params".into(),
-            key: args.params.clone(),
-            message: "expected at least one parameter".into(),
-        }
-        .into());
     }
     let dir = args
         .out
@@ -428,6 +401,9 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     )?;
     bar.finish_and_clear();
     output::write_sensitivity(&dir, args.force, &scenario, &out, seed)?;
+    for w in out.warnings(args.samples) {
+        eprintln!("forumsim: warning: {w}");
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
@@ -570,6 +546,8 @@ fn calibrate_posterior(args: &CalibrateArgs, scenario: &Scenario) -> anyhow::Res
 
 fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     let mut scenario = load(args.scenario.as_deref())?;
+    forumsim::experiment::calibration::check_world(&scenario)?;
+    warn(&scenario);
     if args.posterior {
         return calibrate_posterior(&args, &scenario);
     }
@@ -626,116 +604,6 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `KEY=VALUE` of `--set` and `--sweep`.
-fn split_assignment<'a>(flag: &str, text: &'a str) -> Result<(&'a str, &'a str), Error> {
-    text.split_once('=').ok_or_else(|| Error::Invalid {
-        file: flag.into(),
-        key: text.into(),
-        message: "expected KEY=VALUE".into(),
-    })
-}
-
-fn cli_number(flag: &str, key: &str, text: &str) -> Result<f64, Error> {
-    text.trim().parse::<f64>().map_err(|_| Error::Invalid {
-        file: flag.into(),
-        key: key.into(),
-        message: format!("expected a number, found {text:?}"),
-    })
-}
-
-/// Applies `--set` and builds the sweep of `--sweep` (or the scenario's own).
-fn apply_cli_parameters(
-    scenario: &mut Scenario,
-    args: &RunArgs,
-) -> Result<Option<forumsim::experiment::design::Sweep>, Error> {
-    use forumsim::experiment::design::{Design, Sweep, SweepParam};
-    for assignment in &args.set {
-        let (key, value) = split_assignment("--set", assignment)?;
-        let value = cli_number("--set", key, value)?;
-        scenario
-            .set(key, value)
-            .map_err(Error::invalid("--set", key))?;
-    }
-    let design = match args.design.as_str() {
-        "grid" if args.samples.is_some() => {
-            return Err(Error::Invalid {
-                file: "--samples".into(),
-                key: "grid".into(),
-                message: "applies to --design lhs only; a grid has the points of its --sweep steps"
-                    .into(),
-            });
-        }
-        "grid" => Design::Grid,
-        "lhs" => Design::Lhs {
-            samples: args
-                .samples
-                .filter(|&n| n > 0)
-                .ok_or_else(|| Error::Invalid {
-                    file: "--design".into(),
-                    key: "lhs".into(),
-                    message: "expected --samples N with N > 0".into(),
-                })?,
-        },
-        other => {
-            return Err(Error::Invalid {
-                file: "--design".into(),
-                key: other.into(),
-                message: "expected grid or lhs".into(),
-            });
-        }
-    };
-    if args.sweep.is_empty() {
-        if args.design != "grid" || args.samples.is_some() {
-            return Err(Error::Invalid {
-                file: "--design".into(),
-                key: args.design.clone(),
-                message: "--design and --samples shape the sweep of --sweep KEY=FROM:TO, which is missing (a scenario's own [sweep] sets its design and samples in the file)".into(),
-            });
-        }
-        return Ok(scenario.sweep.clone());
-    }
-    let mut params = Vec::new();
-    for text in &args.sweep {
-        let (key, range) = split_assignment("--sweep", text)?;
-        let parts: Vec<&str> = range.split(':').collect();
-        if parts.len() < 2 || parts.len() > 3 {
-            return Err(Error::Invalid {
-                file: "--sweep".into(),
-                key: key.into(),
-                message: format!("expected FROM:TO or FROM:TO:STEPS, found {range:?}"),
-            });
-        }
-        let from = cli_number("--sweep", key, parts[0])?;
-        let to = cli_number("--sweep", key, parts[1])?;
-        let steps = match parts.get(2) {
-            Some(s) => s
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n >= 1)
-                .ok_or_else(|| Error::Invalid {
-                    file: "--sweep".into(),
-                    key: key.into(),
-                    message: format!("expected a whole number of steps >= 1, found {s:?}"),
-                })?,
-            None => 2,
-        };
-        let (_, spec) = scenario
-            .parameter(key)
-            .map_err(Error::invalid("--sweep", key))?;
-        for x in [from, to] {
-            spec.check(x).map_err(Error::invalid("--sweep", key))?;
-        }
-        params.push(SweepParam {
-            key: key.into(),
-            from,
-            to,
-            steps,
-        });
-    }
-    Ok(Some(Sweep { design, params }))
-}
-
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut scenario = load(args.scenario.as_deref())?;
     forumsim::scenario::posterior::Draws::choose(
@@ -743,7 +611,33 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         args.posterior.posterior.as_deref(),
         args.posterior.no_posterior,
     )?;
-    let sweep = apply_cli_parameters(&mut scenario, &args)?;
+    let applied = forumsim::command::apply_overrides(
+        &mut scenario,
+        &forumsim::command::Overrides {
+            set: &args.set,
+            sweep: &args.sweep,
+            design: &args.design,
+            samples: args.samples,
+        },
+    )?;
+    for w in &applied.warnings {
+        eprintln!("forumsim: warning: {w}");
+    }
+    let sweep = applied.sweep;
+    // A run with overrides is labelled (and its folder named) as such, never as the scenario.
+    if let Some(label) = forumsim::command::override_label(&scenario.name, &args.set, &args.sweep) {
+        eprintln!(
+            "forumsim: note: {} with {} is labelled {label}",
+            scenario.name,
+            args.set
+                .iter()
+                .map(|s| format!("--set {s}"))
+                .chain(args.sweep.iter().map(|s| format!("--sweep {s}")))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        scenario.name = label;
+    }
     warn(&scenario);
     if let Some(text) = &args.shard {
         return run_shard(scenario, sweep, text, &args);
@@ -1115,12 +1009,22 @@ fn print_report(
 fn plot(dir: &Path) -> anyhow::Result<()> {
     let files = forumsim::chart::plot(dir)?;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "drew {} chart files and {}",
-        files.len(),
-        dir.join("report.html").display()
-    )?;
+    let report = dir.join("report.html");
+    if report.exists() {
+        writeln!(
+            out,
+            "drew {} chart files and {}",
+            files.len(),
+            report.display()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "drew {} chart files into {} (this kind of result has no report.html)",
+            files.len(),
+            dir.join("charts").display()
+        )?;
+    }
     Ok(())
 }
 
@@ -1179,7 +1083,8 @@ fn voices(path: Option<&Path>, forum: Option<&str>, top: usize, csv: bool) -> an
 }
 
 fn check(path: &Path) -> anyhow::Result<()> {
-    let scenario = Scenario::load(path)?;
+    let scenario = open(path)?;
+    warn(&scenario);
     let mut out = std::io::stdout().lock();
     writeln!(out, "# {} is valid", path.display())?;
     writeln!(out, "# scenario hash {}", scenario.content_hash())?;
@@ -1215,11 +1120,11 @@ fn params() -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "\nforums.NAME also takes: enabled, description, members, observers, timeline ([[forums.NAME.timeline]] year = Y, <field> = value)"
+        "\nforums.NAME also takes: enabled, description, members, observers, chairs, skip_years (years without a meeting, e.g. [2011, 2013]), timeline ([[forums.NAME.timeline]] year = Y, <field> = value)"
     )?;
     writeln!(
         out,
-        "treaties.NAME also takes: enabled, description, members (fixed membership, regional law), trust_forum"
+        "treaties.NAME also takes: enabled, description, members (fixed membership, regional law), eligible (who may ratify, a regional convention), trust_forum, parties_data, timeline"
     )?;
     writeln!(
         out,
@@ -1227,32 +1132,41 @@ fn params() -> anyhow::Result<()> {
     )?;
     writeln!(
         out,
-        "[[events]]: kind = \"crisis\" (year, region, magnitude) | \"pressure\" (year, members, shift) | \"firewall\" (year, members, level)"
+        "[[events]]: kind = \"crisis\" (year, region, magnitude) | \"pressure\" (year, members, shift) | \"firewall\" (year, members, level) | \"legal_channels\" (year, members, level: channels held at least this open) | \"enforcement\" (year, members, level: enforcement held at least this high)"
     )?;
     Ok(())
 }
 
-fn list(dir: &Path) -> anyhow::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|source| Error::Read {
-            file: dir.to_path_buf(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    entries.sort();
+fn list(dir: Option<&Path>) -> anyhow::Result<()> {
+    let rows = match dir {
+        Some(d) => forumsim::command::list_folder(d)?,
+        None => forumsim::command::list_builtin()?,
+    };
     let mut out = std::io::stdout().lock();
-    for path in entries {
-        let line = match Scenario::load(&path) {
-            Ok(s) => s.description.lines().next().unwrap_or("").to_string(),
-            Err(e) => format!("(invalid: {e})"),
-        };
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    if dir.is_none() {
+        writeln!(
+            out,
+            "# the built-in scenarios (run one by name: forumsim run populist_wave; a file of that path wins)"
+        )?;
+    }
+    for (stem, line) in rows {
         writeln!(out, "{stem:<28} {line}")?;
     }
+    Ok(())
+}
+
+fn new_scenario(name: &str, force: bool) -> anyhow::Result<()> {
+    let file = name.trim_end_matches(".toml");
+    let path = PathBuf::from(format!("{file}.toml"));
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    forumsim::command::write_new_scenario(&path, &stem, force)?;
+    println!(
+        "wrote {} (a variant of the status quo; edit it, then: forumsim check {})",
+        path.display(),
+        path.display()
+    );
     Ok(())
 }

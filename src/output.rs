@@ -33,6 +33,7 @@ const RESULT_ENTRIES: &[&str] = &[
     "charts",
     "comparison.csv",
     "sweep.csv",
+    "sweep_paired.csv",
     "sensitivity.csv",
     "calibration.csv",
     "results.bin",
@@ -361,7 +362,35 @@ pub fn write_atomically(
     } else {
         fs::rename(&tmp, dir).map_err(Error::write(dir))?;
     }
+    remove_abandoned(dir);
     Ok(())
+}
+
+/// Removes the temporary folders of `dir` that killed writers left behind
+/// (`.<name>.partial-<pid>`, `.<name>.old-<pid>`): called by the holder of `dir`'s lock once its
+/// result is published, so no other writer of `dir` is using them. Best effort: one that cannot
+/// be removed stays.
+pub fn remove_abandoned(dir: &Path) {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let abandoned = ["partial", "old"].iter().any(|tag| {
+            file.strip_prefix(&format!(".{name}.{tag}-"))
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if abandoned && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Writes every result file of a run into `dir`, atomically.
@@ -450,6 +479,7 @@ pub fn publish_streamed_run(
     let trash = hidden_sibling(dir, "trash");
     fs::rename(work, &trash).map_err(Error::write(work))?;
     fault_point("trashed");
+    remove_abandoned(dir);
     remove_trash(dir)
 }
 
@@ -891,8 +921,25 @@ pub fn write_posterior(
     })
 }
 
+/// The command that produced this process's results: its words and every override, written
+/// into each `manifest.json` (set once, by the binary).
+static INVOCATION: std::sync::OnceLock<(Vec<String>, Vec<String>)> = std::sync::OnceLock::new();
+
+/// Records the command line and the overrides (`--set KEY=VALUE`, `--sweep KEY=...`) that every
+/// manifest this process writes names as `command_line` and `overrides`.
+pub fn record_invocation(command_line: Vec<String>, overrides: Vec<String>) {
+    let _ = INVOCATION.set((command_line, overrides));
+}
+
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Write {
+    let mut value = value.clone();
+    if path.file_name().is_some_and(|n| n == "manifest.json")
+        && let (Some(map), Some((line, overrides))) = (value.as_object_mut(), INVOCATION.get())
+    {
+        map.insert("command_line".into(), serde_json::json!(line));
+        map.insert("overrides".into(), serde_json::json!(overrides));
+    }
+    let text = serde_json::to_string_pretty(&value).map_err(|e| Error::Write {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     })?;
@@ -1093,6 +1140,35 @@ pub fn write_sweep(
             }
         }
         w.flush().map_err(Error::write(&path))?;
+        let path = tmp.join("sweep_paired.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
+        let mut header = vec!["point".to_string()];
+        header.extend(out.keys.iter().cloned());
+        header.extend(
+            [
+                "baseline_point",
+                "metric",
+                "n",
+                "difference",
+                "sd",
+                "ci95_low",
+                "ci95_high",
+            ]
+            .map(String::from),
+        );
+        w.write_record(&header).map_err(csv_err(&path))?;
+        for (k, metric, st) in crate::experiment::sweep::paired_against_first(out) {
+            let mut row = vec![k.to_string()];
+            row.extend(out.points[k].iter().map(|&v| num(v)));
+            row.extend(["0".to_string(), metric.to_string(), st.n.to_string()]);
+            row.extend(
+                [st.mean, st.sd, st.ci_low, st.ci_high]
+                    .iter()
+                    .map(|&x| num(x)),
+            );
+            w.write_record(&row).map_err(csv_err(&path))?;
+        }
+        w.flush().map_err(Error::write(&path))?;
         let resolved: toml::Table = scenario.resolved_toml().parse().unwrap_or_default();
         let manifest = serde_json::json!({
             "program": "forumsim",
@@ -1102,6 +1178,7 @@ pub fn write_sweep(
             "scenario_hash": scenario.content_hash(),
             "master_seed": seed,
             "seed_derivation": seeds::DERIVATION,
+            "paired_points": "every design point runs the replications of sweep point 0 (the same crises and elections); sweep_paired.csv holds each point's paired differences against point 0",
             "design": out.design,
             "swept_parameters": out.keys,
             "points": out.points.len(),

@@ -674,3 +674,16 @@ impl Reading {
         self.values
     }
 }
+
+/// Refuses to calibrate a synthetic world: its States are generated, so the record's targets
+/// (GFMD attendance, treaty parties, corridors) say nothing about it.
+pub fn check_world(scenario: &Scenario) -> Result<()> {
+    if scenario.world_kind == crate::scenario::WorldKind::Synthetic {
+        return Err(crate::error::Error::Invalid {
+            file: scenario.source.clone().into(),
+            key: "world.kind".into(),
+            message: "is \"synthetic\": calibration compares the UN-193 world with the record, which a generated world does not describe; expected world.kind = \"un193\"".into(),
+        });
+    }
+    Ok(())
+}

@@ -19,6 +19,32 @@ pub struct Rerun {
 /// Reads result folder `dir` for replication `replication`: the scenario must be the one the
 /// run ran (its hash the manifest's `scenario_hash`), and the replication one of the run's.
 pub fn prepare(dir: &Path, replication: u64) -> Result<Rerun> {
+    if !dir.join("scenario.toml").exists() {
+        let folders: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join("scenario.toml").is_file())
+            .map(|e| e.path().display().to_string())
+            .collect();
+        let message = if dir.join("comparison.csv").exists() && !folders.is_empty() {
+            let mut folders = folders;
+            folders.sort();
+            format!(
+                "is a comparison, which holds one result folder per scenario: rerun one of them ({})",
+                folders.join(", ")
+            )
+        } else if dir.join("sweep.csv").exists() {
+            "is a sweep, which keeps no per-point scenario file: rerun a point as a run of its own (forumsim run SCENARIO --set KEY=VALUE for the point's values of sweep.csv, the same --seed), whose replications are those of the sweep".into()
+        } else {
+            "holds no scenario.toml: expected the result folder of forumsim run".into()
+        };
+        return Err(Error::Invalid {
+            file: dir.to_path_buf(),
+            key: "rerun".into(),
+            message,
+        });
+    }
     let scenario = Scenario::load(&dir.join("scenario.toml"))?;
     let manifest_path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&manifest_path).map_err(|source| Error::Read {

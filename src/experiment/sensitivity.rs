@@ -270,6 +270,68 @@ pub struct Factor {
     pub high: f64,
 }
 
+/// Parses `--params` (`KEY=LOW:HIGH,...`; a key alone: half to one and a half times the
+/// scenario's value within its valid range, or the first tenth of the range for a value of 0)
+/// into factors checked against `scenario`.
+pub fn parse_factors(
+    text: &str,
+    scenario: &crate::scenario::Scenario,
+) -> crate::error::Result<Vec<Factor>> {
+    use crate::command::cli_number;
+    use crate::error::Error;
+    let mut factors = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (key, range) = match item.split_once('=') {
+            Some((k, r)) => (k, Some(r)),
+            None => (item, None),
+        };
+        let (value, spec) = scenario
+            .parameter(key)
+            .map_err(Error::invalid("--params", key))?;
+        let (low, high) = match range {
+            Some(r) => {
+                let (a, b) = r.split_once(':').ok_or_else(|| Error::Invalid {
+                    file: "--params".into(),
+                    key: key.into(),
+                    message: format!("expected LOW:HIGH, found {r:?}"),
+                })?;
+                (
+                    cli_number("--params", key, a)?,
+                    cli_number("--params", key, b)?,
+                )
+            }
+            None if value != 0.0 => (
+                (value * 0.5).max(spec.min).min(spec.max),
+                (value * 1.5).max(spec.min).min(spec.max),
+            ),
+            None => (spec.min, spec.min + (spec.max - spec.min) * 0.1),
+        };
+        for x in [low, high] {
+            spec.check(x).map_err(Error::invalid("--params", key))?;
+        }
+        if low >= high {
+            return Err(Error::Invalid {
+                file: "--params".into(),
+                key: key.into(),
+                message: format!("expected LOW < HIGH, found {low}:{high}"),
+            });
+        }
+        factors.push(Factor {
+            key: key.into(),
+            low,
+            high,
+        });
+    }
+    if factors.is_empty() {
+        return Err(Error::Invalid {
+            file: "--params".into(),
+            key: text.into(),
+            message: "expected at least one parameter".into(),
+        });
+    }
+    Ok(factors)
+}
+
 /// Which analysis to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -298,6 +360,67 @@ pub struct SensitivityOutput {
     pub points: usize,
     pub replications: u64,
     pub wall_seconds: f64,
+}
+
+impl SensitivityOutput {
+    /// What makes the estimates hard to read, one line each: a Sobol base sample below 256, and
+    /// estimates outside what they can be (S1 above ST, a negative S1, intervals beyond [0, 1]);
+    /// outputs whose indices repeat an earlier output's (the RTB index and final protection move
+    /// together when no factor changes the start).
+    pub fn warnings(&self, samples: usize) -> Vec<String> {
+        let mut w = Vec::new();
+        let odd: Vec<String> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.sobol.map(|s| (r, s)))
+            .filter(|(_, s)| {
+                s.first > s.total + 0.05
+                    || s.first < -0.05
+                    || s.first_ci.0 < -0.05
+                    || s.total_ci.1 > 1.05
+            })
+            .map(|(r, _)| format!("{} of {}", r.factor.key, r.output))
+            .collect();
+        if self.method == Method::Sobol && (samples < 256 || !odd.is_empty()) {
+            w.push(format!(
+                "--samples {samples} is too small for Sobol indices to mean much{}: use 512 or more (the intervals shrink as 1/sqrt(N))",
+                if odd.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (S1 above ST, negative S1 or intervals beyond [0, 1] for {})",
+                        odd.join(", ")
+                    )
+                }
+            ));
+        }
+        for (k, a) in OUTPUTS.iter().enumerate() {
+            for b in &OUTPUTS[k + 1..] {
+                let pick = |o: &str| -> Vec<(f64, f64)> {
+                    self.rows
+                        .iter()
+                        .filter(|r| r.output == o)
+                        .map(|r| match (r.sobol, r.morris) {
+                            (Some(s), _) => (s.first, s.total),
+                            (_, Some(m)) => (m.mu_star, m.sigma),
+                            _ => (f64::NAN, f64::NAN),
+                        })
+                        .collect()
+                };
+                let (x, y) = (pick(a), pick(b));
+                if !x.is_empty()
+                    && x.iter()
+                        .zip(&y)
+                        .all(|(p, q)| (p.0 - q.0).abs() < 5e-4 && (p.1 - q.1).abs() < 5e-4)
+                {
+                    w.push(format!(
+                        "the indices of {b} repeat those of {a} (the two move together here); read one of them"
+                    ));
+                }
+            }
+        }
+        w
+    }
 }
 
 fn factor_value(spec: &crate::scenario::ParamSpec, f: &Factor, u: f64) -> f64 {

@@ -211,11 +211,8 @@ pub fn run_shard(
             s,
             &facts,
             config.seed,
-            if scenario.sweep.is_some() {
-                point
-            } else {
-                config.point
-            },
+            // Every design point runs the replications of point 0 (common random numbers).
+            config.point,
             first..last,
             &pool,
             super::chunk_size(config.threads),
@@ -447,8 +444,7 @@ pub fn merge(dirs: &[PathBuf], threads: usize) -> Result<Merged> {
                 // The seed and the scenario, checked against the data: the shard's first task
                 // simulated again must give the same bytes.
                 let s = &points[point as usize];
-                let sweep_point = if scenario.sweep.is_some() { point } else { 0 };
-                let again = super::simulate(s, &s.facts()?, seed, sweep_point, task % reps)?;
+                let again = super::simulate(s, &s.facts()?, seed, 0, task % reps)?;
                 let (mut a, mut b) = (Vec::new(), Vec::new());
                 encode(point, &again, &mut a);
                 encode(point, &out, &mut b);

@@ -401,6 +401,9 @@ pub fn run_to_folder(
     if !staged {
         crate::output::check_destination(dir, options.force)?;
     }
+    if !options.resume && !options.force {
+        refuse_interrupted(&work)?;
+    }
     let output = run_streaming(scenario, facts, config, &work, options.resume, progress)?;
     let headline = super::Headline::of(&output, scenario)?;
     crate::output::publish_streamed_run(
@@ -414,6 +417,32 @@ pub fn run_to_folder(
         options.charts,
     )?;
     Ok(Finished::Published(Box::new(headline)))
+}
+
+/// Refuses to start over where a killed run left its checkpoint (its replications would be
+/// thrown away): the message says how many are done and how to go on or start over.
+fn refuse_interrupted(work: &Path) -> Result<()> {
+    let path = work.join("checkpoint.json");
+    let Ok(text) = fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let done = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .map(|j| {
+            let kept: u64 = j["block_sizes"]
+                .as_array()
+                .map_or(0, |b| b.iter().filter_map(serde_json::Value::as_u64).sum());
+            let failed = j["failures"].as_array().map_or(0, Vec::len) as u64;
+            format!(" ({} replications done)", kept + failed)
+        })
+        .unwrap_or_default();
+    Err(Error::Invalid {
+        file: work.to_path_buf(),
+        key: "--resume".into(),
+        message: format!(
+            "holds the checkpoint of an interrupted run{done}: continue it with the same command and --resume, or add --force to discard it and start over"
+        ),
+    })
 }
 
 /// Whether `dir` holds the published result of this very run (its manifest names the scenario's

@@ -1,5 +1,7 @@
-//! Sweeps: a scenario run at every point of a design, each point with its own replications
-//! (seed streams keyed by the point index).
+//! Sweeps: a scenario run at every point of a design, every point with the same replications
+//! (seed streams of sweep point 0: the same crises and elections at every point, as in
+//! `sensitivity`), so that points differ by their parameters and not by their luck, and their
+//! differences against the first point are paired.
 
 use std::time::Instant;
 
@@ -55,8 +57,8 @@ pub fn run_sweep(
     let mut records = Vec::with_capacity(points.len());
     for (k, scenario) in scenarios.iter().enumerate() {
         let facts = scenario.facts()?;
-        let mut c = config.clone();
-        c.point = k as u64;
+        // Common random numbers: every point runs the replications of point 0.
+        let c = config.clone();
         let done_before = k as u64 * config.replications;
         let out = run(scenario, &facts, &c, &mut |d| progress(done_before + d))?;
         records.push(out.records.into_vec()?);
@@ -69,4 +71,36 @@ pub fn run_sweep(
         threads: config.threads,
         wall_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Paired differences of every design point against point 0 (the baseline point): for each
+/// quantity of `output::SWEEP_METRICS`, the mean of the replication-by-replication differences
+/// and its 95% interval, pairing replications by index.
+pub fn paired_against_first(
+    out: &SweepOutput,
+) -> Vec<(usize, &'static str, crate::stats::Summary)> {
+    let mut rows = Vec::new();
+    let Some(base) = out.records.first() else {
+        return rows;
+    };
+    let mut scratch = Vec::new();
+    for (k, records) in out.records.iter().enumerate().skip(1) {
+        for m in crate::output::SWEEP_METRICS {
+            let diffs: Vec<f64> = records
+                .iter()
+                .filter_map(|r| {
+                    base.iter()
+                        .find(|b| b.replication == r.replication)
+                        .map(|b| {
+                            crate::output::sweep_metric(r, m) - crate::output::sweep_metric(b, m)
+                        })
+                })
+                .filter(|d| d.is_finite())
+                .collect();
+            if let Some(s) = crate::stats::summarize(&diffs, &mut scratch) {
+                rows.push((k, m, s));
+            }
+        }
+    }
+    rows
 }

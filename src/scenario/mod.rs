@@ -110,6 +110,22 @@ impl Selector {
     }
 }
 
+/// `KEY@YEAR` split into the key and the year (`None` for a plain key).
+fn split_period(key: &str) -> std::result::Result<Option<(&str, i32)>, String> {
+    match key.split_once('@') {
+        None => Ok(None),
+        Some((base, year)) => year
+            .trim()
+            .parse::<i32>()
+            .map(|y| Some((base, y)))
+            .map_err(|_| format!("expected KEY@YEAR with a whole year, found {year:?}")),
+    }
+}
+
+fn not_by_year() -> String {
+    "only forums.NAME.KEY, treaties.NAME.KEY and bilateral.KEY change by year (a timeline): set this key without @YEAR".into()
+}
+
 /// A change of a forum's design from a given year on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelineChange {
@@ -276,6 +292,17 @@ impl Scenario {
     /// A numeric parameter's current value and spec, by key path (`flows.beta_far`,
     /// `forums.GFMD.memory`, `treaties.ICRMW.sanction`).
     pub fn parameter(&self, key: &str) -> Result<(f64, &'static ParamSpec), String> {
+        if let Some((base, year)) = split_period(key)? {
+            let (value, spec) = self.parameter(base)?;
+            let field = base.rsplit('.').next().unwrap_or(base);
+            let timeline = self.timeline_of(base).ok_or_else(not_by_year)?;
+            // The value in effect in that year: the last change up to it, or the value before.
+            let value = timeline
+                .iter()
+                .rfind(|c| c.field == field && c.year <= year)
+                .map_or(value, |c| c.value);
+            return Ok((value, spec));
+        }
         let parts: Vec<&str> = key.split('.').collect();
         fn find<S: params::Section>(s: &S, name: &str) -> Option<(f64, &'static ParamSpec)> {
             let spec = S::specs().iter().find(|p| p.name == name)?;
@@ -326,9 +353,44 @@ impl Scenario {
         Ok(s)
     }
 
+    ///
+    /// The rule for a key that a timeline also changes (`[[forums.GFMD.timeline]]`, treaties'
+    /// and `[[bilateral.timeline]]`): a value set without a year holds for the whole run, so the
+    /// timeline's changes of that key are dropped ([`Scenario::timeline_overrides`] says which,
+    /// for a warning); `KEY@YEAR` (`forums.GFMD.rights_agenda@2010`) sets the value from that
+    /// year on instead, replacing the timeline's change of that year or adding one.
     pub fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
+        self.set_value(key, value, true)
+    }
+
+    /// [`Scenario::set`]; with `whole_run` false, the timeline's later changes of the key stay
+    /// (a posterior's draw is the value before them, as when it was fitted).
+    fn set_value(&mut self, key: &str, value: f64, whole_run: bool) -> Result<(), String> {
         let (_, spec) = self.parameter(key)?;
         spec.check(value)?;
+        if let Some((base, year)) = split_period(key)? {
+            if year <= self.run.start_year || year > self.run.end_year {
+                return Err(format!(
+                    "expected a year after the start and up to the end of the run ({}-{}), found {year}; without @YEAR the value holds for the whole run",
+                    self.run.start_year + 1,
+                    self.run.end_year
+                ));
+            }
+            let field = spec.name;
+            let timeline = self.timeline_of_mut(base).ok_or_else(not_by_year)?;
+            match timeline
+                .iter_mut()
+                .find(|c| c.year == year && c.field == field)
+            {
+                Some(c) => c.value = value,
+                None => {
+                    let at = timeline.partition_point(|c| c.year <= year);
+                    timeline.insert(at, TimelineChange { year, field, value });
+                }
+            }
+            self.pinned.insert(key.to_string());
+            return Ok(());
+        }
         if matches!(key, "world.n_states" | "world.n_regions") {
             if self.world_kind == WorldKind::Un193 {
                 return Err(format!(
@@ -377,6 +439,10 @@ impl Scenario {
         match slot {
             Some(slot) => {
                 *slot = value;
+                let field = spec.name;
+                if whole_run && let Some(timeline) = self.timeline_of_mut(key) {
+                    timeline.retain(|c| c.field != field);
+                }
                 self.pinned.insert(key.to_string());
                 Ok(())
             }
@@ -403,6 +469,66 @@ impl Scenario {
         Ok(())
     }
 
+    /// The timeline that can change a key path's parameter by year, if its section has one.
+    fn timeline_of(&self, key: &str) -> Option<&Vec<TimelineChange>> {
+        match key.split('.').collect::<Vec<_>>().as_slice() {
+            ["forums", forum, _] => self
+                .forums
+                .iter()
+                .find(|f| f.name == *forum)
+                .map(|f| &f.timeline),
+            ["treaties", treaty, _] => self
+                .treaties
+                .iter()
+                .find(|t| t.name == *treaty)
+                .map(|t| &t.timeline),
+            ["bilateral", _] => Some(&self.bilateral_timeline),
+            _ => None,
+        }
+    }
+
+    fn timeline_of_mut(&mut self, key: &str) -> Option<&mut Vec<TimelineChange>> {
+        match key.split('.').collect::<Vec<_>>().as_slice() {
+            ["forums", forum, _] => self
+                .forums
+                .iter_mut()
+                .find(|f| f.name == *forum)
+                .map(|f| &mut f.timeline),
+            ["treaties", treaty, _] => self
+                .treaties
+                .iter_mut()
+                .find(|t| t.name == *treaty)
+                .map(|t| &mut t.timeline),
+            ["bilateral", _] => Some(&mut self.bilateral_timeline),
+            _ => None,
+        }
+    }
+
+    /// What setting `key` (without `@YEAR`) for the whole run overrides in the scenario's
+    /// timeline, as one line for a warning (`None`: the timeline never changes the key).
+    /// `origin` is the option the value comes from (`--set`, `--sweep`, `--params`).
+    pub fn timeline_overrides(&self, origin: &str, key: &str) -> Option<String> {
+        if key.contains('@') {
+            return None;
+        }
+        let field = key.rsplit('.').next()?;
+        let timeline = self.timeline_of(key)?;
+        let changes: Vec<String> = timeline
+            .iter()
+            .filter(|c| c.field == field)
+            .map(|c| format!("{} from {}", c.value, c.year))
+            .collect();
+        if changes.is_empty() {
+            return None;
+        }
+        let section = key.rsplit_once('.').map_or(key, |(s, _)| s);
+        let first = timeline.iter().find(|c| c.field == field)?.year;
+        Some(format!(
+            "{origin} {key} holds for the whole run and replaces what [[{section}.timeline]] sets ({field} = {}); to change only the years from {first} on, address the period: {key}@{first}",
+            changes.join(", ")
+        ))
+    }
+
     /// The scenario of one replication under its posterior: the parameter set drawn by `u`
     /// (uniform on [0, 1)), for every key the user has not pinned; the copy has no posterior.
     pub fn with_draw(&self, u: f64) -> Scenario {
@@ -413,7 +539,7 @@ impl Scenario {
             for (key, &v) in d.keys.iter().zip(theta) {
                 if !self.pinned.contains(key) {
                     // Checked when the posterior was loaded.
-                    let _ = s.set(key, v);
+                    let _ = s.set_value(key, v, false);
                 }
             }
             s.pinned = self.pinned.clone();
@@ -448,11 +574,64 @@ impl Scenario {
                 year.clamp(first, last)
             ));
         }
+        let end = self.run.end_year;
+        for (k, e) in self.events.iter().enumerate() {
+            if e.year() > end {
+                warnings.push(format!(
+                    "events[{k}] (year {}) is after the last year of the run ({end}) and never happens",
+                    e.year()
+                ));
+            }
+        }
+        let timelines = self
+            .forums
+            .iter()
+            .map(|f| (format!("forums.{}", f.name), &f.timeline))
+            .chain(
+                self.treaties
+                    .iter()
+                    .map(|t| (format!("treaties.{}", t.name), &t.timeline)),
+            )
+            .chain([("bilateral".to_string(), &self.bilateral_timeline)]);
+        for (section, timeline) in timelines {
+            for c in timeline.iter().filter(|c| c.year > end) {
+                warnings.push(format!(
+                    "[[{section}.timeline]] entry of {} ({} = {}) is after the last year of the run ({end}) and never applies",
+                    c.year, c.field, c.value
+                ));
+            }
+        }
         let w = &self.world;
         if w.p0_base == 0.0 && w.p0_income == 0.0 && w.p0_jitter == 0.0 {
             warnings.push(
                 "world.p0_base, p0_income and p0_jitter are 0: every State starts with no protection, so the RTB index (relative to the start) is undefined and its columns stay blank".into(),
             );
+        }
+        warnings
+    }
+
+    /// Warnings that need the world's facts: a forum or treaty whose member rule selects no
+    /// State (a rule written as `"none"` is meant and not warned about).
+    pub fn warnings_in(&self, facts: &Facts) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for f in &self.forums {
+            if !f.members.is_empty_rule() && f.members.resolve(facts, Role::Member).is_empty() {
+                warnings.push(format!(
+                    "forums.{}.members selects no State of this world: the forum never meets",
+                    f.name
+                ));
+            }
+        }
+        for t in &self.treaties {
+            if let Some(m) = &t.members
+                && !m.is_empty_rule()
+                && m.resolve(facts, Role::Member).is_empty()
+            {
+                warnings.push(format!(
+                    "treaties.{}.members selects no State of this world: nobody can join it",
+                    t.name
+                ));
+            }
         }
         warnings
     }

@@ -155,6 +155,13 @@ pub(super) fn load_merged(path: &Path, origin: Origin, chain: &mut Vec<PathBuf>)
         });
     }
     let mut table = parse_text(path, &text)?;
+    if chain.is_empty() && origin == Origin::Files && table.is_empty() {
+        return Err(Error::Invalid {
+            file: path.to_path_buf(),
+            key: "(file)".into(),
+            message: "sets nothing (an empty file would run a world without forums or treaties); expected at least `extends = \"status_quo.toml\"` or a name (forumsim new NAME writes a start)".into(),
+        });
+    }
     check_file(path, &table)?;
     anchor_posterior(&mut table, path, origin);
     let is_top = chain.is_empty();
@@ -163,7 +170,16 @@ pub(super) fn load_merged(path: &Path, origin: Origin, chain: &mut Vec<PathBuf>)
     let mut merged = match table.get("extends") {
         Some(Value::String(parent)) => {
             let dir = path.parent().unwrap_or(Path::new("."));
-            let base = load_merged(&dir.join(parent), origin, chain)?;
+            let file = dir.join(parent);
+            // A file beside this one wins; without one, a built-in scenario of that name.
+            let builtin = origin == Origin::Files
+                && std::fs::symlink_metadata(&file).is_err()
+                && super::library::LIBRARY.iter().any(|(f, _)| f == parent);
+            let base = if builtin {
+                load_merged(Path::new(parent), Origin::Builtin, chain)?
+            } else {
+                load_merged(&file, origin, chain)?
+            };
             merge(base, table)
         }
         _ => table,
@@ -1116,8 +1132,9 @@ impl Builder<'_> {
                         return Err(self.err(
                             &join(key, "region"),
                             format!(
-                                "unknown region {r:?}; expected one of: {}",
-                                facts.region_names.join(", ")
+                                "unknown region {r:?}; expected a migration region ({}) or a continent or sub-region ({})",
+                                facts.region_names.join(", "),
+                                facts.region_alias_names().join(", ")
                             ),
                         ));
                     }

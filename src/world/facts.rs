@@ -125,6 +125,19 @@ impl Facts {
                 .any(|a| a[0] == name || a[1] == name)
     }
 
+    /// The sub-region and continent names a selector's `region` also takes, sorted, each once.
+    pub fn region_alias_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .region_aliases
+            .iter()
+            .flat_map(|a| [a[0].as_str(), a[1].as_str()])
+            .filter(|n| !n.is_empty() && !self.region_names.iter().any(|r| r == n))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// Whether State `i` lies in the region, sub-region or continent `name`.
     pub fn in_region(&self, i: usize, name: &str) -> bool {
         self.region_names[self.region[i] as usize] == name

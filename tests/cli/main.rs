@@ -1,6 +1,7 @@
 //! The command line as a user runs it: real files in a temporary folder, exit codes and bytes.
 
 mod integrity;
+mod surprises;
 
 use std::fs;
 use std::path::{Path, PathBuf};
