@@ -182,7 +182,9 @@ pub fn paired(
         ) else {
             continue;
         };
-        // `scratch` holds the finite differences, sorted.
+        scratch.clear();
+        scratch.extend(d.iter().copied().filter(|x| x.is_finite()));
+        scratch.sort_by(f64::total_cmp);
         let (spread_low, spread_high) = (
             quantile_sorted(&scratch, 0.025),
             quantile_sorted(&scratch, 0.975),
