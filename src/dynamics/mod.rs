@@ -1,4 +1,4 @@
-//! The yearly step of MODEL.md section 3, in its fixed order:
+//! The yearly step (`docs/ODD.md` section 1.3), in its fixed order:
 //!
 //! 1. [`shocks`]: crisis onset and decay, election shocks, scheduled events;
 //! 2. [`flows`]: destination choice, admission, stocks, trafficking exposure;
@@ -26,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::scenario::Scenario;
 use crate::world::{self, Facts, World};
 
-/// The random streams of one replication, one per purpose (MODEL.md section 7). Forums and
+/// The random streams of one replication, one per purpose (`docs/ODD.md` section 3.5). Forums and
 /// treaties each have their own stream, keyed by name, so that adding or changing one forum never
 /// shifts the draws of crises, elections or any other forum.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@
 //!
 //! $rv$ is the value of protection; under a regional "cover" the part above the common floor is
 //! worth $(1 - \text{cover})$ of itself. The quadratic running cost of protection is a change from
-//! MODEL.md recorded in `docs/ODD.md` (it gives each State an interior optimum).
+//! the reference design recorded in `docs/ODD.md` section 4 (it gives each State an interior optimum).
 
 use rand_chacha::ChaCha8Rng;
 

@@ -343,7 +343,7 @@ pub fn targets(ctx: &Context, facts: &Facts, observations: &[Observation]) -> Ve
             "trafficking_protocol_parties",
             2015,
             159.0,
-            "MODEL.md section 9 (about 159)",
+            "UN Treaty Collection, status of the Trafficking Protocol (about 159 parties by 2015; docs/ODD.md section 7)",
             &v,
             (140.0, 180.0),
         );

@@ -1,4 +1,4 @@
-//! Observation (MODEL.md section 8): the metrics recorded every year of a replication, and the
+//! Observation (`docs/ODD.md` section 3.4): the metrics recorded every year of a replication, and the
 //! replication-level indices (race-to-the-bottom index, drift, time to the floor).
 //!
 //! Metric names are fixed for the core, then one set per forum and per treaty of the scenario. A

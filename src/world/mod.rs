@@ -745,7 +745,8 @@ impl World {
         }
     }
 
-    /// Checks the invariants of MODEL.md section 10.5; returns the first broken one.
+    /// Checks the world's invariants (the checks below: levels, shares and stocks finite and in
+    /// their ranges); returns the first broken one.
     pub fn check_invariants(&self) -> Option<String> {
         // Each check first folds over the whole array without a branch (it runs every year on
         // every array), and looks for the offending element only when there is one.

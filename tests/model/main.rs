@@ -1,4 +1,4 @@
-//! Tests of the mechanisms and required behaviours of MODEL.md section 10, with fixed seeds and
+//! Tests of the mechanisms and required behaviours of the model (`docs/ODD.md` sections 1.1 and 4), with fixed seeds and
 //! tolerances chosen from the spread seen across replications.
 
 use forumsim::dynamics::{flows, shocks};
@@ -377,7 +377,7 @@ proptest! {
     }
 }
 
-/// The status quo meets every calibration target of MODEL.md section 9 within its tolerance.
+/// The status quo meets every calibration target of `docs/ODD.md` section 7 within its tolerance.
 #[test]
 fn status_quo_meets_the_calibration_targets() {
     let s = base();
