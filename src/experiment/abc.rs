@@ -386,9 +386,8 @@ pub fn run(
     observed: Option<&[f64]>,
     progress: &mut dyn FnMut(&Generation),
 ) -> Result<Posterior> {
-    let mut scenario = base.clone();
     // The posterior is what is estimated: the scenario's own, if it has one, plays no part.
-    scenario.posterior = None;
+    let scenario = base.at_point_values();
     check_priors(priors, &scenario, &scenario.source)?;
     let ctx = Context::new(&scenario, facts)?;
     let pool = super::thread_pool(settings.threads)?;
@@ -627,8 +626,7 @@ pub fn predictive_check(
     seed: u64,
     threads: usize,
 ) -> Result<Vec<TargetResult>> {
-    let mut scenario = base.clone();
-    scenario.posterior = None;
+    let scenario = base.at_point_values();
     let ctx = Context::new(&scenario, facts)?;
     let pool = super::thread_pool(threads)?;
     let keys: Vec<&str> = posterior.priors.iter().map(|p| p.key.as_str()).collect();

@@ -71,18 +71,16 @@ impl Uncertainty {
 /// comparison whose scenarios draw from different posteriors (or only some from one) would not
 /// be paired in its parameters.
 pub fn same_posterior(scenarios: &[Scenario]) -> Result<(), String> {
-    let hash = |s: &Scenario| {
-        s.posterior
-            .as_ref()
-            .map(|d| (d.hash.clone(), d.source.clone()))
-    };
+    fn hash(s: &Scenario) -> Option<&str> {
+        s.posterior.as_ref().map(|d| d.hash.as_str())
+    }
     let Some(first) = scenarios.first() else {
         return Ok(());
     };
     for s in &scenarios[1..] {
-        if hash(s).map(|h| h.0) != hash(first).map(|h| h.0) {
-            let name = |s: &Scenario| match hash(s) {
-                Some((_, source)) => format!("over the posterior {source}"),
+        if hash(s) != hash(first) {
+            let name = |s: &Scenario| match &s.posterior {
+                Some(d) => format!("over the posterior {}", d.source),
                 None => "at its point values (no posterior)".into(),
             };
             return Err(format!(
@@ -319,7 +317,7 @@ pub fn console(
             seed
         );
     }
-    let same = match uncertainty {
+    let same = match &uncertainty {
         Uncertainty::Noise => "same crises and elections",
         Uncertainty::NoiseAndParameters(_) => "same crises, elections and parameter draw",
     };
@@ -380,7 +378,7 @@ pub fn console(
             out.push('\n');
         }
     }
-    let covers = match &Uncertainty::of(first) {
+    let covers = match &uncertainty {
         Uncertainty::Noise => "replication noise only, at the scenarios' parameter values; \
                               run over a posterior (--posterior FILE) for parameter uncertainty too"
             .to_string(),

@@ -13,7 +13,6 @@ use rayon::prelude::*;
 use super::simulate;
 use crate::error::{Error, Result};
 use crate::scenario::{Event, Scenario};
-use crate::stats::t_975;
 
 /// A channel of the model that can be switched off.
 pub struct Channel {
@@ -21,6 +20,8 @@ pub struct Channel {
     /// What switching it off does.
     pub off: &'static str,
     switch_off: fn(&mut Scenario),
+    /// The key paths it sets: pinned, so that a posterior does not draw them back.
+    pins: &'static [&'static str],
 }
 
 fn drop_timeline(s: &mut Scenario, fields: &[&str]) {
@@ -36,6 +37,11 @@ fn drop_timeline(s: &mut Scenario, fields: &[&str]) {
 pub const CHANNELS: [Channel; 9] = [
     Channel {
         name: "deflection",
+        pins: &[
+            "flows.beta_protection_forced",
+            "flows.beta_protection_labour",
+            "flows.beta_enforcement",
+        ],
         off: "migrants do not choose destinations by protection or enforcement (flows.beta_protection_forced, beta_protection_labour, beta_enforcement = 0)",
         switch_off: |s| {
             s.flows.beta_protection_forced = 0.0;
@@ -45,11 +51,13 @@ pub const CHANNELS: [Channel; 9] = [
     },
     Channel {
         name: "practice exchange",
+        pins: &["forum_dynamics.eta"],
         off: "attendees adopt nothing of each other's practices (forum_dynamics.eta = 0)",
         switch_off: |s| s.forum_dynamics.eta = 0.0,
     },
     Channel {
         name: "joint statement and follow-up",
+        pins: &["policy.w_reputation", "policy.w_standing"],
         off: "falling below a forum's anchor costs nothing, seen or detected (policy.w_reputation = w_standing = 0)",
         switch_off: |s| {
             s.policy.w_reputation = 0.0;
@@ -58,11 +66,13 @@ pub const CHANNELS: [Channel; 9] = [
     },
     Channel {
         name: "discourse",
+        pins: &["pressure.kappa_discourse"],
         off: "forums do not calm domestic debate (pressure.kappa_discourse = 0)",
         switch_off: |s| s.pressure.kappa_discourse = 0.0,
     },
     Channel {
         name: "capacity and rights transfer",
+        pins: &[],
         off: "no forum transfers enforcement capacity or pulls protection up (capacity_transfer = rights_transfer = 0, also in timelines)",
         switch_off: |s| {
             for f in &mut s.forums {
@@ -74,6 +84,7 @@ pub const CHANNELS: [Channel; 9] = [
     },
     Channel {
         name: "treaty floors",
+        pins: &[],
         off: "a shortfall below a treaty's floor costs nothing (sanction = 0, also in timelines)",
         switch_off: |s| {
             for t in &mut s.treaties {
@@ -84,6 +95,7 @@ pub const CHANNELS: [Channel; 9] = [
     },
     Channel {
         name: "responsibility sharing",
+        pins: &[],
         off: "no treaty resettles refugees among its parties (sharing = 0, also in timelines)",
         switch_off: |s| {
             for t in &mut s.treaties {
@@ -94,6 +106,7 @@ pub const CHANNELS: [Channel; 9] = [
     },
     Channel {
         name: "bilateral deals",
+        pins: &["bilateral.lifetime", "bilateral.consider_prob"],
         off: "no bilateral agreement is in force or signed (bilateral.lifetime = consider_prob = 0)",
         switch_off: |s| {
             s.bilateral.lifetime = 0.0;
@@ -104,6 +117,7 @@ pub const CHANNELS: [Channel; 9] = [
     },
     Channel {
         name: "firewalls and held-open policies",
+        pins: &["pressure.kappa_voice"],
         off: "migrants' voice does not calm pressure, and no event holds legal channels or enforcement at a floor (pressure.kappa_voice = 0; legal_channels and enforcement events removed)",
         switch_off: |s| {
             s.pressure.kappa_voice = 0.0;
@@ -132,18 +146,11 @@ pub struct Share {
 
 impl Share {
     fn of(v: &[f64]) -> Share {
-        let n = v.len() as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        let half = if v.len() > 1 {
-            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-            t_975(v.len() - 1) * sd / n.sqrt()
-        } else {
-            0.0
-        };
+        let s = crate::stats::summarize(v, &mut Vec::new()).expect("at least two replications");
         Share {
-            mean,
-            low: mean - half,
-            high: mean + half,
+            mean: s.mean,
+            low: s.ci_low,
+            high: s.ci_high,
         }
     }
 }
@@ -173,6 +180,18 @@ pub struct Explanation {
     pub seed: u64,
     pub runs: usize,
     pub wall_seconds: f64,
+}
+
+/// `s` with every channel whose bit in `on` is clear switched off, and the keys it sets pinned.
+fn switched(s: &Scenario, on: usize) -> Scenario {
+    let mut s = s.clone();
+    for (c, channel) in CHANNELS.iter().enumerate() {
+        if on & (1 << c) == 0 {
+            (channel.switch_off)(&mut s);
+            s.pinned.extend(channel.pins.iter().map(|k| k.to_string()));
+        }
+    }
+    s
 }
 
 fn factorial(n: usize) -> f64 {
@@ -212,15 +231,6 @@ pub fn explain(
             .chain((0..k).map(|c| all_on & !(1 << c)))
             .collect(),
     };
-    let with = |s: &Scenario, on: usize| {
-        let mut s = s.clone();
-        for (c, channel) in CHANNELS.iter().enumerate() {
-            if on & (1 << c) == 0 {
-                (channel.switch_off)(&mut s);
-            }
-        }
-        s
-    };
     let facts = base.facts()?;
     let pool = super::thread_pool(threads)?;
     let reps = replications.max(2);
@@ -231,7 +241,7 @@ pub fn explain(
         .collect();
     let scenarios: Vec<[Scenario; 2]> = combos
         .iter()
-        .map(|&on| [with(base, on), with(variant, on)])
+        .map(|&on| [switched(base, on), switched(variant, on)])
         .collect();
     let total_tasks = tasks.len() as u64;
     let mut values = vec![0.0; tasks.len()];
@@ -361,6 +371,28 @@ pub fn table(e: &Explanation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every key a channel pins is a parameter, and a switched-off channel stays off under a
+    /// posterior that draws one of its keys (the shipped one draws bilateral.consider_prob).
+    #[test]
+    fn a_switched_off_channel_is_not_drawn_back_by_a_posterior() {
+        let base = Scenario::builtin_default().expect("scenario");
+        assert!(base.posterior.is_some(), "the status quo ships a posterior");
+        for channel in &CHANNELS {
+            for key in channel.pins {
+                base.parameter(key).expect(key);
+            }
+        }
+        let bilateral = CHANNELS
+            .iter()
+            .position(|c| c.name == "bilateral deals")
+            .expect("a bilateral channel");
+        let off = switched(&base, ((1 << CHANNELS.len()) - 1) & !(1 << bilateral));
+        for u in [0.1, 0.5, 0.9] {
+            assert_eq!(off.with_draw(u).bilateral.consider_prob, 0.0);
+            assert!(base.with_draw(u).bilateral.consider_prob > 0.0);
+        }
+    }
 
     /// The Shapley values of a scenario against itself are zero, and the shares of a real lever
     /// add up to the total less the rest.

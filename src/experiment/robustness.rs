@@ -195,58 +195,17 @@ pub struct RobustnessOutput {
 /// Parses `KEY=LOW:HIGH,...` (a key alone takes its default range of [`DEFAULT_FACTORS`], or
 /// half to one and a half times the scenario's value) into factors checked against `scenario`.
 pub fn parse_factors(text: &str, scenario: &Scenario) -> Result<Vec<Factor>> {
-    let mut factors = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (key, range) = match item.split_once('=') {
-            Some((k, r)) => (k.trim(), Some(r)),
-            None => (item, None),
-        };
-        let bad = |message: String| Error::Invalid {
-            file: "--params".into(),
-            key: key.into(),
-            message,
-        };
-        let (value, spec) = scenario.parameter(key).map_err(bad)?;
-        let (low, high) = match range {
-            Some(r) => {
-                let (a, b) = r
-                    .split_once(':')
-                    .ok_or_else(|| bad(format!("expected LOW:HIGH, found {r:?}")))?;
-                let number = |t: &str| {
-                    t.trim()
-                        .parse::<f64>()
-                        .map_err(|_| bad(format!("expected a number, found {t:?}")))
-                };
-                (number(a)?, number(b)?)
-            }
-            None => match DEFAULT_FACTORS.iter().find(|f| f.0 == key) {
-                Some(&(_, low, high, _)) => (low, high),
-                None => (
-                    (value * 0.5).clamp(spec.min, spec.max),
-                    (value * 1.5).clamp(spec.min, spec.max),
-                ),
-            },
-        };
-        for v in [low, high] {
-            spec.check(v).map_err(&bad)?;
-        }
-        if low >= high {
-            return Err(bad(format!("expected LOW below HIGH, found {low}:{high}")));
-        }
-        factors.push(Factor {
-            key: key.into(),
-            low,
-            high,
-        });
-    }
-    if factors.is_empty() {
-        return Err(Error::Invalid {
-            file: "--params".into(),
-            key: String::new(),
-            message: "expected at least one parameter".into(),
-        });
-    }
-    Ok(factors)
+    super::sensitivity::parse_factors_with(
+        text,
+        scenario,
+        &|key, value, spec| match DEFAULT_FACTORS.iter().find(|f| f.0 == key) {
+            Some(&(_, low, high, _)) => (low, high),
+            None => (
+                (value * 0.5).clamp(spec.min, spec.max),
+                (value * 1.5).clamp(spec.min, spec.max),
+            ),
+        },
+    )
 }
 
 /// Runs every scenario at every point of the design, and at the default parameters, with
@@ -265,14 +224,7 @@ pub fn analyse(
     let started = std::time::Instant::now();
     // The design spans the parameters itself: a posterior the scenarios run over plays no part
     // (every other parameter stays at its point value).
-    let scenarios: Vec<Scenario> = scenarios
-        .iter()
-        .cloned()
-        .map(|mut s| {
-            s.posterior = None;
-            s
-        })
-        .collect();
+    let scenarios: Vec<Scenario> = scenarios.iter().map(Scenario::at_point_values).collect();
     let scenarios = &scenarios[..];
     if scenarios.len() < 2 {
         return Err(Error::Invalid {

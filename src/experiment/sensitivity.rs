@@ -277,12 +277,31 @@ pub fn parse_factors(
     text: &str,
     scenario: &crate::scenario::Scenario,
 ) -> crate::error::Result<Vec<Factor>> {
+    parse_factors_with(text, scenario, &|_, value, spec| {
+        if value != 0.0 {
+            (
+                (value * 0.5).max(spec.min).min(spec.max),
+                (value * 1.5).max(spec.min).min(spec.max),
+            )
+        } else {
+            (spec.min, spec.min + (spec.max - spec.min) * 0.1)
+        }
+    })
+}
+
+/// [`parse_factors`], with `default_range(key, value, spec)` giving the range of a key named
+/// without one.
+pub fn parse_factors_with(
+    text: &str,
+    scenario: &crate::scenario::Scenario,
+    default_range: &dyn Fn(&str, f64, &crate::scenario::ParamSpec) -> (f64, f64),
+) -> crate::error::Result<Vec<Factor>> {
     use crate::command::cli_number;
     use crate::error::Error;
     let mut factors = Vec::new();
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (key, range) = match item.split_once('=') {
-            Some((k, r)) => (k, Some(r)),
+            Some((k, r)) => (k.trim(), Some(r)),
             None => (item, None),
         };
         let (value, spec) = scenario
@@ -300,11 +319,7 @@ pub fn parse_factors(
                     cli_number("--params", key, b)?,
                 )
             }
-            None if value != 0.0 => (
-                (value * 0.5).max(spec.min).min(spec.max),
-                (value * 1.5).max(spec.min).min(spec.max),
-            ),
-            None => (spec.min, spec.min + (spec.max - spec.min) * 0.1),
+            None => default_range(key, value, spec),
         };
         for x in [low, high] {
             spec.check(x).map_err(Error::invalid("--params", key))?;
@@ -313,7 +328,7 @@ pub fn parse_factors(
             return Err(Error::Invalid {
                 file: "--params".into(),
                 key: key.into(),
-                message: format!("expected LOW < HIGH, found {low}:{high}"),
+                message: format!("expected LOW below HIGH, found {low}:{high}"),
             });
         }
         factors.push(Factor {
@@ -451,9 +466,7 @@ pub fn analyse(
     let started = std::time::Instant::now();
     // The design spans the parameters itself: a posterior the scenario runs over plays no part
     // (every other parameter stays at its point value).
-    let mut base = base.clone();
-    base.posterior = None;
-    let base = &base;
+    let base = &base.at_point_values();
     let k = factors.len();
     let mut rng = super::design::design_rng(seed);
     let unit = match method {

@@ -529,11 +529,18 @@ impl Scenario {
         ))
     }
 
+    /// A copy that runs at its point values: without a posterior (for what spans or fits the
+    /// parameters itself: ABC, sensitivity, robustness).
+    pub fn at_point_values(&self) -> Scenario {
+        let mut s = self.clone();
+        s.posterior = None;
+        s
+    }
+
     /// The scenario of one replication under its posterior: the parameter set drawn by `u`
     /// (uniform on [0, 1)), for every key the user has not pinned; the copy has no posterior.
     pub fn with_draw(&self, u: f64) -> Scenario {
-        let mut s = self.clone();
-        s.posterior = None;
+        let mut s = self.at_point_values();
         if let Some(d) = &self.posterior {
             let theta = &d.thetas[d.pick(u)];
             for (key, &v) in d.keys.iter().zip(theta) {
@@ -542,7 +549,6 @@ impl Scenario {
                     let _ = s.set_value(key, v, false);
                 }
             }
-            s.pinned = self.pinned.clone();
         }
         s
     }
