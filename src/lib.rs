@@ -15,6 +15,7 @@ pub mod command;
 pub mod dynamics;
 pub mod error;
 pub mod experiment;
+pub mod names;
 pub mod output;
 pub mod scenario;
 pub mod stats;
