@@ -490,6 +490,9 @@ fn metric_of(name: String, unit: &str, definition: String, count: bool) -> Metri
     }
 }
 
+/// Names a per-forum, per-treaty or per-region metric from the forum's, treaty's or region's key.
+type Namer = fn(&str) -> MetricName;
+
 /// A metric column's display name, unit and definition. Per-forum, per-treaty and per-region
 /// metrics (`attendance_GFMD`, `parties_ICRMW`, `protection_region_western_asia`) are named from
 /// their prefix and the forum's, treaty's or region's name; `_start` and `_end` forms of a
@@ -498,7 +501,7 @@ pub fn metric(key: &str) -> MetricName {
     if let Some((_, name, unit, definition, count)) = METRICS.iter().find(|m| m.0 == key) {
         return metric_of(name.to_string(), unit, definition.to_string(), *count);
     }
-    let prefixed: [(&str, fn(&str) -> MetricName); 7] = [
+    let prefixed: [(&str, Namer); 7] = [
         ("parties_high_income_", |t| {
             metric_of(
                 format!("High-income parties to the {}", treaty(t)),
