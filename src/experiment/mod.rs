@@ -284,19 +284,67 @@ pub fn simulate_with(
     replication: u64,
     inspect: &mut dyn FnMut(&World),
 ) -> Result<ReplicationOutput> {
-    let key = seeds::replication_key(seed, point, replication);
-    // Under a posterior, the replication runs the parameter set it draws: from a stream of its
-    // own key, so every scenario of a comparison draws the same set in the same replication.
-    let drawn;
-    let scenario = match &scenario.posterior {
-        Some(_) => {
-            use rand::RngExt;
-            let u: f64 = seeds::stream(key, seeds::POSTERIOR).random();
-            drawn = scenario.with_draw(u);
-            &drawn
+    Replicator::new(scenario, facts, seed, point).simulate(replication, inspect)
+}
+
+/// Simulates replications of one scenario (and master seed and sweep point), for a worker that
+/// runs many. Under a posterior each replication runs its own drawn parameters: they are
+/// written into one copy of the scenario kept here (made at the first replication;
+/// [`Scenario::draw_into`] writes only the drawn keys), so the scenario is copied once per
+/// worker, not once per replication.
+pub struct Replicator<'a> {
+    scenario: &'a Scenario,
+    facts: &'a Facts,
+    seed: u64,
+    point: u64,
+    drawn: Option<Scenario>,
+}
+
+impl<'a> Replicator<'a> {
+    pub fn new(scenario: &'a Scenario, facts: &'a Facts, seed: u64, point: u64) -> Replicator<'a> {
+        Replicator {
+            scenario,
+            facts,
+            seed,
+            point,
+            drawn: None,
         }
-        None => scenario,
-    };
+    }
+
+    /// [`simulate_with`] of replication `replication`.
+    pub fn simulate(
+        &mut self,
+        replication: u64,
+        inspect: &mut dyn FnMut(&World),
+    ) -> Result<ReplicationOutput> {
+        let key = seeds::replication_key(self.seed, self.point, replication);
+        // Under a posterior, the replication runs the parameter set it draws: from a stream of
+        // its own key, so every scenario of a comparison draws the same set in the same
+        // replication.
+        let scenario = match &self.scenario.posterior {
+            Some(_) => {
+                use rand::RngExt;
+                let u: f64 = seeds::stream(key, seeds::POSTERIOR).random();
+                let drawn = self
+                    .drawn
+                    .get_or_insert_with(|| self.scenario.at_point_values());
+                self.scenario.draw_into(u, drawn);
+                &*drawn
+            }
+            None => self.scenario,
+        };
+        run_replication(scenario, self.facts, key, replication, inspect)
+    }
+}
+
+/// One replication of `scenario` (its parameters drawn already) from its seed `key`.
+fn run_replication(
+    scenario: &Scenario,
+    facts: &Facts,
+    key: u64,
+    replication: u64,
+    inspect: &mut dyn FnMut(&World),
+) -> Result<ReplicationOutput> {
     let mut world_rng = seeds::stream(key, seeds::WORLD);
     let mut world = World::new(facts, scenario, &mut world_rng);
     let mut streams = seeds::streams(key, scenario);
@@ -581,6 +629,7 @@ pub fn for_each_replication(
             let tx = tx.clone();
             let (next, range, lock, moved) = (&next, &range, &lock, &moved);
             scope.spawn(move |_| {
+                let mut replicator = Replicator::new(scenario, facts, seed, point);
                 loop {
                     let r = next.fetch_add(1, Ordering::Relaxed);
                     if r >= range.end {
@@ -594,7 +643,7 @@ pub fn for_each_replication(
                         return;
                     }
                     drop(g);
-                    let out = simulate(scenario, facts, seed, point, r);
+                    let out = replicator.simulate(r, &mut |_| {});
                     if tx.send((r, out)).is_err() {
                         return;
                     }

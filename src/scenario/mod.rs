@@ -122,6 +122,19 @@ fn split_period(key: &str) -> std::result::Result<Option<(&str, i32)>, String> {
     }
 }
 
+/// The dot-separated parts of a key path, for a slice pattern to match (`&parts[..n]`), without
+/// allocating: a key path has at most three parts, and a longer one fills all four slots and
+/// matches no pattern.
+fn key_parts(key: &str) -> ([&str; 4], usize) {
+    let mut parts = [""; 4];
+    let mut n = 0;
+    for (slot, part) in parts.iter_mut().zip(key.split('.')) {
+        *slot = part;
+        n += 1;
+    }
+    (parts, n)
+}
+
 fn not_by_year() -> String {
     "only forums.NAME.KEY, treaties.NAME.KEY and bilateral.KEY change by year (a timeline): set this key without @YEAR".into()
 }
@@ -303,12 +316,12 @@ impl Scenario {
                 .map_or(value, |c| c.value);
             return Ok((value, spec));
         }
-        let parts: Vec<&str> = key.split('.').collect();
+        let (parts, n) = key_parts(key);
         fn find<S: params::Section>(s: &S, name: &str) -> Option<(f64, &'static ParamSpec)> {
             let spec = S::specs().iter().find(|p| p.name == name)?;
             Some((s.value(name)?, spec))
         }
-        let found = match parts.as_slice() {
+        let found = match &parts[..n] {
             ["world", name] => find(&self.world, name),
             ["flows", name] => find(&self.flows, name),
             ["admission", name] => find(&self.admission, name),
@@ -388,7 +401,7 @@ impl Scenario {
                     timeline.insert(at, TimelineChange { year, field, value });
                 }
             }
-            self.pinned.insert(key.to_string());
+            self.pin(key);
             return Ok(());
         }
         if matches!(key, "world.n_states" | "world.n_regions") {
@@ -412,9 +425,9 @@ impl Scenario {
                 ));
             }
         }
-        let parts: Vec<&str> = key.split('.').collect();
+        let (parts, n) = key_parts(key);
         use params::Section;
-        let slot = match parts.as_slice() {
+        let slot = match &parts[..n] {
             ["world", name] => self.world.value_mut(name),
             ["flows", name] => self.flows.value_mut(name),
             ["admission", name] => self.admission.value_mut(name),
@@ -443,10 +456,17 @@ impl Scenario {
                 if whole_run && let Some(timeline) = self.timeline_of_mut(key) {
                     timeline.retain(|c| c.field != field);
                 }
-                self.pinned.insert(key.to_string());
+                self.pin(key);
                 Ok(())
             }
             None => Err("unknown parameter".into()),
+        }
+    }
+
+    /// Pins `key` (allocating only the first time).
+    fn pin(&mut self, key: &str) {
+        if !self.pinned.contains(key) {
+            self.pinned.insert(key.to_string());
         }
     }
 
@@ -471,7 +491,8 @@ impl Scenario {
 
     /// The timeline that can change a key path's parameter by year, if its section has one.
     fn timeline_of(&self, key: &str) -> Option<&Vec<TimelineChange>> {
-        match key.split('.').collect::<Vec<_>>().as_slice() {
+        let (parts, n) = key_parts(key);
+        match &parts[..n] {
             ["forums", forum, _] => self
                 .forums
                 .iter()
@@ -488,7 +509,8 @@ impl Scenario {
     }
 
     fn timeline_of_mut(&mut self, key: &str) -> Option<&mut Vec<TimelineChange>> {
-        match key.split('.').collect::<Vec<_>>().as_slice() {
+        let (parts, n) = key_parts(key);
+        match &parts[..n] {
             ["forums", forum, _] => self
                 .forums
                 .iter_mut()
@@ -541,16 +563,25 @@ impl Scenario {
     /// (uniform on [0, 1)), for every key the user has not pinned; the copy has no posterior.
     pub fn with_draw(&self, u: f64) -> Scenario {
         let mut s = self.at_point_values();
+        self.draw_into(u, &mut s);
+        s
+    }
+
+    /// Makes `drawn`, a copy of this scenario from [`Scenario::at_point_values`] or
+    /// [`Scenario::with_draw`], what `with_draw(u)` gives, by writing only the drawn keys: every
+    /// draw writes the same keys, so nothing of an earlier draw is left, and nothing is copied
+    /// or allocated (a worker keeps one copy for all its replications).
+    pub fn draw_into(&self, u: f64, drawn: &mut Scenario) {
+        debug_assert!(drawn.posterior.is_none() && drawn.name == self.name);
         if let Some(d) = &self.posterior {
             let theta = &d.thetas[d.pick(u)];
             for (key, &v) in d.keys.iter().zip(theta) {
                 if !self.pinned.contains(key) {
                     // Checked when the posterior was loaded.
-                    let _ = s.set_value(key, v, false);
+                    let _ = drawn.set_value(key, v, false);
                 }
             }
         }
-        s
     }
 
     /// The scenario whose start-year institutions the tastes are identified under: this one's

@@ -201,4 +201,23 @@ mod tests {
             "negative weight"
         );
     }
+
+    #[test]
+    fn a_draw_into_a_reused_copy_equals_a_fresh_draw() {
+        // Two sets, one key changed by year among them (a draw adds a timeline entry) and one
+        // pinned: each draw into the one copy leaves exactly what a fresh copy gets, whatever
+        // was drawn into it before.
+        let text = "weight,flows.beta_far,forums.GFMD.rights_agenda@2012,policy.noise\n1,2.5,0.2,0.1\n1,3.5,0.6,0.2\n";
+        let mut s = crate::scenario::Scenario::builtin_default().expect("scenario");
+        s.attach_posterior(Arc::new(Draws::parse(text, "p.csv").expect("parses")))
+            .expect("attaches");
+        s.set("policy.noise", 0.3).expect("pins");
+        assert_ne!(s.with_draw(0.1), s.with_draw(0.9), "the two sets differ");
+        let mut copy = s.at_point_values();
+        for u in [0.9, 0.1, 0.1, 0.7, 0.2] {
+            s.draw_into(u, &mut copy);
+            assert_eq!(copy, s.with_draw(u), "u = {u}");
+        }
+        assert_eq!(copy.policy.noise, 0.3);
+    }
 }
