@@ -418,7 +418,8 @@ fn write_result(
     seed: u64,
     charts: bool,
 ) -> Result<()> {
-    write_run_files(dir, scenario, facts, run, seed)?;
+    crate::experiment::thread_pool(run.threads)?
+        .install(|| write_run_files(dir, scenario, facts, run, seed))?;
     if charts {
         plot_with(dir, run.threads)?;
     }
@@ -508,7 +509,8 @@ fn create_synced(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes the files of one run into an existing folder.
+/// Writes the files of one run into an existing folder, on the threads of the rayon pool it runs
+/// in.
 pub fn write_run_files(
     dir: &Path,
     scenario: &Scenario,
@@ -516,9 +518,17 @@ pub fn write_run_files(
     run: &RunOutput,
     seed: u64,
 ) -> Result<()> {
-    write_summary(&dir.join("summary.csv"), run)?;
-    write_replications(&dir.join("replications.csv"), scenario, run)?;
-    write_states(&dir.join("states.csv"), facts, run)?;
+    // The per-replication and per-State rows are written by one thread while the others
+    // summarise the columns.
+    let (summary, rows) = rayon::join(
+        || write_summary(&dir.join("summary.csv"), run),
+        || {
+            write_replications(&dir.join("replications.csv"), scenario, run)?;
+            write_states(&dir.join("states.csv"), facts, run)
+        },
+    );
+    summary?;
+    rows?;
     // The resolved scenario, so `forumsim rerun` reproduces any replication from the folder alone.
     let path = dir.join("scenario.toml");
     fs::write(&path, scenario.resolved_toml()).map_err(Error::write(&path))?;
@@ -962,18 +972,17 @@ pub const SUMMARY_COLUMNS: [&str; 12] = [
     "ci95_high",
 ];
 
-/// `summary.csv`: one row per year and metric, across replications.
+/// `summary.csv`: one row per year and metric, across replications (the columns summarised on
+/// the threads of the rayon pool it runs in).
 pub fn write_summary(path: &Path, run: &RunOutput) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
     w.write_record(SUMMARY_COLUMNS).map_err(csv_err(path))?;
     let nm = run.metrics.len();
-    let mut values = Vec::new();
-    let mut scratch = Vec::new();
-    let mut traces = run.traces.reader();
+    // Every column summarised on the threads of the pool this runs in, then written in order.
+    let summaries = run.traces.map_columns(run.years.len() * nm, summarize)?;
     for (t, year) in run.years.iter().enumerate() {
         for (m, metric) in run.metrics.iter().enumerate() {
-            traces.column(t * nm + m, &mut values)?;
-            let Some(s) = summarize(&values, &mut scratch) else {
+            let Some(s) = summaries[t * nm + m] else {
                 continue;
             };
             w.write_record([

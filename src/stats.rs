@@ -1,5 +1,5 @@
 //! Statistics across replications: mean, standard deviation, quantiles and the 95% confidence
-//! interval of the mean. Pure functions over slices, reduced in index order (never in parallel),
+//! interval of the mean. Pure functions over slices, each reduced in index order on one thread,
 //! so results do not depend on the thread count.
 
 /// Summary of one quantity across replications.
@@ -37,7 +37,7 @@ pub fn summarize(values: &[f64], scratch: &mut Vec<f64>) -> Option<Summary> {
     } else {
         0.0
     };
-    select_quantile_ranks(scratch, &SUMMARY_QUANTILES);
+    select_quantile_ranks(scratch);
     Some(Summary {
         n,
         mean,
@@ -55,25 +55,46 @@ pub fn summarize(values: &[f64], scratch: &mut Vec<f64>) -> Option<Summary> {
 /// The quantiles [`summarize`] reports.
 const SUMMARY_QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
-/// Puts at each rank that [`quantile_sorted`] reads for the quantiles `qs` (ascending) the value a
-/// full sort by `total_cmp` would put there, by successive selections on the part above the rank
-/// before: linear time instead of a sort. `total_cmp` is a total order whose equal values have
-/// the same bits, so the quantiles come out bit for bit as after a sort.
-fn select_quantile_ranks(values: &mut [f64], qs: &[f64]) {
+/// Puts at each rank that [`quantile_sorted`] reads for the [`SUMMARY_QUANTILES`] the value a
+/// full sort by `total_cmp` would put there, by selection instead of a sort (linear time).
+/// `total_cmp` is a total order whose equal values have the same bits, so the quantiles come out
+/// bit for bit as after a sort.
+fn select_quantile_ranks(values: &mut [f64]) {
     let n = values.len();
     if n < 2 {
         return;
     }
-    let mut from = 0;
-    for &q in qs {
+    let mut ranks = [0usize; 2 * SUMMARY_QUANTILES.len()];
+    let mut k = 0;
+    for q in SUMMARY_QUANTILES {
         let (lo, _) = type7(n, q);
         for rank in [lo, (lo + 1).min(n - 1)] {
-            if rank >= from {
-                values[from..].select_nth_unstable_by(rank - from, f64::total_cmp);
-                from = rank + 1;
+            if !ranks[..k].contains(&rank) {
+                ranks[k] = rank;
+                k += 1;
             }
         }
     }
+    let ranks = &mut ranks[..k];
+    ranks.sort_unstable();
+    select_ranks(values, 0, ranks);
+}
+
+/// Puts at each of `ranks` (ascending, distinct, each at least `first`, the position of
+/// `values[0]` in the whole) the value a sort of `values` would put there: the middle rank is
+/// selected first, then the ranks below it in the part below and those above it in the part
+/// above, so each value takes part in a few selections only, and a rank next to one selected
+/// already costs a scan for the minimum or maximum.
+fn select_ranks(values: &mut [f64], first: usize, ranks: &[usize]) {
+    if ranks.is_empty() {
+        return;
+    }
+    let mid = ranks.len() / 2;
+    let at = ranks[mid] - first;
+    values.select_nth_unstable_by(at, f64::total_cmp);
+    let (below, above) = values.split_at_mut(at);
+    select_ranks(below, first, &ranks[..mid]);
+    select_ranks(&mut above[1..], first + at + 1, &ranks[mid + 1..]);
 }
 
 /// Quantile of sorted data by linear interpolation (Hyndman and Fan 1996, type 7, as R's default).
@@ -173,7 +194,7 @@ mod tests {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2016);
         let mut scratch = Vec::new();
-        for n in [1usize, 2, 3, 4, 7, 20, 21, 193, 1000] {
+        for n in [1usize, 2, 3, 4, 5, 7, 20, 21, 193, 1000, 20_011] {
             // Few distinct values, signed zeros among them: ties at the ranks read.
             let values: Vec<f64> = (0..n)
                 .map(|_| match rng.random_range(0..4u32) {

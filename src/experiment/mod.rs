@@ -195,15 +195,36 @@ pub struct Headline {
 }
 
 impl Headline {
-    /// Reads the headline figures of `run` (one pass over its records per figure).
+    /// Reads the headline figures of `run` (one pass over its records per figure, the passes on
+    /// the run's threads).
     pub fn of(run: &RunOutput, scenario: &Scenario) -> Result<Headline> {
-        let mut scratch = Vec::new();
-        let mut summary = |f: &dyn Fn(&ReplicationRecord) -> f64| -> Result<_> {
-            Ok(crate::stats::summarize(
-                &run.records.column(f)?,
-                &mut scratch,
-            ))
-        };
+        use rayon::prelude::*;
+        type Figure = Box<dyn Fn(&ReplicationRecord) -> f64 + Sync>;
+        let domains = crate::world::N_DOMAINS;
+        let (treaties, forums) = (scenario.treaties.len(), scenario.forums.len());
+        let mut figures: Vec<Figure> =
+            vec![Box::new(|r| r.rtb), Box::new(|r| r.rtb_migrant_weighted)];
+        for d in 0..domains {
+            figures.push(Box::new(move |r| r.start.domains[d]));
+            figures.push(Box::new(move |r| r.end.domains[d]));
+        }
+        figures.extend(
+            (0..treaties).map(|k| Box::new(move |r: &ReplicationRecord| r.parties[k]) as Figure),
+        );
+        figures.extend(
+            (0..forums).map(|k| Box::new(move |r: &ReplicationRecord| r.attendance[k]) as Figure),
+        );
+        let summaries = thread_pool(run.threads)?.install(|| {
+            figures
+                .par_iter()
+                .map_init(Vec::new, |scratch, f| {
+                    Ok(crate::stats::summarize(&run.records.column(f)?, scratch))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut next = summaries.into_iter();
+        let mut take = |k: usize| next.by_ref().take(k).collect::<Vec<_>>();
+        let (rtb, domain_figures) = (take(2), take(2 * domains));
         Ok(Headline {
             replications: run.records.len(),
             years: (
@@ -211,22 +232,11 @@ impl Headline {
                 run.years.last().copied().unwrap_or_default(),
             ),
             wall_seconds: run.wall_seconds,
-            rtb: summary(&|r| r.rtb)?,
-            rtb_migrant_weighted: summary(&|r| r.rtb_migrant_weighted)?,
-            domains: (0..crate::world::N_DOMAINS)
-                .map(|d| {
-                    Ok((
-                        summary(&|r| r.start.domains[d])?,
-                        summary(&|r| r.end.domains[d])?,
-                    ))
-                })
-                .collect::<Result<_>>()?,
-            parties: (0..scenario.treaties.len())
-                .map(|k| summary(&|r| r.parties[k]))
-                .collect::<Result<_>>()?,
-            attendance: (0..scenario.forums.len())
-                .map(|k| summary(&|r| r.attendance[k]))
-                .collect::<Result<_>>()?,
+            rtb: rtb[0],
+            rtb_migrant_weighted: rtb[1],
+            domains: domain_figures.chunks(2).map(|p| (p[0], p[1])).collect(),
+            parties: take(treaties),
+            attendance: take(forums),
             failures: run.failures.len(),
         })
     }

@@ -54,6 +54,36 @@ impl Traces {
             read_ahead: READ_AHEAD,
         }
     }
+
+    /// `f` of each of the trace columns `0..n`, in column order, computed on the threads of the
+    /// rayon pool it runs in: each takes one run of columns at a time (what one read-ahead of a
+    /// reader of its own holds) and gives `f` a scratch vector of its own, so memory stays at a
+    /// read-ahead or two per thread, and the results do not depend on the thread count.
+    pub fn map_columns<T: Send>(
+        &self,
+        n: usize,
+        f: impl Fn(&[f64], &mut Vec<f64>) -> T + Sync,
+    ) -> Result<Vec<T>> {
+        use rayon::prelude::*;
+        let run = self.reader().run();
+        let runs: Vec<std::ops::Range<usize>> =
+            (0..n).step_by(run).map(|c| c..(c + run).min(n)).collect();
+        let parts = runs
+            .into_par_iter()
+            .map_init(
+                || (self.reader(), Vec::new(), Vec::new()),
+                |(reader, values, scratch), columns| {
+                    columns
+                        .map(|c| {
+                            reader.column(c, values)?;
+                            Ok(f(values, scratch))
+                        })
+                        .collect::<Result<Vec<T>>>()
+                },
+            )
+            .collect::<Result<Vec<Vec<T>>>>()?;
+        Ok(parts.into_iter().flatten().collect())
+    }
 }
 
 /// Bytes a [`ColumnReader`] reads ahead: a few megabytes, whatever the number of replications.
@@ -74,6 +104,15 @@ pub struct ColumnReader<'a> {
 }
 
 impl ColumnReader<'_> {
+    /// The columns one read-ahead holds.
+    fn run(&self) -> usize {
+        let reps = match self.traces {
+            Traces::Memory(traces) => traces.len(),
+            Traces::File { blocks, .. } => blocks.iter().sum(),
+        };
+        (self.read_ahead / (8 * reps.max(1))).max(1)
+    }
+
     /// The values of trace column `c` over the replications, in replication order.
     pub fn column(&mut self, c: usize, out: &mut Vec<f64>) -> Result<()> {
         out.clear();
@@ -93,14 +132,12 @@ impl ColumnReader<'_> {
                 file: path.clone(),
                 source,
             };
+            // Past the last column, the read fails as a short file.
+            let run = self.run().min(columns.saturating_sub(c).max(1));
             let f = match &mut self.file {
                 Some(f) => f,
                 None => self.file.insert(File::open(path).map_err(read_err)?),
             };
-            let reps: usize = blocks.iter().sum();
-            // Past the last column, the read fails as a short file.
-            let run =
-                (self.read_ahead / (8 * reps.max(1))).clamp(1, columns.saturating_sub(c).max(1));
             self.cache.clear();
             let mut start = 0usize;
             for &b in blocks {
@@ -819,13 +856,11 @@ mod tests {
         refused(|c| c.state_sums[2] = 1f64.to_bits(), "crc32");
     }
 
-    /// A trace file of blocks of 3, 2 and 4 replications with 7 columns, value 100 r + c, read
-    /// back column by column in order, backwards and with read-aheads of one column and more.
-    #[test]
-    fn columns_read_back_in_replication_order() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("traces.bin");
-        let (columns, blocks) = (7, vec![3, 2, 4]);
+    /// A trace file in `dir` of blocks of 3, 2 and 4 replications with `columns` columns, value
+    /// 100 r + c in replication r and column c.
+    fn trace_file(dir: &Path, columns: usize) -> Traces {
+        let path = dir.join("traces.bin");
+        let blocks = vec![3, 2, 4];
         let mut bytes = Vec::new();
         let mut first = 0;
         for &b in &blocks {
@@ -837,11 +872,20 @@ mod tests {
             first += b;
         }
         fs::write(&path, bytes).expect("write");
-        let traces = Traces::File {
+        Traces::File {
             path,
             columns,
             blocks,
-        };
+        }
+    }
+
+    /// A trace file of blocks of 3, 2 and 4 replications with 7 columns, value 100 r + c, read
+    /// back column by column in order, backwards and with read-aheads of one column and more.
+    #[test]
+    fn columns_read_back_in_replication_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let columns = 7;
+        let traces = trace_file(dir.path(), columns);
         let expected = |c: usize| (0..9).map(|r| (100 * r + c) as f64).collect::<Vec<_>>();
         let mut out = Vec::new();
         for columns_ahead in [1, 2, 3, 100] {
@@ -854,5 +898,22 @@ mod tests {
         }
         let mut reader = traces.reader();
         assert!(reader.column(columns, &mut out).is_err(), "past the end");
+    }
+
+    /// Columns mapped on two threads, in runs of a read-ahead each (here three runs, the last
+    /// short), come back in column order.
+    #[test]
+    fn columns_mapped_in_parallel_come_back_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let columns = 2 * (READ_AHEAD / (8 * 9)) + 5;
+        let traces = trace_file(dir.path(), columns);
+        let pool = thread_pool(2).expect("pool");
+        let mapped = pool
+            .install(|| traces.map_columns(columns, |v, _| (v[0], v[8])))
+            .expect("read");
+        assert_eq!(mapped.len(), columns);
+        for (c, &(a, b)) in mapped.iter().enumerate() {
+            assert_eq!((a, b), (c as f64, (800 + c) as f64), "column {c}");
+        }
     }
 }
