@@ -23,6 +23,10 @@ pub struct MetricName {
 pub const RTB_SIGN: &str = "RTB index: relative fall of mean protection from the start to the end; \
 above 0 = protection fell (a race to the bottom), below 0 = protection rose. Lower is better.";
 
+/// [`RTB_SIGN`] in one line, for the note under a chart of the RTB index.
+pub const RTB_SIGN_SHORT: &str =
+    "RTB index above 0: protection fell (a race to the bottom); below 0: it rose. Lower is better.";
+
 /// Built-in scenarios: (name, display name).
 const SCENARIOS: [(&str, &str); 17] = [
     ("status_quo", "Status quo"),
@@ -469,6 +473,47 @@ pub fn treaty_full(id: &str) -> String {
         .map_or_else(|| id.replace('_', " "), |(_, _, full)| full.to_string())
 }
 
+/// A parameter's display name from its key path, for the axes of a sweep: what it is, the forum
+/// or treaty it belongs to, and the key ("institutional memory, GFMD (forums.GFMD.memory)").
+pub fn parameter(key: &str) -> String {
+    use crate::scenario::params::*;
+    let parts: Vec<&str> = key.split('.').collect();
+    let (spec, of) = match parts.as_slice() {
+        ["forums", f, k] => (ForumDesign::spec(k), Some(forum(f))),
+        ["treaties", t, k] => (TreatyDesign::spec(k), Some(treaty(t))),
+        [section, k] => (
+            match *section {
+                "world" => WorldParams::spec(k),
+                "flows" => FlowParams::spec(k),
+                "admission" => AdmissionParams::spec(k),
+                "pressure" => PressureParams::spec(k),
+                "policy" => PolicyParams::spec(k),
+                "forum_dynamics" => ForumDynamics::spec(k),
+                "treaty_dynamics" => TreatyDynamics::spec(k),
+                "bilateral" => BilateralParams::spec(k),
+                "observation" => ObservationParams::spec(k),
+                _ => None,
+            },
+            None,
+        ),
+        _ => (None, None),
+    };
+    let Some(spec) = spec else {
+        return key.to_string();
+    };
+    // The meaning up to its first explanation (a colon, semicolon or parenthesis).
+    let what = spec
+        .meaning
+        .split([':', ';', '('])
+        .next()
+        .unwrap_or(spec.meaning)
+        .trim();
+    match of {
+        Some(of) => format!("{what}, {of} ({key})"),
+        None => format!("{what} ({key})"),
+    }
+}
+
 /// A migration region's display name from its slug ("western_asia" → "Western Asia").
 fn region(slug: &str) -> String {
     slug.split('_')
@@ -638,6 +683,17 @@ mod tests {
             metric("protection_labour_end").name,
             "Labour-rights protection at the end"
         );
+    }
+
+    #[test]
+    fn parameters_read_in_words_with_their_key() {
+        assert_eq!(
+            parameter("forums.GFMD.memory"),
+            "institutional memory, GFMD (forums.GFMD.memory)"
+        );
+        assert!(parameter("flows.beta_far").ends_with("(flows.beta_far)"));
+        assert_ne!(parameter("flows.beta_far"), "(flows.beta_far)");
+        assert_eq!(parameter("no.such.key"), "no.such.key");
     }
 
     #[test]

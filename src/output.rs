@@ -32,6 +32,7 @@ const RESULT_ENTRIES: &[&str] = &[
     "report.html",
     "charts",
     "comparison.csv",
+    "differences_by_year.csv",
     "sweep.csv",
     "sweep_paired.csv",
     "sensitivity.csv",
@@ -624,6 +625,7 @@ pub fn write_comparison(
             .map_err(csv_err(&path))?;
         }
         w.flush().map_err(Error::write(&path))?;
+        write_differences_by_year(&tmp.join("differences_by_year.csv"), runs)?;
         if let Some(ranks) = ranks {
             let path = tmp.join("ranks.csv");
             let mut w = csv::Writer::from_path(&path).map_err(csv_err(&path))?;
@@ -681,6 +683,47 @@ pub fn write_comparison(
         }
         Ok(())
     })
+}
+
+/// Columns of `differences_by_year.csv`.
+pub const DIFFERENCE_COLUMNS: [&str; 9] = [
+    "scenario",
+    "baseline",
+    "metric",
+    "year",
+    "n",
+    "mean",
+    "ci95_low",
+    "ci95_high",
+    "covers",
+];
+
+/// `differences_by_year.csv`: per scenario after the first, headline metric and year, the mean
+/// paired difference against the first scenario and its 95% confidence interval.
+fn write_differences_by_year(path: &Path, runs: &[(&Scenario, &Facts, &RunOutput)]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(csv_err(path))?;
+    w.write_record(DIFFERENCE_COLUMNS).map_err(csv_err(path))?;
+    let Some((baseline, _, base_run)) = runs.first() else {
+        return w.flush().map_err(Error::write(path));
+    };
+    for (scenario, _, run) in &runs[1..] {
+        for r in crate::experiment::compare::paired_by_year((baseline, base_run), (scenario, run))?
+        {
+            w.write_record([
+                r.scenario,
+                r.baseline,
+                r.metric,
+                r.year.to_string(),
+                r.n.to_string(),
+                num(r.mean),
+                num(r.ci_low),
+                num(r.ci_high),
+                r.uncertainty.describe(),
+            ])
+            .map_err(csv_err(path))?;
+        }
+    }
+    w.flush().map_err(Error::write(path))
 }
 
 /// Draws the charts and report of `dir` on `threads` threads, the number the run was given (they

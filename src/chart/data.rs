@@ -304,3 +304,61 @@ impl ComparisonData {
         })
     }
 }
+
+/// One row of `differences_by_year.csv`: a scenario's paired difference from the baseline in
+/// one metric and year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DifferenceRow {
+    pub scenario: String,
+    pub baseline: String,
+    pub metric: String,
+    pub year: f64,
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// What the replications behind the interval vary in.
+    pub covers: String,
+}
+
+/// Reads `differences_by_year.csv` of a comparison folder; empty for a folder written before it
+/// was (no such file).
+pub fn read_differences(dir: &Path) -> Result<Vec<DifferenceRow>> {
+    let path = dir.join("differences_by_year.csv");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut r = reader(&path)?;
+    let header = read_header(&mut r, &path)?;
+    let [
+        scenario,
+        baseline,
+        metric,
+        year,
+        _n,
+        mean,
+        ci_low,
+        ci_high,
+        covers,
+    ] = columns(
+        &path,
+        &header,
+        crate::output::DIFFERENCE_COLUMNS.map(|c| (c, c != "n")),
+    )?;
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
+        let f = |k: usize| parse(&path, rec.get(k).unwrap_or(""));
+        let s = |k: usize| rec.get(k).unwrap_or("").to_string();
+        rows.push(DifferenceRow {
+            scenario: s(scenario),
+            baseline: s(baseline),
+            metric: s(metric),
+            year: f(year)?,
+            mean: f(mean)?,
+            ci_low: f(ci_low)?,
+            ci_high: f(ci_high)?,
+            covers: s(covers),
+        });
+    }
+    Ok(rows)
+}

@@ -208,6 +208,93 @@ pub fn paired(
     Ok(rows)
 }
 
+/// Metrics whose paired difference is taken year by year (`differences_by_year.csv`): the
+/// headline levels of the fan charts.
+pub const DIFFERENCE_METRICS: [&str; 9] = [
+    "protection_mean",
+    "protection_migrant_weighted",
+    "protection_asylum",
+    "protection_labour",
+    "protection_trafficking",
+    "enforcement_mean",
+    "legal_channels_mean",
+    "pressure_mean",
+    "irregular_share",
+];
+
+/// One metric in one year of one scenario against the baseline: the mean of the paired
+/// differences (scenario minus baseline, the same replication in both) and its 95% interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YearDifference {
+    pub scenario: String,
+    pub baseline: String,
+    pub metric: String,
+    pub year: i32,
+    /// Pairs in which both values were observed.
+    pub n: usize,
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// What the replications behind the interval vary in: [`Uncertainty::describe`].
+    pub uncertainty: Uncertainty,
+}
+
+/// Paired differences of `other` against `baseline` per year, for each of
+/// [`DIFFERENCE_METRICS`] both runs trace: per replication both runs kept (matched by index, as
+/// in [`paired`]), the scenario's value minus the baseline's in that year.
+pub fn paired_by_year(
+    baseline: (&Scenario, &RunOutput),
+    other: (&Scenario, &RunOutput),
+) -> crate::Result<Vec<YearDifference>> {
+    let (bs, br) = baseline;
+    let (os, or) = other;
+    let pairs = matched(
+        &br.records.column(|r| r.replication as f64)?,
+        &or.records.column(|r| r.replication as f64)?,
+    );
+    let uncertainty = Uncertainty::of(bs);
+    let (mut b_reader, mut o_reader) = (br.traces.reader(), or.traces.reader());
+    let (mut b, mut o, mut d, mut scratch) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Both runs' trace columns of each metric, in column order (year-major, as stored), so that
+    // a trace file is read ahead and not once per column.
+    let columns: Vec<(&str, usize, usize)> = DIFFERENCE_METRICS
+        .iter()
+        .filter_map(|&m| {
+            let bm = br.metrics.iter().position(|x| x == m)?;
+            let om = or.metrics.iter().position(|x| x == m)?;
+            Some((m, bm, om))
+        })
+        .collect();
+    let mut per_metric: Vec<Vec<YearDifference>> = vec![Vec::new(); columns.len()];
+    for (bt, year) in br.years.iter().enumerate() {
+        let Some(ot) = or.years.iter().position(|y| y == year) else {
+            continue;
+        };
+        for (rows, &(metric, bm, om)) in per_metric.iter_mut().zip(&columns) {
+            b_reader.column(bt * br.metrics.len() + bm, &mut b)?;
+            o_reader.column(ot * or.metrics.len() + om, &mut o)?;
+            d.clear();
+            d.extend(pairs.iter().map(|&(x, y)| o[y] - b[x]));
+            let Some(s) = summarize(&d, &mut scratch) else {
+                continue;
+            };
+            rows.push(YearDifference {
+                scenario: os.name.clone(),
+                baseline: bs.name.clone(),
+                metric: metric.to_string(),
+                year: *year,
+                n: s.n,
+                mean: s.mean,
+                ci_low: s.ci_low,
+                ci_high: s.ci_high,
+                uncertainty: uncertainty.clone(),
+            });
+        }
+    }
+    let rows = per_metric.into_iter().flatten().collect();
+    Ok(rows)
+}
+
 /// The probability of each rank among the proposals (every scenario but the baseline): in each
 /// replication all of them have, the proposals are ranked by their RTB index, 1 the lowest (the
 /// most protection held up); ties share the better rank. `None` with fewer than two proposals.

@@ -5,6 +5,7 @@
 //! the facts of its world (ISO3 codes, region names, forum tables). Only this module knows TOML.
 //! After loading, a `Scenario` is never invalid.
 
+mod changes;
 #[cfg(test)]
 mod fuzz;
 pub mod library;
@@ -14,6 +15,7 @@ pub mod posterior;
 
 use std::path::{Path, PathBuf};
 
+pub use changes::PolicyStart;
 pub use params::{
     AdmissionParams, BilateralParams, FlowParams, ForumDesign, ForumDynamics, Kind,
     ObservationParams, ParamSpec, PolicyParams, PressureParams, TreatyDesign, TreatyDynamics,

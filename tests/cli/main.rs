@@ -346,16 +346,21 @@ fn a_variant_without_a_name_is_named_after_its_file() {
     assert!(check.contains("memory = 0.9"), "the override is applied");
 }
 
-#[test]
-fn compare_writes_paired_differences_and_one_folder_per_scenario() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    small(dir);
+/// `variant.toml`: `small.toml` with a firewall in every State from 2008.
+fn firewall_variant(dir: &Path) {
     fs::write(
         dir.join("variant.toml"),
         "extends = \"small.toml\"\nname = \"variant\"\n[[events]]\nkind = \"firewall\"\nyear = 2008\nmembers = \"all\"\nlevel = 1.0\n",
     )
     .expect("write");
+}
+
+#[test]
+fn compare_writes_paired_differences_and_one_folder_per_scenario() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    firewall_variant(dir);
     let o = forumsim(
         dir,
         &[
@@ -514,8 +519,12 @@ fn charts_are_valid_and_identical_across_runs_and_redraws() {
         if name.ends_with(".png") {
             let (w, h) = png_size(&a);
             assert!(w >= 900 && h >= 300, "{name}: {w}x{h}");
-            if name.starts_with("fan_") {
+            // A fan of one series has no legend; one of many has its legend column.
+            if name.starts_with("fan_") && name != "fan_ratifications.png" {
                 assert_eq!((w, h), (960, 560), "{name}");
+            }
+            if name == "fan_ratifications.png" {
+                assert_eq!((w, h), (1250, 560), "{name}");
             }
         } else {
             let text = String::from_utf8(a).expect("svg is text");
@@ -1578,4 +1587,101 @@ fn compare_over_a_posterior_stays_paired_and_says_what_its_intervals_cover() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--posterior FILE"), "{}", stderr(&o));
     assert!(!tmp.path().join("bad").exists());
+}
+
+/// `differences_by_year.csv` holds, per proposal, metric and year, the mean of the paired
+/// differences of the two scenarios' per-replication traces (each replication reproduced alone
+/// by `rerun`), and the difference charts are drawn after `compare` and again by `plot`.
+#[test]
+fn compare_writes_paired_differences_by_year_and_their_charts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    small(dir);
+    firewall_variant(dir);
+    let reps = 3;
+    let o = forumsim(
+        dir,
+        &[
+            "compare",
+            "small.toml",
+            "variant.toml",
+            "--reps",
+            "3",
+            "--quiet",
+            "--out",
+            "cmp",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cmp = dir.join("cmp");
+    let csv = fs::read_to_string(cmp.join("differences_by_year.csv")).expect("written");
+    assert!(csv.starts_with("scenario,baseline,metric,year,n,mean,ci95_low,ci95_high,covers\n"));
+    // Each replication's trace, by year, of one scenario.
+    let trace = |folder: &str, k: usize| -> Vec<Vec<String>> {
+        let o = forumsim(
+            dir,
+            &[
+                "rerun",
+                &format!("cmp/{folder}"),
+                "--replication",
+                &k.to_string(),
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        fs::read_to_string(cmp.join(folder).join(format!("rerun-{k}.csv")))
+            .expect("trace")
+            .lines()
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    };
+    let base: Vec<_> = (0..reps).map(|k| trace("small", k)).collect();
+    let variant: Vec<_> = (0..reps).map(|k| trace("variant", k)).collect();
+    let header = &base[0][0];
+    let mut checked = 0;
+    let mut nonzero = false;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!((f[0], f[1]), ("variant", "small"), "{line}");
+        let col = header
+            .iter()
+            .position(|h| h == f[2])
+            .expect("metric traced");
+        let row = base[0]
+            .iter()
+            .position(|r| r[0] == f[3])
+            .expect("year traced");
+        let value = |t: &Vec<Vec<String>>| t[row][col].parse::<f64>().expect("number");
+        let mean = (0..reps)
+            .map(|k| value(&variant[k]) - value(&base[k]))
+            .sum::<f64>()
+            / reps as f64;
+        let written: f64 = f[5].parse().expect("mean");
+        assert!((written - mean).abs() < 1e-9, "{line}: expected {mean}");
+        assert_eq!(f[4], "3");
+        let (lo, hi): (f64, f64) = (f[6].parse().unwrap(), f[7].parse().unwrap());
+        assert!(lo <= written && written <= hi, "{line}");
+        nonzero |= mean.abs() > 1e-6;
+        checked += 1;
+    }
+    assert!(
+        checked >= 4 * 5,
+        "every headline metric and year: {checked}"
+    );
+    assert!(nonzero, "firewalls move something");
+    for m in [
+        "protection_mean",
+        "protection_migrant_weighted",
+        "enforcement_mean",
+        "irregular_share",
+    ] {
+        for ext in ["png", "svg"] {
+            let chart = cmp.join(format!("charts/difference_{m}.{ext}"));
+            assert!(chart.exists(), "{}", chart.display());
+            fs::remove_file(&chart).expect("remove");
+        }
+    }
+    let o = forumsim(dir, &["plot", "cmp"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(cmp.join("charts/difference_irregular_share.png").exists());
+    assert!(cmp.join("charts/difference_protection_mean.svg").exists());
 }
