@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::flows::{AdmissionTerms, ShareMoments, admission, anticipated_inflow, share_moments};
 use super::forums::{agenda, effective_anchor, norm_strength, norm_weight};
-use super::math::{exp, fmax, fmin, pos};
+use super::math::{LANES, exp, exp_lanes, fmax, fmin, pos};
 use super::treaties::{effective_floors, shortfall_cost};
 use super::uniform;
 use crate::scenario::Scenario;
@@ -39,19 +39,40 @@ super::dispatch::simd_dispatch! {
     pub fn step / step_portable (world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) => step_body
 }
 
+/// The States choose in blocks of [`LANES`]: each State's options and their utilities one State
+/// at a time, then the logit draws of the block's States one instrument at a time, a State per
+/// lane (the exponentials of four draws in one vector). The last block of a world whose size is
+/// not a multiple of the lanes fills its empty lanes with a stay-only choice and drops them.
 #[inline(always)]
 fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     build_penalties(world, scenario);
     let kernel = Kernel::new(scenario);
-    for i in 0..world.n_states {
-        let u = [
-            uniform(rng),
-            uniform(rng),
-            uniform(rng),
-            uniform(rng),
-            uniform(rng),
-        ];
-        world.scratch_policy[i] = kernel.choose(world, scenario, i, u);
+    let n = world.n_states;
+    for first in (0..n).step_by(LANES) {
+        let lanes = LANES.min(n - first);
+        // Per instrument and option (down, stay, up), per lane.
+        let mut utility = [[[0.0; LANES]; 3]; N_INSTRUMENTS];
+        let mut levels = [[[0.0; LANES]; 3]; N_INSTRUMENTS];
+        let mut u = [[0.0; LANES]; N_INSTRUMENTS];
+        for l in 0..lanes {
+            // Five draws per State, in State order, whatever the lanes.
+            for draw in u.iter_mut() {
+                draw[l] = uniform(rng);
+            }
+            let options = kernel.choices(world, scenario, first + l);
+            for (k, (option_utility, option_levels)) in options.iter().enumerate() {
+                for o in 0..3 {
+                    utility[k][o][l] = option_utility[o];
+                    levels[k][o][l] = option_levels[o];
+                }
+            }
+        }
+        for k in 0..N_INSTRUMENTS {
+            let pick = logit_pick_lanes(&utility[k], kernel.temperature, &u[k]);
+            for l in 0..lanes {
+                world.scratch_policy[first + l][k] = levels[k][pick[l]][l];
+            }
+        }
     }
     for i in 0..world.n_states {
         let c = world.scratch_policy[i];
@@ -149,18 +170,18 @@ impl Kernel {
         })
     }
 
-    /// Draws the new level of an instrument at `x` (bounded below by `lowest`) by logit over
-    /// down, stay and up, with `gain` the utility gain of a move before the State's taste for the
-    /// instrument and the adjustment cost.
+    /// The utility and the level of each option (down, stay, up) of an instrument at `x`
+    /// (bounded below by `lowest`), with `gain` the utility gain of a move before the State's
+    /// taste for the instrument and the adjustment cost. An option a bound leaves no room for
+    /// is a second stay.
     #[inline(always)]
-    fn pick(
+    fn options(
         &self,
         x: f64,
         lowest: f64,
         taste: f64,
-        u: f64,
         mut gain: impl FnMut(Move) -> f64,
-    ) -> f64 {
+    ) -> ([f64; 3], [f64; 3]) {
         let mut utility = [0.0; 3];
         let mut values = [x; 3];
         for option in [0, 2] {
@@ -169,19 +190,25 @@ impl Kernel {
                 utility[option] = gain(m) + taste * m.change - self.c_adjust * m.change.abs();
             }
         }
-        values[logit_pick(&utility, self.temperature, u)]
+        (utility, values)
     }
 
-    /// State `i`'s new instruments, each chosen with the others at last year's values.
+    /// State `i`'s options for each instrument, the others at last year's values, as
+    /// [`Kernel::options`] gives them.
     #[inline(always)]
-    fn choose(&self, world: &World, scenario: &Scenario, i: usize, u: [f64; 5]) -> [f64; 5] {
+    fn choices(
+        &self,
+        world: &World,
+        scenario: &Scenario,
+        i: usize,
+    ) -> [([f64; 3], [f64; 3]); N_INSTRUMENTS] {
         let gains = Gains::new(self, world, scenario, i);
         let taste = world.taste[i];
         let x = gains.x;
         let lowest = world.lowest_instruments(i);
         std::array::from_fn(
             #[inline(always)]
-            |k| self.pick(x[k], lowest[k], taste[k], u[k], |m| gains.of(k, m)),
+            |k| self.options(x[k], lowest[k], taste[k], |m| gains.of(k, m)),
         )
     }
 }
@@ -308,34 +335,50 @@ pub fn calibrate_tastes(world: &mut World, scenario: &Scenario) {
     }
 }
 
-/// Index of the option drawn by logit with temperature `t` from uniform `u`.
+/// One value per lane.
+#[inline(always)]
+fn lanes<T>(f: impl FnMut(usize) -> T) -> [T; LANES] {
+    std::array::from_fn(f)
+}
+
+/// Index of the option drawn by logit with temperature `t` from uniform `u`: one lane of
+/// [`logit_pick_lanes`].
+pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
+    logit_pick_lanes(&utility.map(|v| [v; LANES]), t, &[u; LANES])[0]
+}
+
+/// Index of the option drawn by logit with temperature `t` from uniform `u`, for [`LANES`]
+/// draws at once: `utility[option][lane]`. Each lane gets the IEEE operations of one draw, in
+/// the same order, so the draws do not depend on which lanes they share.
 ///
 /// Written without a branch: which option is best, and which is drawn, are coin flips the
-/// processor cannot predict. The best option's weight is exp(0) = 1 exactly, so only the other
-/// two are computed: the same weights, two exponentials instead of three.
+/// processor cannot predict, and a select per lane vectorises. The best option's weight is
+/// exp(0) = 1 exactly, so only the other two are computed: the same weights, two exponentials
+/// instead of three.
 #[inline(always)]
-pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
-    let max = fmax(fmax(utility[0], utility[1]), utility[2]);
+pub fn logit_pick_lanes(utility: &[[f64; LANES]; 3], t: f64, u: &[f64; LANES]) -> [usize; LANES] {
     let inverse = 1.0 / t;
-    let d = utility.map(|v| (v - max) * inverse);
+    let max = lanes(|l| fmax(fmax(utility[0][l], utility[1][l]), utility[2][l]));
+    let d = utility.map(|v| lanes(|l| (v[l] - max[l]) * inverse));
     // One of the three is 0, the best. With the best at 0: exponentials of 1 and 2; at 1: of 0
     // and 2; at 2: of 0 and 1. Ties give exp(0) = 1 wherever they fall.
-    let (best_0, best_2) = (d[0] == 0.0, d[2] == 0.0);
-    let first = exp(if best_0 { d[1] } else { d[0] });
-    let second = exp(if best_2 { d[1] } else { d[2] });
-    let w = [
-        if best_0 { 1.0 } else { first },
-        if best_0 {
-            first
-        } else if best_2 {
-            second
+    let best_0 = d[0].map(|v| v == 0.0);
+    let best_2 = d[2].map(|v| v == 0.0);
+    let first = exp_lanes(lanes(|l| if best_0[l] { d[1][l] } else { d[0][l] }));
+    let second = exp_lanes(lanes(|l| if best_2[l] { d[1][l] } else { d[2][l] }));
+    let w0 = lanes(|l| if best_0[l] { 1.0 } else { first[l] });
+    let w1 = lanes(|l| {
+        if best_0[l] {
+            first[l]
+        } else if best_2[l] {
+            second[l]
         } else {
             1.0
-        },
-        if best_2 { 1.0 } else { second },
-    ];
-    let target = u * (w[0] + w[1] + w[2]);
-    usize::from(target >= w[0]) + usize::from(target >= w[0] + w[1])
+        }
+    });
+    let w2 = lanes(|l| if best_2[l] { 1.0 } else { second[l] });
+    let target = lanes(|l| u[l] * (w0[l] + w1[l] + w2[l]));
+    lanes(|l| usize::from(target[l] >= w0[l]) + usize::from(target[l] >= w0[l] + w1[l]))
 }
 
 /// The parts of State `i`'s utility that one instrument can move: the flow part (arrivals and
@@ -624,7 +667,7 @@ mod tests {
     }
 
     /// Two exponentials give the weights of three: the same draw as computing all three, on
-    /// random utilities with ties.
+    /// random utilities with ties, each lane of a call with its own utilities and uniform.
     #[test]
     fn logit_pick_agrees_with_three_exponentials() {
         use rand::{RngExt, SeedableRng};
@@ -636,20 +679,31 @@ mod tests {
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let mut seen = [0usize; 3];
-        for case in 0..200_000 {
-            let mut level = || {
-                if case % 4 == 0 {
-                    f64::from(rng.random_range(0..3u8)) * 0.01
-                } else {
-                    rng.random::<f64>() * 0.2 - 0.1
+        for block in 0..50_000 {
+            let t = [0.005, 0.02, 0.1][block % 3];
+            let mut utility = [[0.0; LANES]; 3];
+            let mut u = [0.0; LANES];
+            for l in 0..LANES {
+                let mut level = || {
+                    if (block + l) % 4 == 0 {
+                        f64::from(rng.random_range(0..3u8)) * 0.01
+                    } else {
+                        rng.random::<f64>() * 0.2 - 0.1
+                    }
+                };
+                for option in utility.iter_mut() {
+                    option[l] = level();
                 }
-            };
-            let utility = [level(), level(), level()];
-            let t = [0.005, 0.02, 0.1][case % 3];
-            let u = rng.random::<f64>();
-            let pick = logit_pick(&utility, t, u);
-            assert_eq!(pick, three(&utility, t, u), "{utility:?} t {t} u {u}");
-            seen[pick] += 1;
+                u[l] = rng.random::<f64>();
+            }
+            let picks = logit_pick_lanes(&utility, t, &u);
+            for l in 0..LANES {
+                let one = utility.map(|option| option[l]);
+                let pick = three(&one, t, u[l]);
+                assert_eq!(picks[l], pick, "{one:?} t {t} u {}", u[l]);
+                assert_eq!(logit_pick(&one, t, u[l]), pick);
+                seen[pick] += 1;
+            }
         }
         assert!(seen.iter().all(|&s| s > 10_000), "{seen:?}");
     }
