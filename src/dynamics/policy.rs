@@ -39,30 +39,37 @@ super::dispatch::simd_dispatch! {
     pub fn step / step_portable (world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) => step_body
 }
 
-/// The States choose in blocks of [`LANES`], a State per lane: the utilities of each move of
-/// the block's States side by side (four independent chains of the same operations, not one),
-/// then their logit draws one instrument at a time (the exponentials of four draws in one
-/// vector). The last block of a world whose size is not a multiple of the lanes repeats its first
-/// State in the empty lanes and drops them.
+/// The States choose in blocks of [`LANES`]: each State's options and their utilities one State
+/// at a time, then the logit draws of the block's States one instrument at a time, a State per
+/// lane (the exponentials of four draws in one vector). The last block of a world whose size is
+/// not a multiple of the lanes fills its empty lanes with a stay-only choice and drops them.
 #[inline(always)]
 fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     build_penalties(world, scenario);
     let kernel = Kernel::new(scenario);
     let n = world.n_states;
     for first in (0..n).step_by(LANES) {
-        let used = LANES.min(n - first);
+        let lanes = LANES.min(n - first);
+        // Per instrument and option (down, stay, up), per lane.
+        let mut utility = [[[0.0; LANES]; 3]; N_INSTRUMENTS];
+        let mut levels = [[[0.0; LANES]; 3]; N_INSTRUMENTS];
         let mut u = [[0.0; LANES]; N_INSTRUMENTS];
-        for l in 0..used {
+        for l in 0..lanes {
             // Five draws per State, in State order, whatever the lanes.
             for draw in u.iter_mut() {
                 draw[l] = uniform(rng);
             }
+            let options = kernel.choices(world, scenario, first + l);
+            for (k, (option_utility, option_levels)) in options.iter().enumerate() {
+                for o in 0..3 {
+                    utility[k][o][l] = option_utility[o];
+                    levels[k][o][l] = option_levels[o];
+                }
+            }
         }
-        let states = lanes(|l| first + if l < used { l } else { 0 });
-        let (utility, levels) = kernel.choices(world, scenario, states);
         for k in 0..N_INSTRUMENTS {
             let pick = logit_pick_lanes(&utility[k], kernel.temperature, &u[k]);
-            for l in 0..used {
+            for l in 0..lanes {
                 world.scratch_policy[first + l][k] = levels[k][pick[l]][l];
             }
         }
@@ -92,9 +99,6 @@ struct Kernel {
     up: [f64; 5],
     down: [f64; 5],
 }
-
-/// A value per instrument, option (down, stay, up) and lane.
-type Options = [[[f64; LANES]; 3]; N_INSTRUMENTS];
 
 /// One candidate move of an instrument.
 #[derive(Clone, Copy)]
@@ -166,35 +170,46 @@ impl Kernel {
         })
     }
 
-    /// The utility and the level of each option (down, stay, up) of each instrument of the
-    /// States `states`, the others at last year's values, indexed `[instrument][option][lane]`:
-    /// a move's utility is its gain, plus the State's taste for the instrument, minus the cost of
-    /// adjustment. An option a bound leaves no room for is a second stay.
+    /// The utility and the level of each option (down, stay, up) of an instrument at `x`
+    /// (bounded below by `lowest`), with `gain` the utility gain of a move before the State's
+    /// taste for the instrument and the adjustment cost. An option a bound leaves no room for
+    /// is a second stay.
+    #[inline(always)]
+    fn options(
+        &self,
+        x: f64,
+        lowest: f64,
+        taste: f64,
+        mut gain: impl FnMut(Move) -> f64,
+    ) -> ([f64; 3], [f64; 3]) {
+        let mut utility = [0.0; 3];
+        let mut values = [x; 3];
+        for option in [0, 2] {
+            if let Some(m) = self.step_to(x, lowest, option) {
+                values[option] = m.v;
+                utility[option] = gain(m) + taste * m.change - self.c_adjust * m.change.abs();
+            }
+        }
+        (utility, values)
+    }
+
+    /// State `i`'s options for each instrument, the others at last year's values, as
+    /// [`Kernel::options`] gives them.
     #[inline(always)]
     fn choices(
         &self,
         world: &World,
         scenario: &Scenario,
-        states: [usize; LANES],
-    ) -> (Options, Options) {
-        let gains = lanes(|l| Gains::new(self, world, scenario, states[l]));
-        let taste = states.map(|i| world.taste[i]);
-        let lowest = states.map(|i| world.lowest_instruments(i));
-        let mut utility = [[[0.0; LANES]; 3]; N_INSTRUMENTS];
-        let mut levels = [[[0.0; LANES]; 3]; N_INSTRUMENTS];
-        for k in 0..N_INSTRUMENTS {
-            levels[k] = [lanes(|l| gains[l].x[k]); 3];
-            for option in [0, 2] {
-                for l in 0..LANES {
-                    if let Some(m) = self.step_to(gains[l].x[k], lowest[l][k], option) {
-                        levels[k][option][l] = m.v;
-                        utility[k][option][l] = gains[l].of(k, m) + taste[l][k] * m.change
-                            - self.c_adjust * m.change.abs();
-                    }
-                }
-            }
-        }
-        (utility, levels)
+        i: usize,
+    ) -> [([f64; 3], [f64; 3]); N_INSTRUMENTS] {
+        let gains = Gains::new(self, world, scenario, i);
+        let taste = world.taste[i];
+        let x = gains.x;
+        let lowest = world.lowest_instruments(i);
+        std::array::from_fn(
+            #[inline(always)]
+            |k| self.options(x[k], lowest[k], taste[k], |m| gains.of(k, m)),
+        )
     }
 }
 
