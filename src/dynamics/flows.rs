@@ -111,21 +111,23 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
         world.scratch_network[own] = network_factor(world.network[own], fp.beta_network);
     }
     // Logit denominators per stream and origin region; a labour migrant's corridor also carries
-    // the pull of the bilateral agreements that cover it.
-    let (a_forced, a_labour) = world.scratch_attract.split_at(n);
-    for (r, (net, bil)) in world
-        .scratch_network
-        .chunks_exact(n)
-        .zip(world.labour_factor.chunks_exact(n))
-        .enumerate()
-    {
-        let (mut df, mut dl) = (outside[FORCED], outside[LABOUR]);
-        for (((x, af), al), b) in net.iter().zip(a_forced).zip(a_labour).zip(bil) {
-            df += af * x;
-            dl += al * x * b;
+    // the pull of the bilateral agreements that cover it. Four regions at a time, each its own
+    // chain of additions over destinations in ascending order (as one region alone would add).
+    let mut r = 0;
+    while r + 4 <= nr {
+        denominators::<4>(world, r, outside);
+        r += 4;
+    }
+    while r < nr {
+        denominators::<1>(world, r, outside);
+        r += 1;
+    }
+    for s in [FORCED, LABOUR] {
+        for k in s * nr..(s + 1) * nr {
+            let denominator = world.scratch_denominator[k];
+            world.stayed[k] = world.pool[k] * outside[s] / denominator;
+            world.scratch_inverse[k] = 1.0 / denominator;
         }
-        world.scratch_denominator[FORCED * nr + r] = df;
-        world.scratch_denominator[LABOUR * nr + r] = dl;
     }
     // Shares, inflows and the share moments used by policy anticipation.
     for m in world.moments.iter_mut() {
@@ -144,9 +146,7 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
         let max_share = &mut world.max_share[s * n..(s + 1) * n];
         for r in 0..nr {
             let p = world.pool[s * nr + r];
-            let denominator = world.scratch_denominator[s * nr + r];
-            world.stayed[s * nr + r] = p * outside[s] / denominator;
-            let inverse = 1.0 / denominator;
+            let inverse = world.scratch_inverse[s * nr + r];
             let net = &world.scratch_network[r * n..(r + 1) * n];
             // The forced stream's corridors have no bilateral factor: its row of ones.
             let bil = if s == LABOUR {
@@ -174,6 +174,31 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
         }
         world.inflow[s].copy_from_slice(m1);
     }
+}
+
+/// The logit denominators of origin regions `r0..r0 + L` for both streams (each starts from the
+/// outside option and adds its destinations in ascending order).
+#[inline(always)]
+fn denominators<const L: usize>(world: &mut World, r0: usize, outside: [f64; 2]) {
+    let (n, nr) = (world.n_states, world.n_regions);
+    let (a_forced, a_labour) = world.scratch_attract.split_at(n);
+    let (a_forced, a_labour) = (&a_forced[..n], &a_labour[..n]);
+    let net: [&[f64]; L] =
+        std::array::from_fn(|k| &world.scratch_network[(r0 + k) * n..(r0 + k + 1) * n]);
+    let bil: [&[f64]; L] =
+        std::array::from_fn(|k| &world.labour_factor[(r0 + k) * n..(r0 + k + 1) * n]);
+    let mut df = [outside[FORCED]; L];
+    let mut dl = [outside[LABOUR]; L];
+    for j in 0..n {
+        let (af, al) = (a_forced[j], a_labour[j]);
+        for k in 0..L {
+            let x = net[k][j];
+            df[k] += af * x;
+            dl[k] += al * x * bil[k][j];
+        }
+    }
+    world.scratch_denominator[FORCED * nr + r0..FORCED * nr + r0 + L].copy_from_slice(&df);
+    world.scratch_denominator[LABOUR * nr + r0..LABOUR * nr + r0 + L].copy_from_slice(&dl);
 }
 
 /// Network factors of one origin region's row, times the cost of distance `far` (the caller

@@ -196,6 +196,8 @@ pub struct World {
     /// Share of each destination's forced arrivals not removed this year.
     pub scratch_staying: Vec<f64>,
     pub scratch_denominator: Vec<f64>,
+    /// The inverse of each logit denominator, at `s * n_regions + r`.
+    pub scratch_inverse: Vec<f64>,
     pub scratch_policy: Vec<[f64; 5]>,
     /// Summed forum pull (learning, transfers) per State and instrument this year.
     pub scratch_pull: Vec<[f64; 5]>,
@@ -638,6 +640,7 @@ impl World {
             scratch_network: vec![0.0; n * nr],
             scratch_staying: vec![0.0; n],
             scratch_denominator: vec![0.0; 2 * nr],
+            scratch_inverse: vec![0.0; 2 * nr],
             scratch_policy: vec![[0.0; 5]; n],
             scratch_pull: vec![[0.0; 5]; n],
             scratch_discourse: vec![0.0; n],
