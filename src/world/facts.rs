@@ -88,7 +88,9 @@ pub struct Facts {
     pub emigrants: Vec<f64>,
     /// Refugees hosted at the start year.
     pub refugees: Vec<f64>,
-    /// Initial stock in destination j from origin region r, at `j * n_regions + r`.
+    /// Initial stock in destination j from origin region r, at `r * n_states + j` (origin-major,
+    /// the layout of `World::network`, so that a replication's world copies it without a
+    /// division per entry). Built destination-major from the tables, turned once at the end.
     pub network: Vec<f64>,
     /// Forum memberships of the data table (un193 only), by forum name.
     pub forum_roles: BTreeMap<String, Vec<(u32, Role)>>,
@@ -237,6 +239,7 @@ impl Facts {
                 message,
             })?;
         facts.network_from_bilateral_stock(start_year);
+        facts.network = origin_major(&facts.network, facts.n_regions());
         Ok(facts)
     }
 
@@ -466,8 +469,22 @@ impl Facts {
                 f.network[j * n_regions + r] = f.immigrants[j] * share;
             }
         }
+        f.network = origin_major(&f.network, n_regions);
         f
     }
+}
+
+/// The origin-major copy (`r * n + j`) of a destination-major table (`j * nr + r`) of `nr`
+/// regions.
+fn origin_major(by_destination: &[f64], nr: usize) -> Vec<f64> {
+    let n = by_destination.len() / nr.max(1);
+    let mut out = vec![0.0; by_destination.len()];
+    for (j, row) in by_destination.chunks_exact(nr).enumerate() {
+        for (r, &x) in row.iter().enumerate() {
+            out[r * n + j] = x;
+        }
+    }
+    out
 }
 
 fn read_forum_roles(facts: &Facts) -> Result<BTreeMap<String, Vec<(u32, Role)>>> {
@@ -515,9 +532,9 @@ mod tests {
         let total: f64 = f.immigrants.iter().sum();
         assert!(total > 187e6 && total < 216e6, "{total}");
         // The network of each destination adds up to its immigrant stock.
-        let nr = f.n_regions();
-        for j in 0..f.n_states() {
-            let s: f64 = f.network[j * nr..(j + 1) * nr].iter().sum();
+        let (n, nr) = (f.n_states(), f.n_regions());
+        for j in 0..n {
+            let s: f64 = (0..nr).map(|r| f.network[r * n + j]).sum();
             assert!((s - f.immigrants[j]).abs() <= 1e-6 * f.immigrants[j].max(1.0));
         }
         assert_eq!(f.forum_roles["IGC"].len(), 17);

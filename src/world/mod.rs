@@ -612,10 +612,8 @@ impl World {
             stock_regular,
             stock_refugee,
             stock_irregular,
-            // Facts keep the destination-major layout of the data; the world is origin-major.
-            network: (0..nr * n)
-                .map(|k| facts.network[(k % n) * nr + k / n])
-                .collect(),
+            // Origin-major in the facts already.
+            network: facts.network.clone(),
             discourse: vec![0.0; n],
             reputation: vec![1.0; n],
             crisis: vec![0.0; nr],

@@ -83,7 +83,7 @@ fn the_start_is_read_from_the_record() {
     );
     let r = facts.region[mex as usize] as usize;
     let recorded = h.stock(2005, mex, usa as u32);
-    let model = facts.network[usa * facts.n_regions() + r];
+    let model = facts.network[r * facts.n_states() + usa];
     assert!(
         model > recorded,
         "{model} vs {recorded}: Central America includes Mexico"
