@@ -130,19 +130,30 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
         let floors = effective_floors(treaty);
         let words = &mut world.scratch_words[..world.n_states];
         fill_words(rng, words);
-        for (i, &word) in words.iter().enumerate() {
-            if !treaty.party[i] {
-                continue;
-            }
-            let gap = shortfall_below(&floors, |d| world.protection[d][i]);
-            if gap > 0.0 {
-                treaty.noncompliant += 1;
-                if to_uniform(word) < p_detect {
-                    treaty.detected += 1;
-                    world.reputation[i] = pos(world.reputation[i] - loss * gap);
-                }
-            }
+        // Without a branch on party status or shortfall (both vary from State to State with no
+        // pattern): a non-party or a party without a shortfall keeps its reputation.
+        let (mut noncompliant, mut detected) = (0, 0);
+        let [asylum, labour, trafficking] = &world.protection;
+        let n = world.n_states;
+        let states = words
+            .iter()
+            .zip(&treaty.party[..n])
+            .zip(&asylum[..n])
+            .zip(&labour[..n])
+            .zip(&trafficking[..n])
+            .zip(&mut world.reputation[..n]);
+        for (((((&word, &party), &p0), &p1), &p2), reputation) in states {
+            let protection = [p0, p1, p2];
+            let gap = shortfall_below(&floors, |d| protection[d]);
+            let short = party & (gap > 0.0);
+            let seen = short & (to_uniform(word) < p_detect);
+            noncompliant += usize::from(short);
+            detected += usize::from(seen);
+            let lowered = pos(*reputation - loss * gap);
+            *reputation = if seen { lowered } else { *reputation };
         }
+        treaty.noncompliant = noncompliant;
+        treaty.detected = detected;
     }
     world.treaties = treaties;
     update_sharing(world);
@@ -213,35 +224,50 @@ fn decide(
             f64::from(u8::from(treaty.party[i]));
     }
     let design = &treaty.design;
+    let n = world.n_states;
     let mut words = std::mem::take(&mut world.scratch_words);
-    fill_words(rng, &mut words[..world.n_states]);
-    for (i, &word) in words[..world.n_states].iter().enumerate() {
-        // One draw for every State, whatever happens, so the stream stays aligned. It decides
-        // whether the State considers the question (u < p) and then, rescaled to u / p (uniform
-        // on [0, 1) given u < p), what it decides.
-        let u = to_uniform(word);
-        let p = if treaty.party[i] {
-            if allow_withdrawal {
-                tp.withdraw_prob
-            } else {
-                0.0
-            }
-        } else if treaty.eligible[i] {
+    fill_words(rng, &mut words[..n]);
+    let withdraw = if allow_withdrawal {
+        tp.withdraw_prob
+    } else {
+        0.0
+    };
+    // One draw for every State, whatever happens, so the stream stays aligned. It decides whether
+    // the State considers the question (u < p) and then, rescaled to u / p (uniform on [0, 1)
+    // given u < p), what it decides.
+    let consider = |party: bool, eligible: bool| {
+        if party {
+            withdraw
+        } else if eligible {
             design.consider_prob
         } else {
             0.0
-        };
-        if u >= p {
-            continue;
         }
-        let u_decide = u / p;
-        let benefit = net_benefit(world, scenario, treaty, i);
-        if treaty.party[i] {
-            if u_decide < logistic(-benefit / tp.ratify_temperature) {
-                treaty.party[i] = false;
+    };
+    // Who considers it is found 64 States at a time without a branch (few do, and which is
+    // random), then only those are visited, in State order. A decision changes only the
+    // deciding State's own status, so the block's mask stays true while it is visited.
+    for (block, chunk) in words[..n].chunks(64).enumerate() {
+        let first = block * 64;
+        let mut mask = 0u64;
+        for (b, &word) in chunk.iter().enumerate() {
+            let p = consider(treaty.party[first + b], treaty.eligible[first + b]);
+            mask |= u64::from(to_uniform(word) < p) << b;
+        }
+        while mask != 0 {
+            let b = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let i = first + b;
+            let p = consider(treaty.party[i], treaty.eligible[i]);
+            let u_decide = to_uniform(chunk[b]) / p;
+            let benefit = net_benefit(world, scenario, treaty, i);
+            if treaty.party[i] {
+                if u_decide < logistic(-benefit / tp.ratify_temperature) {
+                    treaty.party[i] = false;
+                }
+            } else if u_decide < logistic(benefit / tp.ratify_temperature) {
+                treaty.party[i] = true;
             }
-        } else if u_decide < logistic(benefit / tp.ratify_temperature) {
-            treaty.party[i] = true;
         }
     }
     world.scratch_words = words;
