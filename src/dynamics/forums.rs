@@ -141,75 +141,113 @@ pub fn meets(f: &ForumState, year: i32) -> bool {
 /// positive weight, at which the cumulative weight of the values up to it reaches `q` times the
 /// total (at `q` = 1, the largest value of positive weight). Reorders `pairs`. An empty slice
 /// gives 0; a slice without weight gives its smallest value.
+#[inline(always)]
+pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
+    let [v] = weighted_quantiles([pairs], q);
+    v
+}
+
+/// [`weighted_quantile`] of `D` slices of one length at once (a joint statement's three domains,
+/// whose weights are the same voices): each gives the bits it gives alone, and the passes over
+/// the pairs are shared.
 ///
 /// Linear time and almost no unpredictable branches (a global forum states its joint statement
 /// every year, in three domains): the weights are binned into [`BINS`] equal bins between the
 /// smallest and the largest value, the bin where the cumulative weight reaches the target is
-/// found, and only that bin's values are sorted.
+/// found, and only that bin's values are sorted. The `D` histograms fill in one pass, so
+/// consecutive additions to one bin rarely wait on each other.
 #[inline(always)]
-pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
-    let (mut lo, mut hi, mut total) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+// The passes walk index k across the D slices (pairs[d][k]), which an iterator over one slice
+// does not express.
+#[allow(clippy::needless_range_loop)]
+pub fn weighted_quantiles<const D: usize>(pairs: [&mut [(f64, f64)]; D], q: f64) -> [f64; D] {
+    let len = pairs.first().map_or(0, |p| p.len());
+    assert!(pairs.iter().all(|p| p.len() == len), "slices of one length");
+    if len == 0 {
+        return [0.0; D];
+    }
+    let (mut lo, mut hi, mut total) = ([f64::INFINITY; D], [f64::NEG_INFINITY; D], [0.0; D]);
     // The largest value of positive weight: the answer at q = 1, and when rounding leaves the
     // target out of reach.
-    let mut top = f64::NEG_INFINITY;
-    for &(v, w) in pairs.iter() {
-        lo = fmin(lo, v);
-        hi = fmax(hi, v);
-        top = fmax(top, if w > 0.0 { v } else { f64::NEG_INFINITY });
-        total += w;
+    let mut top = [f64::NEG_INFINITY; D];
+    for k in 0..len {
+        for d in 0..D {
+            let (v, w) = pairs[d][k];
+            lo[d] = fmin(lo[d], v);
+            hi[d] = fmax(hi[d], v);
+            top[d] = fmax(top[d], if w > 0.0 { v } else { f64::NEG_INFINITY });
+            total[d] += w;
+        }
     }
-    if pairs.is_empty() {
-        return 0.0;
-    }
-    if total <= 0.0 || hi <= lo {
-        return lo;
-    }
-    if q >= 1.0 {
-        return top;
-    }
-    let target = q * total;
     // About two pairs per bin: fewer bins cost less to clear and scan.
-    let bins = (pairs.len() / 2).clamp(4, BINS);
-    let scale = bins as f64 / (hi - lo);
+    let bins = (len / 2).clamp(4, BINS);
+    let mut result = [0.0; D];
+    // Domains answered without a histogram bin everything into bin 0 (scale 0) and skip the rest.
+    let mut open = [false; D];
+    let mut scale = [0.0; D];
+    for d in 0..D {
+        if total[d] <= 0.0 || hi[d] <= lo[d] {
+            result[d] = lo[d];
+        } else if q >= 1.0 {
+            result[d] = top[d];
+        } else {
+            open[d] = true;
+            scale[d] = bins as f64 / (hi[d] - lo[d]);
+        }
+    }
+    if !open.contains(&true) {
+        return result;
+    }
     // Any binning that never decreases with the value works; rounding by the 1.5 * 2^52 trick
     // costs two instructions where a float-to-integer cast checks for NaN and overflow.
-    let bin = |v: f64| {
-        let nearest = ((v - lo) * scale + 6_755_399_441_055_744.0).to_bits() as u32 as usize;
+    let bin = |v: f64, d: usize| {
+        let nearest = ((v - lo[d]) * scale[d] + 6_755_399_441_055_744.0).to_bits() as u32 as usize;
         nearest.min(bins - 1)
     };
-    let mut weight = [0.0; BINS];
-    let weight = &mut weight[..bins];
-    for &(v, w) in pairs.iter() {
-        weight[bin(v)] += w;
-    }
-    let mut below = 0.0;
-    let mut found = None;
-    for (b, &w) in weight.iter().enumerate() {
-        if w > 0.0 && below + w >= target {
-            found = Some(b);
-            break;
-        }
-        below += w;
-    }
-    let Some(chosen) = found else { return top };
-    // Gather the chosen bin's pairs at the front, sort them and walk up to the target.
-    let mut m = 0;
-    for k in 0..pairs.len() {
-        if bin(pairs[k].0) == chosen {
-            pairs.swap(m, k);
-            m += 1;
+    let mut weight = [[0.0; BINS]; D];
+    for k in 0..len {
+        for d in 0..D {
+            let (v, w) = pairs[d][k];
+            weight[d][bin(v, d)] += w;
         }
     }
-    let range = &mut pairs[..m];
-    insertion_sort(range);
-    let mut cum = below;
-    for &(v, w) in range.iter() {
-        cum += w;
-        if w > 0.0 && cum >= target {
-            return v;
+    for d in (0..D).filter(|&d| open[d]) {
+        let target = q * total[d];
+        let mut below = 0.0;
+        let mut found = None;
+        for (b, &w) in weight[d][..bins].iter().enumerate() {
+            if w > 0.0 && below + w >= target {
+                found = Some(b);
+                break;
+            }
+            below += w;
+        }
+        let Some(chosen) = found else {
+            result[d] = top[d];
+            continue;
+        };
+        // Gather the chosen bin's pairs at the front, sort them and walk up to the target.
+        let pairs = &mut *pairs[d];
+        let mut m = 0;
+        for k in 0..len {
+            if bin(pairs[k].0, d) == chosen {
+                pairs.swap(m, k);
+                m += 1;
+            }
+        }
+        let range = &mut pairs[..m];
+        insertion_sort(range);
+        let mut cum = below;
+        result[d] = top[d];
+        for &(v, w) in range.iter() {
+            cum += w;
+            if w > 0.0 && cum >= target {
+                result[d] = v;
+                break;
+            }
         }
     }
-    top
+    result
 }
 
 /// Most bins of [`weighted_quantile`].
@@ -364,6 +402,9 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     let mut sums = [0.0; 5];
     let (mut dest_voice, mut dest_enforcement) = (0.0, 0.0);
     let snapshot = &world.scratch_snapshot;
+    // First each participant's attendance, trust and weight: no participant waits on another,
+    // so the long chain of each (shortfall, exponential, division, coin, trust) overlaps with
+    // its neighbours'.
     let participants = forum
         .participants
         .iter()
@@ -372,10 +413,9 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         .zip(forum.attended.iter_mut())
         .zip(forum.scratch_weight.iter_mut())
         .zip(draws.iter());
-    for (k, (((((&i, &voice), trust), attended), weight), &word)) in participants.enumerate() {
+    for (((((&i, &voice), trust), attended), weight), &word) in participants {
         let s = &snapshot[i as usize];
-        let x = s.x;
-        let gap = binding.map_or(0.0, |a| shortfall(&agenda, &a, &x));
+        let gap = binding.map_or(0.0, |a| shortfall(&agenda, &a, &s.x));
         let t = *trust;
         let logit = fd.attend_base + fd.attend_trust * t - obligation * s.pressure * gap;
         let came = to_uniform(word) < logistic(logit);
@@ -383,8 +423,6 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         let gained = t + fd.trust_gain * (1.0 - t);
         let lost = t - fd.trust_decay * t;
         *trust = if came { gained } else { lost };
-        forum.attendees[attendance] = k as u32;
-        attendance += usize::from(came);
         let r = &s.rights_score;
         let rights = if agenda_p > 0.0 {
             (agenda[0] * r[0] + agenda[1] * r[1] + agenda[2] * r[2]) * inverse_agenda
@@ -392,35 +430,46 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
             mean_of_domains(r)
         };
         // Never negative; 0 for a non-attendee, whose terms below then add exactly nothing.
-        let wt = if came {
+        *weight = if came {
             let judged = lens * s.cut_score + (1.0 - lens) * s.gain_score;
             voice * ((1.0 - w) * judged + w * rights)
         } else {
             0.0
         };
-        *weight = wt;
+    }
+    // Then the sums, in participant order.
+    let participants = forum
+        .participants
+        .iter()
+        .zip(&forum.voice)
+        .zip(&forum.attended)
+        .zip(&forum.scratch_weight);
+    for (k, (((&i, &voice), &came), &wt)) in participants.enumerate() {
+        let s = &snapshot[i as usize];
+        forum.attendees[attendance] = k as u32;
+        attendance += usize::from(came);
         total += wt;
         for (sum, move_k) in sums.iter_mut().zip(&s.practice) {
             *sum += wt * move_k;
         }
         if k < n_members {
             for (d, buffer) in forum.scratch_quantile.iter_mut().enumerate() {
-                buffer[members] = (x[d], voice);
+                buffer[members] = (s.x[d], voice);
             }
             members += usize::from(came);
             let counts = f64::from(u8::from(came & s.destination));
             dest_voice += voice * counts;
-            dest_enforcement += voice * x[3] * counts;
+            dest_enforcement += voice * s.x[3] * counts;
         }
     }
     forum.attendance = attendance;
 
     // Joint statement of the attending members and the norm anchor, which ratchets with memory.
     if members > 0 {
-        let mut q = [0.0; N_DOMAINS];
-        for (d, buffer) in forum.scratch_quantile.iter_mut().enumerate() {
-            q[d] = weighted_quantile(&mut buffer[..members], quantile);
-        }
+        let q = weighted_quantiles(
+            forum.scratch_quantile.each_mut().map(|b| &mut b[..members]),
+            quantile,
+        );
         forum.anchor = Some(match previous {
             Some(prev) => {
                 std::array::from_fn(|d| q[d].max(memory * prev[d] + (1.0 - memory) * q[d]))
