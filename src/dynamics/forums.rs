@@ -581,6 +581,55 @@ mod tests {
         }
     }
 
+    /// Three domains at once give, per domain, the bits of three separate calls (also when one
+    /// domain is answered without a histogram: all equal values, or no weight).
+    #[test]
+    fn three_domains_at_once_agree_with_one_at_a_time() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for case in 0..500 {
+            let n = 1 + case % 150;
+            let voices: Vec<f64> = (0..n)
+                .map(|_| match case % 7 {
+                    0 => 0.0,
+                    _ => rng.random::<f64>(),
+                })
+                .collect();
+            let domains: Vec<Vec<(f64, f64)>> = (0..3)
+                .map(|d| {
+                    voices
+                        .iter()
+                        .map(|&w| {
+                            let v = if d == 1 && case % 5 == 0 {
+                                0.5
+                            } else {
+                                (rng.random_range(0..20u32) as f64 / 20.0).powi(2)
+                            };
+                            (v, w)
+                        })
+                        .collect()
+                })
+                .collect();
+            for q in [0.0, 0.3, 0.5, 1.0] {
+                let mut each = domains.clone();
+                let alone: Vec<u64> = each
+                    .iter_mut()
+                    .map(|p| weighted_quantile(p, q).to_bits())
+                    .collect();
+                let mut all = domains.clone();
+                let [a, b, c] = &mut all[..] else {
+                    unreachable!()
+                };
+                let together = weighted_quantiles([&mut a[..], &mut b[..], &mut c[..]], q);
+                assert_eq!(
+                    together.map(f64::to_bits).to_vec(),
+                    alone,
+                    "case {case}, q {q}"
+                );
+            }
+        }
+    }
+
     /// The binned selection agrees with the definition (sort, then walk up the cumulative
     /// weight) on random inputs with ties, zero weights and clustered values.
     #[test]
