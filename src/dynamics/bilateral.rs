@@ -121,6 +121,25 @@ pub fn corridor_shares(world: &mut World) {
     }
 }
 
+/// Marks every candidate of the pair (origin, destination) as holding an agreement of a kind
+/// (bit 0 labour, bit 1 readmission); `index` is the candidates sorted by pair, with their
+/// positions (`World::bilateral_index`). A pair that is not a candidate marks nothing.
+fn hold(
+    index: &[(u32, u32, u32)],
+    held: &mut [u8],
+    origin: u32,
+    destination: u32,
+    readmission: bool,
+) {
+    let first = index.partition_point(|&(o, j, _)| (o, j) < (origin, destination));
+    for &(_, _, c) in index[first..]
+        .iter()
+        .take_while(|&&(o, j, _)| (o, j) == (origin, destination))
+    {
+        held[c as usize] |= 1 << u8::from(readmission);
+    }
+}
+
 /// The year's agreements: timeline changes of the settings, lapses, new signatures, and removals
 /// under readmission seen.
 pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
@@ -141,6 +160,18 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     let lifetime = bp.lifetime as i32;
     world.agreements.retain(|a| year - a.since < lifetime);
     let mut changed = settings_changed || world.agreements.len() != before;
+    // Which candidate pairs hold an agreement of each kind: a flag per candidate instead of a
+    // search of the agreements per pair considered (the same answer, in time linear in both).
+    world.bilateral_held.fill(0);
+    for a in &world.agreements {
+        hold(
+            &world.bilateral_index,
+            &mut world.bilateral_held,
+            a.origin,
+            a.destination,
+            a.readmission,
+        );
+    }
     // Two draws per candidate pair (one per kind) and one per State, whatever happens.
     let nc = world.bilateral_candidates.len();
     let mut words = std::mem::take(&mut world.scratch_words);
@@ -156,11 +187,7 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
                 continue;
             }
             let readmission = kind == 1;
-            if world
-                .agreements
-                .iter()
-                .any(|a| a.origin == o && a.destination == j && a.readmission == readmission)
-            {
+            if world.bilateral_held[c] & (1 << kind) != 0 {
                 continue;
             }
             let (oi, ji) = (o as usize, j as usize);
@@ -185,6 +212,13 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
             let gain = gain_dest.min(gain_origin) - bp.fixed_cost;
             if u / bp.consider_prob < logistic(gain / bp.temperature) {
                 world.signed[kind] += 1;
+                hold(
+                    &world.bilateral_index,
+                    &mut world.bilateral_held,
+                    o,
+                    j,
+                    readmission,
+                );
                 world.agreements.push(Agreement {
                     origin: o,
                     destination: j,

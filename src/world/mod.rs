@@ -230,6 +230,11 @@ pub struct World {
     pub agreements: Vec<crate::dynamics::bilateral::Agreement>,
     /// Pairs (origin, destination) that may sign an agreement: corridors of the record.
     pub bilateral_candidates: Vec<(u32, u32)>,
+    /// The candidates sorted by pair, with their positions in `bilateral_candidates`: (origin,
+    /// destination, position).
+    pub bilateral_index: Vec<(u32, u32, u32)>,
+    /// Per candidate, whether it holds an agreement this year: bit 0 labour, bit 1 readmission.
+    pub bilateral_held: Vec<u8>,
     /// Each State's share of its region's poverty-weighted population (its weight in the
     /// coverage of a corridor).
     pub origin_share: Vec<f64>,
@@ -550,6 +555,12 @@ impl World {
                     .collect()
             })
             .unwrap_or_default();
+        let mut bilateral_index: Vec<(u32, u32, u32)> = bilateral_candidates
+            .iter()
+            .enumerate()
+            .map(|(c, &(o, j))| (o, j, c as u32))
+            .collect();
+        bilateral_index.sort_unstable();
         let mut agreements: Vec<crate::dynamics::bilateral::Agreement> = Vec::new();
         for a in facts
             .history
@@ -660,6 +671,8 @@ impl World {
             forums,
             treaties,
             agreements,
+            bilateral_held: vec![0; bilateral_candidates.len()],
+            bilateral_index,
             bilateral_candidates,
             origin_share,
             coverage_labour: vec![0.0; n * nr],
