@@ -559,7 +559,10 @@ pub fn metric(key: &str) -> MetricName {
             metric_of(
                 format!("Parties to the {}", treaty(t)),
                 "States",
-                format!("States party to the {}.", treaty_full(t)),
+                format!(
+                    "States party to the {} (0 in a scenario without the treaty).",
+                    treaty_full(t)
+                ),
                 true,
             )
         }),

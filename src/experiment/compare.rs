@@ -134,19 +134,24 @@ fn quantities(scenario: &Scenario, other: &Scenario) -> Vec<(String, Quantity)> 
             Box::new(|r, _| r.parties.iter().sum()),
         ),
     ];
-    for t in &scenario.treaties {
-        if other.treaties.iter().any(|o| o.name == t.name) {
-            let name = t.name.clone();
-            q.push((
-                format!("parties_{}", t.name),
-                Box::new(move |r, s| {
-                    s.treaties
-                        .iter()
-                        .position(|x| x.name == name)
-                        .map_or(f64::NAN, |k| r.parties[k])
-                }),
-            ));
+    // Every treaty of either scenario: a treaty a scenario does not have has no parties in it,
+    // so a treaty that only a proposal creates reads "0 in the baseline, 40 with the proposal".
+    let mut treaties: Vec<String> = scenario.treaties.iter().map(|t| t.name.clone()).collect();
+    for t in &other.treaties {
+        if !treaties.contains(&t.name) {
+            treaties.push(t.name.clone());
         }
+    }
+    for name in treaties {
+        q.push((
+            format!("parties_{name}"),
+            Box::new(move |r, s| {
+                s.treaties
+                    .iter()
+                    .position(|x| x.name == name)
+                    .map_or(0.0, |k| r.parties[k])
+            }),
+        ));
     }
     q
 }
