@@ -401,7 +401,7 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
     )?;
     bar.finish_and_clear();
     output::write_sensitivity(&dir, args.force, &scenario, &out, seed)?;
-    for w in out.warnings(args.samples) {
+    for w in out.warnings() {
         eprintln!("forumsim: warning: {w}");
     }
     let mut stdout = std::io::stdout().lock();
@@ -410,7 +410,7 @@ fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
         "{}: {} sensitivity, {} model runs x {} replications, seed {}, {:.1} s",
         scenario.name, args.method, out.points, out.replications, seed, out.wall_seconds
     )?;
-    for output_name in forumsim::experiment::sensitivity::OUTPUTS {
+    for output_name in out.outputs() {
         let mut rows: Vec<_> = out
             .rows
             .iter()

@@ -667,7 +667,7 @@ pub fn write_comparison(
                 "spread95": "central 95% of the replications' own paired differences",
                 "p_lower": "share of replications in which the scenario's value is below the baseline's",
                 "spread_covers": rows.first().map(|r| r.uncertainty.describe()),
-                "posterior": runs.first().and_then(|r| r.0.posterior.as_ref()).map(|d| serde_json::json!({"source": d.source, "fnv1a64": d.hash, "parameter_sets": d.thetas.len(), "keys": d.keys})),
+                "posterior": runs.first().and_then(|r| r.0.posterior.as_ref()).map(posterior_json),
             },
             "scenarios": runs.iter().zip(&folders).map(|((s, _, _), folder)| serde_json::json!({
                 "name": s.name,
@@ -802,10 +802,16 @@ pub fn write_sensitivity(
             "master_seed": seed,
             "method": match out.method { Method::Sobol => "sobol (Saltelli sampling, Saltelli 2010 first-order and Jansen total estimators, 1000 bootstrap resamples)", Method::Morris => "morris (4 levels, one-at-a-time trajectories)" },
             "design_points": out.points,
+            "samples": out.samples,
             "replications_per_point": out.replications,
             "wall_seconds": out.wall_seconds,
+            "outputs": out.outputs(),
+            "dropped_outputs": out.dropped.iter().map(|d| serde_json::json!({"output": d.output, "repeats": d.repeats})).collect::<Vec<_>>(),
+            "warnings": out.warnings(),
         });
-        write_json(&tmp.join("manifest.json"), &manifest)
+        write_json(&tmp.join("manifest.json"), &manifest)?;
+        crate::chart::plot(tmp)?;
+        Ok(())
     })
 }
 
@@ -828,8 +834,11 @@ pub fn write_calibration(
             "master_seed": seed,
             "replications": replications,
             "years": [scenario.run.start_year, 2016],
+            "posterior": scenario.posterior.as_ref().map(posterior_json),
         });
-        write_json(&tmp.join("manifest.json"), &manifest)
+        write_json(&tmp.join("manifest.json"), &manifest)?;
+        crate::chart::plot(tmp)?;
+        Ok(())
     })
 }
 
@@ -970,6 +979,7 @@ pub fn write_posterior(
         });
         write_json(&tmp.join("manifest.json"), &manifest)?;
         crate::chart::posterior::draw(tmp, posterior, check)?;
+        crate::chart::plot(tmp)?;
         Ok(())
     })
 }
@@ -1230,6 +1240,10 @@ pub fn write_sweep(
             "scenario_hash": scenario.content_hash(),
             "master_seed": seed,
             "seed_derivation": seeds::DERIVATION,
+            "intervals": {
+                "spread_covers": crate::experiment::compare::Uncertainty::of(scenario).describe(),
+                "posterior": scenario.posterior.as_ref().map(posterior_json),
+            },
             "paired_points": "every design point runs the replications of sweep point 0 (the same crises and elections); sweep_paired.csv holds each point's paired differences against point 0",
             "design": out.design,
             "swept_parameters": out.keys,
@@ -1241,7 +1255,7 @@ pub fn write_sweep(
         });
         write_json(&tmp.join("manifest.json"), &manifest)?;
         if charts {
-            crate::chart::draw_sweep(tmp)?;
+            crate::chart::plot(tmp)?;
         }
         Ok(())
     })
@@ -1276,6 +1290,11 @@ pub fn write_states(path: &Path, facts: &Facts, run: &RunOutput) -> Result<()> {
     w.flush().map_err(Error::write(path))
 }
 
+/// A posterior a run drew its parameters from, as its manifests name it.
+fn posterior_json(d: &std::sync::Arc<crate::scenario::posterior::Draws>) -> serde_json::Value {
+    serde_json::json!({"source": d.source, "fnv1a64": d.hash, "parameter_sets": d.thetas.len(), "keys": d.keys})
+}
+
 /// `manifest.json`: what produced the results.
 pub fn write_manifest(path: &Path, scenario: &Scenario, run: &RunOutput, seed: u64) -> Result<()> {
     let resolved: toml::Table = scenario.resolved_toml().parse().unwrap_or_default();
@@ -1296,6 +1315,10 @@ pub fn write_manifest(path: &Path, scenario: &Scenario, run: &RunOutput, seed: u
         "wall_seconds": run.wall_seconds,
         "years": [run.years.first(), run.years.last()],
         "metrics": run.metrics,
+        "intervals": {
+            "spread_covers": crate::experiment::compare::Uncertainty::of(scenario).describe(),
+            "posterior": scenario.posterior.as_ref().map(posterior_json),
+        },
         "parameters": resolved,
     });
     write_json(path, &manifest)

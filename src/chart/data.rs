@@ -362,3 +362,43 @@ pub fn read_differences(dir: &Path) -> Result<Vec<DifferenceRow>> {
     }
     Ok(rows)
 }
+
+/// A CSV file forumsim wrote, read back by column name (a sweep's, sensitivity's or
+/// calibration's table, for its report).
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn read(path: &Path) -> Result<Table> {
+        let mut r = reader(path)?;
+        let header = read_header(&mut r, path)?;
+        let mut rows = Vec::new();
+        for rec in r.records() {
+            let rec = rec.map_err(|e| read_err(path, e.to_string()))?;
+            rows.push(rec.iter().map(str::to_string).collect());
+        }
+        Ok(Table { header, rows })
+    }
+
+    /// The text of column `name` in row `k` (empty when the column is absent).
+    pub fn text<'a>(&'a self, row: &'a [String], name: &str) -> &'a str {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .and_then(|k| row.get(k))
+            .map_or("", String::as_str)
+    }
+
+    /// The number in column `name` of `row` (NaN when absent or empty).
+    pub fn number(&self, row: &[String], name: &str) -> f64 {
+        self.text(row, name).parse().unwrap_or(f64::NAN)
+    }
+}
+
+/// A result folder's `manifest.json`.
+pub fn manifest(dir: &Path) -> Result<serde_json::Value> {
+    read_json(&dir.join("manifest.json"))
+}

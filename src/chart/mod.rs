@@ -5,6 +5,7 @@
 //! machine with no fonts installed. The same CSV files give byte-identical PNG and SVG files: no
 //! clock, no randomness, and points are spread by a fixed sequence.
 
+pub mod analysis;
 pub mod data;
 pub mod layout;
 pub mod posterior;
@@ -197,6 +198,7 @@ macro_rules! render {
         vec![png, svg]
     }};
 }
+pub(crate) use render;
 
 /// A drawing's result carrying what it placed.
 type Drew<DB, T> = std::result::Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -1664,11 +1666,12 @@ pub fn draw_sweep(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Redraws the charts and the report of a result folder: a comparison if it holds
-/// `comparison.csv`, a sweep if it holds `sweep.csv`, else a single run.
+/// Redraws the charts and the report of a result folder: a sweep, sensitivity analysis or
+/// calibration ([`analysis::plot`]), a comparison if it holds `comparison.csv`, else a single
+/// run.
 pub fn plot(dir: &Path) -> Result<Vec<PathBuf>> {
-    let files = if dir.join("sweep.csv").exists() {
-        draw_sweep(dir)?
+    let files = if let Some(files) = analysis::plot(dir)? {
+        files
     } else if dir.join("comparison.csv").exists() {
         // The folder is read once, for the charts and the report.
         let data = ComparisonData::read(dir)?;

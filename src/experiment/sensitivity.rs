@@ -375,6 +375,60 @@ pub struct SensitivityOutput {
     pub points: usize,
     pub replications: u64,
     pub wall_seconds: f64,
+    /// The base sample (`--samples`).
+    pub samples: usize,
+    /// Outputs left out because they repeat another ([`affine`]), in `OUTPUTS` order.
+    pub dropped: Vec<Dropped>,
+}
+
+/// An output left out of an analysis: at every design point it is an affine function of an
+/// earlier output (`repeats`), so its indices would repeat that output's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dropped {
+    pub output: String,
+    pub repeats: String,
+}
+
+/// Whether `y` is an affine function `a + b x` of `x` at every point, up to rounding (the
+/// squared correlation within 1e-9 of 1): Sobol and Morris indices are the same for both. A
+/// constant series is not (its indices are undefined, and say so themselves).
+pub fn affine(x: &[f64], y: &[f64]) -> bool {
+    let n = x.len().min(y.len());
+    if n < 3 {
+        return false;
+    }
+    let mean = |v: &[f64]| v[..n].iter().sum::<f64>() / n as f64;
+    let (mx, my) = (mean(x), mean(y));
+    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
+    for (a, b) in x[..n].iter().zip(&y[..n]) {
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+        sxy += (a - mx) * (b - my);
+    }
+    if !(sxx > 0.0 && syy > 0.0) {
+        return false;
+    }
+    1.0 - sxy * sxy / (sxx * syy) < 1e-9
+}
+
+/// The outputs of `OUTPUTS` to keep, given each design point's values (`values[p][o]`), and
+/// those dropped because they repeat an earlier kept one: the first of a repeating pair stays,
+/// so the choice depends on `OUTPUTS`' order alone.
+pub fn distinct_outputs(values: &[[f64; 2]]) -> (Vec<usize>, Vec<Dropped>) {
+    let column = |o: usize| values.iter().map(|v| v[o]).collect::<Vec<f64>>();
+    let mut kept: Vec<usize> = Vec::new();
+    let mut dropped = Vec::new();
+    for (o, name) in OUTPUTS.iter().enumerate() {
+        let y = column(o);
+        match kept.iter().find(|&&k| affine(&column(k), &y)) {
+            Some(&k) => dropped.push(Dropped {
+                output: name.to_string(),
+                repeats: OUTPUTS[k].to_string(),
+            }),
+            None => kept.push(o),
+        }
+    }
+    (kept, dropped)
 }
 
 impl SensitivityOutput {
@@ -382,7 +436,8 @@ impl SensitivityOutput {
     /// estimates outside what they can be (S1 above ST, a negative S1, intervals beyond [0, 1]);
     /// outputs whose indices repeat an earlier output's (the RTB index and final protection move
     /// together when no factor changes the start).
-    pub fn warnings(&self, samples: usize) -> Vec<String> {
+    pub fn warnings(&self) -> Vec<String> {
+        let samples = self.samples;
         let mut w = Vec::new();
         let odd: Vec<String> = self
             .rows
@@ -409,32 +464,22 @@ impl SensitivityOutput {
                 }
             ));
         }
-        for (k, a) in OUTPUTS.iter().enumerate() {
-            for b in &OUTPUTS[k + 1..] {
-                let pick = |o: &str| -> Vec<(f64, f64)> {
-                    self.rows
-                        .iter()
-                        .filter(|r| r.output == o)
-                        .map(|r| match (r.sobol, r.morris) {
-                            (Some(s), _) => (s.first, s.total),
-                            (_, Some(m)) => (m.mu_star, m.sigma),
-                            _ => (f64::NAN, f64::NAN),
-                        })
-                        .collect()
-                };
-                let (x, y) = (pick(a), pick(b));
-                if !x.is_empty()
-                    && x.iter()
-                        .zip(&y)
-                        .all(|(p, q)| (p.0 - q.0).abs() < 5e-4 && (p.1 - q.1).abs() < 5e-4)
-                {
-                    w.push(format!(
-                        "the indices of {b} repeat those of {a} (the two move together here); read one of them"
-                    ));
-                }
-            }
+        for d in &self.dropped {
+            w.push(format!(
+                "{} left out: at every design point it is an affine function of {} (no parameter changes the start, so the two move together), and its indices would repeat those of {}",
+                d.output, d.repeats, d.repeats
+            ));
         }
         w
+    }
+
+    /// The outputs analysed (those not dropped), in `OUTPUTS` order.
+    pub fn outputs(&self) -> Vec<&'static str> {
+        OUTPUTS
+            .iter()
+            .copied()
+            .filter(|o| !self.dropped.iter().any(|d| d.output == *o))
+            .collect()
     }
 }
 
@@ -532,7 +577,9 @@ pub fn analyse(
         progress(done.min(total));
     }
     let mut rows = Vec::new();
-    for (o, name) in OUTPUTS.iter().enumerate() {
+    let (kept, dropped) = distinct_outputs(&outputs);
+    for o in kept {
+        let name = OUTPUTS[o];
         let y: Vec<f64> = outputs.iter().map(|v| v[o]).collect();
         match method {
             Method::Sobol => {
@@ -566,5 +613,7 @@ pub fn analyse(
         points: scenarios.len(),
         replications: reps,
         wall_seconds: started.elapsed().as_secs_f64(),
+        samples,
+        dropped,
     })
 }

@@ -1,6 +1,7 @@
 //! The command line as a user runs it: real files in a temporary folder, exit codes and bytes.
 
 mod integrity;
+mod report;
 mod surprises;
 
 use std::fs;
@@ -25,6 +26,23 @@ fn stdout(o: &Output) -> String {
 
 fn project_scenario() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/status_quo.toml")
+}
+
+/// A small Sobol analysis of `small.toml` over two parameters into `out`.
+fn small_sensitivity(out: &str) -> Vec<&str> {
+    vec![
+        "sensitivity",
+        "small.toml",
+        "--params",
+        "policy.c_rights,forums.GFMD.memory=0:1",
+        "--samples",
+        "8",
+        "--reps",
+        "1",
+        "--quiet",
+        "--out",
+        out,
+    ]
 }
 
 /// A small scenario extending the status quo: short horizon, few replications.
@@ -563,7 +581,8 @@ fn charts_are_valid_and_identical_across_runs_and_redraws() {
     }
 }
 
-/// The report opens offline in headless Chromium with no console message and every image drawn.
+/// Every report (a comparison, its runs, a sweep, a sensitivity analysis, a calibration) opens
+/// offline in headless Chromium with no console message and every image drawn.
 #[test]
 fn report_loads_in_headless_chromium() {
     let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -592,7 +611,33 @@ fn report_loads_in_headless_chromium() {
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    for (folder, min_images) in [("cmp", 10), ("cmp/small", 12), ("cmp/variant", 12)] {
+    for args in [
+        &[
+            "run",
+            "small.toml",
+            "--reps",
+            "2",
+            "--sweep",
+            "forums.GFMD.memory=0:1:3",
+            "--quiet",
+            "--out",
+            "sw",
+        ][..],
+        &small_sensitivity("sens")[..],
+        &["calibrate", "small.toml", "--reps", "2", "--out", "cal"],
+    ] {
+        let o = forumsim(dir, args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    // The calibration of a point has no chart: its report is a table, with no image to load.
+    for (folder, min_images) in [
+        ("cmp", 10),
+        ("cmp/small", 12),
+        ("cmp/variant", 12),
+        ("sw", 2),
+        ("sens", 1),
+        ("cal", 0),
+    ] {
         let page = dir.join(folder);
         fs::write(
             page.join("checker.html"),
@@ -787,27 +832,13 @@ fn sensitivity_writes_ranked_indices() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     small(dir);
-    let o = forumsim(
-        dir,
-        &[
-            "sensitivity",
-            "small.toml",
-            "--params",
-            "policy.c_rights,forums.GFMD.memory=0:1",
-            "--samples",
-            "8",
-            "--reps",
-            "1",
-            "--quiet",
-            "--out",
-            "s",
-        ],
-    );
+    let o = forumsim(dir, &small_sensitivity("s"));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("ranked"));
     let csv = fs::read_to_string(dir.join("s/sensitivity.csv")).expect("sensitivity.csv");
     assert!(csv.starts_with("output,method,parameter,low,high,first_order,"));
-    assert_eq!(csv.lines().count(), 1 + 2 * 2);
+    // One output per factor: final protection repeats the RTB index and is left out.
+    assert_eq!(csv.lines().count(), 1 + 2);
     assert!(csv.contains("rtb,sobol,policy.c_rights,0.5,1.5,"));
     let o = forumsim(
         dir,
