@@ -569,10 +569,20 @@ fn metric_cell(key: &str, terms: &mut Terms) -> String {
 fn run_rows(run: &RunData, section: Section, terms: &mut Terms) -> String {
     let mut html = String::new();
     let mut scratch = Vec::new();
-    for (metric, bands) in &run.summary {
-        if section_of(metric) != section {
-            continue;
-        }
+    // The metrics drawn as fan charts first, in their order (mean protection before its
+    // spread), then the rest by name.
+    let mut metrics: Vec<(&String, &Vec<super::data::Band>)> = run
+        .summary
+        .iter()
+        .filter(|(m, _)| section_of(m) == section)
+        .collect();
+    metrics.sort_by_key(|(m, _)| {
+        super::FAN_METRICS
+            .iter()
+            .position(|f| f.0 == m.as_str())
+            .unwrap_or(usize::MAX)
+    });
+    for (metric, bands) in metrics {
         let (Some(a), Some(b)) = (
             bands.iter().find(|b| b.mean.is_finite()),
             bands.iter().rev().find(|b| b.mean.is_finite()),
