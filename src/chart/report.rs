@@ -181,8 +181,8 @@ pub fn caption(stem: &str) -> Option<String> {
         }
         return Some(format!(
             "{} ({}) year by year: {} Line: the median over replications; bands: the middle 50% \
-             and 90% of replications; in a comparison, one colour per scenario, the baseline \
-             drawn on top.",
+             and 90% of replications (in a comparison, the middle 50% per scenario, the baseline \
+             in black on top, and a dashed line at the year the proposals' changes begin).",
             m.name, m.unit, m.definition
         ));
     }
@@ -465,9 +465,17 @@ fn figure(stem: &str, png: &[u8], terms: &mut Terms) -> String {
 
 /// The figures of `charts` that go into `section`.
 fn figures_of(charts: &[(String, Vec<u8>)], section: Section, terms: &mut Terms) -> String {
-    charts
+    // A level before its paired difference (fan_X before difference_X).
+    let mut of: Vec<&(String, Vec<u8>)> = charts
         .iter()
         .filter(|(stem, _)| chart_section(stem) == section)
+        .collect();
+    of.sort_by_key(|(stem, _)| {
+        let metric = stem.strip_prefix("difference_").unwrap_or(stem);
+        let metric = metric.strip_prefix("fan_").unwrap_or(metric);
+        (metric.to_string(), stem.starts_with("difference_"))
+    });
+    of.into_iter()
         .map(|(stem, png)| figure(stem, png, terms))
         .collect()
 }
