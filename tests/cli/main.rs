@@ -45,6 +45,32 @@ fn small_sensitivity(out: &str) -> Vec<&str> {
     ]
 }
 
+/// A sweep, a sensitivity analysis and a calibration of `small.toml`, each with its result
+/// folder: (folder, arguments).
+fn analysis_runs() -> [(&'static str, Vec<&'static str>); 3] {
+    [
+        (
+            "sw",
+            vec![
+                "run",
+                "small.toml",
+                "--reps",
+                "2",
+                "--sweep",
+                "forums.GFMD.memory=0:1:3",
+                "--quiet",
+                "--out",
+                "sw",
+            ],
+        ),
+        ("sens", small_sensitivity("sens")),
+        (
+            "cal",
+            vec!["calibrate", "small.toml", "--reps", "2", "--out", "cal"],
+        ),
+    ]
+}
+
 /// A small scenario extending the status quo: short horizon, few replications.
 fn small(dir: &Path) -> PathBuf {
     let path = dir.join("small.toml");
@@ -611,23 +637,9 @@ fn report_loads_in_headless_chromium() {
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    for args in [
-        &[
-            "run",
-            "small.toml",
-            "--reps",
-            "2",
-            "--sweep",
-            "forums.GFMD.memory=0:1:3",
-            "--quiet",
-            "--out",
-            "sw",
-        ][..],
-        &small_sensitivity("sens")[..],
-        &["calibrate", "small.toml", "--reps", "2", "--out", "cal"],
-    ] {
-        let o = forumsim(dir, args);
-        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    for (out, args) in analysis_runs() {
+        let o = forumsim(dir, &args);
+        assert!(o.status.success(), "{out}: {}", stderr(&o));
     }
     // The calibration of a point has no chart: its report is a table, with no image to load.
     for (folder, min_images) in [

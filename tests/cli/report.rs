@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use super::{forumsim, small, small_sensitivity, stderr, stdout};
+use super::{analysis_runs, forumsim, small, small_sensitivity, stderr, stdout};
 
 fn report(dir: &Path) -> String {
     fs::read_to_string(dir.join("report.html"))
@@ -158,27 +158,7 @@ fn sweep_sensitivity_and_calibration_get_a_report() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     small(dir);
-    let runs: [(&str, Vec<&str>); 3] = [
-        (
-            "sw",
-            vec![
-                "run",
-                "small.toml",
-                "--reps",
-                "2",
-                "--sweep",
-                "forums.GFMD.memory=0:1:3",
-                "--quiet",
-                "--out",
-                "sw",
-            ],
-        ),
-        ("sens", small_sensitivity("sens")),
-        (
-            "cal",
-            vec!["calibrate", "small.toml", "--reps", "2", "--out", "cal"],
-        ),
-    ];
+    let runs = analysis_runs();
     for (out, args) in &runs {
         let o = forumsim(dir, args);
         assert!(o.status.success(), "{out}: {}", stderr(&o));
