@@ -231,6 +231,8 @@ pub struct ComparisonData {
     pub rows: Vec<ComparisonRow>,
     pub runs: Vec<RunData>,
     pub manifest: serde_json::Value,
+    /// `ranks.csv` (two proposals or more): (scenario, rank, probability), in the file's order.
+    pub ranks: Vec<(String, usize, f64)>,
 }
 
 impl ComparisonData {
@@ -297,10 +299,34 @@ impl ComparisonData {
                 p_lower: optional(p_lower)?,
             });
         }
+        let path = dir.join("ranks.csv");
+        let mut ranks = Vec::new();
+        if path.exists() {
+            let mut r = reader(&path)?;
+            let header = read_header(&mut r, &path)?;
+            let [scenario, rank, probability] = columns(
+                &path,
+                &header,
+                [("scenario", true), ("rank", true), ("probability", true)],
+            )?;
+            for rec in r.records() {
+                let rec = rec.map_err(|e| read_err(&path, e.to_string()))?;
+                let rank_text = rec.get(rank).unwrap_or("");
+                let k = rank_text.parse::<usize>().map_err(|_| {
+                    read_err(&path, format!("rank {rank_text:?} is not a whole number"))
+                })?;
+                ranks.push((
+                    rec.get(scenario).unwrap_or("").to_string(),
+                    k,
+                    parse(&path, rec.get(probability).unwrap_or(""))?,
+                ));
+            }
+        }
         Ok(ComparisonData {
             rows,
             runs,
             manifest,
+            ranks,
         })
     }
 }

@@ -797,6 +797,43 @@ fn comparison_table(rows: &[&ComparisonRow], terms: &mut Terms) -> String {
 
 /// Writes `dir/report.html` for a comparison folder read back as `data`, and a report in each
 /// scenario's folder (in parallel: each report is its own file).
+/// The probability of each rank among the proposals (`ranks.csv`), one row per proposal in the
+/// file's order, one column per rank; empty without ranks.
+fn ranks_table(ranks: &[(String, usize, f64)]) -> String {
+    let k = ranks.iter().map(|r| r.1).max().unwrap_or(0);
+    if k < 2 {
+        return String::new();
+    }
+    let mut html = String::from(
+        "<h3>Ranking among the proposals</h3><p class=\"note\">The share of replications in \
+         which each proposal has each rank by its RTB index (1: the lowest, the best at holding \
+         protection up); the same replications for every proposal.</p><table><tr><th>scenario</th>",
+    );
+    for rank in 1..=k {
+        let _ = write!(html, "<th>rank {rank}</th>");
+    }
+    html.push_str("</tr>");
+    let mut scenarios: Vec<&str> = Vec::new();
+    for (s, _, _) in ranks {
+        if !scenarios.contains(&s.as_str()) {
+            scenarios.push(s);
+        }
+    }
+    for s in scenarios {
+        let _ = write!(html, "<tr><td>{}</td>", escape(&names::scenario(s)));
+        for rank in 1..=k {
+            let p = ranks
+                .iter()
+                .find(|r| r.0 == s && r.1 == rank)
+                .map_or(0.0, |r| r.2);
+            let _ = write!(html, "<td class=n>{}</td>", probability(p));
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table>");
+    html
+}
+
 pub fn comparison_report(dir: &Path, data: &ComparisonData) -> Result<()> {
     data.runs.par_iter().try_for_each(run_report)?;
     let baseline = data
@@ -856,6 +893,7 @@ pub fn comparison_report(dir: &Path, data: &ComparisonData) -> Result<()> {
          over the pairs of replications. <i>P(lower)</i>: the share of replications in which the \
          scenario's value is below the baseline's.</p>",
     );
+    html.push_str(&ranks_table(&data.ranks));
     let others: Vec<&ComparisonRow> = data
         .rows
         .iter()
@@ -974,7 +1012,7 @@ pub fn sweep_report(dir: &Path) -> Result<()> {
         escape(&name),
         escape(m["design"].as_str().unwrap_or("")),
         keys.iter()
-            .map(|k| format!("<code>{}</code>", escape(k)))
+            .map(|k| escape(&crate::names::parameter(k)))
             .collect::<Vec<_>>()
             .join(" and "),
         table.rows.len(),
@@ -993,7 +1031,7 @@ pub fn sweep_report(dir: &Path) -> Result<()> {
     terms.metric("protection_mean_end");
     html.push_str("<table><tr><th>point</th>");
     for k in &keys {
-        let _ = write!(html, "<th><code>{}</code></th>", escape(k));
+        let _ = write!(html, "<th>{}</th>", escape(&crate::names::parameter(k)));
     }
     html.push_str("<th>RTB index: mean</th><th>95% CI</th><th>90% of replications</th>");
     if paired.is_some() {
@@ -1138,8 +1176,8 @@ pub fn sensitivity_report(dir: &Path) -> Result<()> {
             let n = |c: &str| table.number(r, c);
             let _ = write!(
                 html,
-                "<tr><td><code>{}</code></td><td class=n>{}</td>",
-                escape(table.text(r, "parameter")),
+                "<tr><td>{}</td><td class=n>{}</td>",
+                escape(&crate::names::parameter(table.text(r, "parameter"))),
                 interval(n("low"), n("high"))
             );
             if sobol {
@@ -1255,8 +1293,8 @@ pub fn calibration_report(dir: &Path) -> Result<()> {
             let n = |c: &str| p.number(r, c);
             let _ = write!(
                 html,
-                "<tr><td><code>{}</code></td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-                escape(p.text(r, "parameter")),
+                "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+                escape(&crate::names::parameter(p.text(r, "parameter"))),
                 interval(n("prior_low"), n("prior_high")),
                 number(n("default")),
                 number(n("median")),
@@ -1287,6 +1325,31 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), expected);
         }
+    }
+
+    #[test]
+    fn ranks_table_has_a_column_per_rank_and_a_row_per_proposal() {
+        let ranks = vec![
+            ("un_platform".to_string(), 1, 0.25),
+            ("un_platform".to_string(), 2, 0.75),
+            ("firewalls".to_string(), 1, 0.75),
+            ("firewalls".to_string(), 2, 0.25),
+        ];
+        let html = ranks_table(&ranks);
+        assert!(
+            html.contains("<th>rank 1</th><th>rank 2</th></tr>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("rights</td><td class=n>0.25</td><td class=n>0.75</td></tr>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("enforcement</td><td class=n>0.75</td><td class=n>0.25</td></tr>"),
+            "{html}"
+        );
+        assert!(html.find("UN platform").unwrap() < html.find("Firewalls").unwrap());
+        assert_eq!(ranks_table(&ranks[..1]), "", "one rank: no ranking to show");
     }
 
     #[test]

@@ -176,14 +176,22 @@ fn sweep_sensitivity_and_calibration_get_a_report() {
         assert_eq!(report(&page), html, "{out}: plot writes the same report");
     }
     let sweep = report(&dir.join("sw"));
-    assert!(sweep.contains("<code>forums.GFMD.memory</code>"));
+    assert!(
+        sweep.contains(&forumsim::chart::report::escape(
+            &forumsim::names::parameter("forums.GFMD.memory",)
+        )) && sweep.contains("GFMD (forums.GFMD.memory)"),
+        "the swept parameter is named in words, with its key"
+    );
     assert!(sweep.contains("RTB difference from point 0"));
     assert!(sweep.contains("baseline point"));
     assert!(sweep.contains("Lower is better."));
     assert_every_chart_captioned(&dir.join("sw"));
     let sens = report(&dir.join("sens"));
     assert!(sens.contains("<th>ST</th>"));
-    assert!(sens.contains("<code>policy.c_rights</code>"));
+    assert!(
+        sens.contains("(policy.c_rights)</td>"),
+        "a parameter of the indices is named in words, with its key"
+    );
     assert!(
         sens.contains("is too small for Sobol indices to mean much"),
         "the warning of a small N is in the page"
