@@ -441,36 +441,33 @@ pub fn scenario(name: &str) -> String {
         .map_or_else(|| humanise(name), |(_, v)| v.to_string())
 }
 
+/// The short or full name of `id` in a table of (identifier, short, full) names; an identifier
+/// not in it reads as itself with underscores as spaces.
+fn lookup(table: &[(&str, &str, &str)], id: &str, full: bool) -> String {
+    table.iter().find(|(k, _, _)| *k == id).map_or_else(
+        || id.replace('_', " "),
+        |(_, short, long)| if full { long } else { short }.to_string(),
+    )
+}
+
 /// A forum's short display name, for chart labels ("RCM" → "Puebla Process").
 pub fn forum(id: &str) -> String {
-    FORUMS
-        .iter()
-        .find(|(k, _, _)| *k == id)
-        .map_or_else(|| id.replace('_', " "), |(_, short, _)| short.to_string())
+    lookup(&FORUMS, id, false)
 }
 
 /// A forum's full name, for a report's glossary.
 pub fn forum_full(id: &str) -> String {
-    FORUMS
-        .iter()
-        .find(|(k, _, _)| *k == id)
-        .map_or_else(|| id.replace('_', " "), |(_, _, full)| full.to_string())
+    lookup(&FORUMS, id, true)
 }
 
 /// A treaty's short display name ("Trafficking_Protocol" → "Palermo Protocol").
 pub fn treaty(id: &str) -> String {
-    TREATIES
-        .iter()
-        .find(|(k, _, _)| *k == id)
-        .map_or_else(|| id.replace('_', " "), |(_, short, _)| short.to_string())
+    lookup(&TREATIES, id, false)
 }
 
 /// A treaty's full name, for a report's glossary.
 pub fn treaty_full(id: &str) -> String {
-    TREATIES
-        .iter()
-        .find(|(k, _, _)| *k == id)
-        .map_or_else(|| id.replace('_', " "), |(_, _, full)| full.to_string())
+    lookup(&TREATIES, id, true)
 }
 
 /// A parameter's display name from its key path, for the axes of a sweep: what it is, the forum

@@ -25,54 +25,9 @@ use crate::experiment::observe::region_slug;
 use crate::names;
 use data::{Band, ComparisonData, RunData};
 
-/// Headline metrics drawn as fan charts: (metric, title, axis label).
-pub const FAN_METRICS: [(&str, &str, &str); 9] = [
-    (
-        "protection_mean",
-        "Mean rights protection",
-        "protection level (0-1)",
-    ),
-    (
-        "protection_migrant_weighted",
-        "Migrant-weighted rights protection",
-        "protection level (0-1)",
-    ),
-    (
-        "protection_asylum",
-        "Asylum protection",
-        "protection level (0-1)",
-    ),
-    (
-        "protection_labour",
-        "Labour protection",
-        "protection level (0-1)",
-    ),
-    (
-        "protection_trafficking",
-        "Protection against trafficking",
-        "protection level (0-1)",
-    ),
-    (
-        "enforcement_mean",
-        "Enforcement and border control",
-        "level (0-1)",
-    ),
-    (
-        "legal_channels_mean",
-        "Openness of legal channels",
-        "level (0-1)",
-    ),
-    (
-        "pressure_mean",
-        "Domestic political pressure",
-        "level (0-1)",
-    ),
-    (
-        "irregular_share",
-        "Irregular share of the migrant stock",
-        "share of the stock",
-    ),
-];
+/// Headline metrics drawn as fan charts: the metrics whose paired differences by year a
+/// comparison writes (their words are in `names::metric`).
+pub const FAN_METRICS: [&str; 9] = crate::experiment::compare::DIFFERENCE_METRICS;
 
 /// Okabe–Ito colours (told apart under the common colour-vision deficiencies), black left out:
 /// black is the baseline's.
@@ -967,7 +922,7 @@ fn draw_run(run: &RunData) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let scenario = names::scenario(&run.scenario);
     let notes = vec!["line: median; bands: 50% and 90% of replications".to_string()];
-    for (metric, _, _) in FAN_METRICS {
+    for metric in FAN_METRICS {
         let m = names::metric(metric);
         let series = vec![Series {
             name: scenario.clone(),
@@ -1151,7 +1106,7 @@ fn draw_comparison(dir: &Path, data: &ComparisonData) -> Result<Vec<PathBuf>> {
         "line: median; band: 50% of replications; black: the baseline ({baseline}), its band's edges dashed"
     )];
     notes.extend(start_notes.iter().cloned());
-    for (metric, _, _) in FAN_METRICS {
+    for metric in FAN_METRICS {
         let m = names::metric(metric);
         let series: Vec<Series> = data
             .runs

@@ -587,7 +587,7 @@ fn run_rows(run: &RunData, section: Section, terms: &mut Terms) -> String {
     metrics.sort_by_key(|(m, _)| {
         super::FAN_METRICS
             .iter()
-            .position(|f| f.0 == m.as_str())
+            .position(|f| *f == m.as_str())
             .unwrap_or(usize::MAX)
     });
     for (metric, bands) in metrics {
@@ -1384,7 +1384,7 @@ mod tests {
     fn every_chart_a_command_draws_has_a_caption() {
         let mut stems: Vec<String> = super::super::FAN_METRICS
             .iter()
-            .map(|(m, _, _)| format!("fan_{m}"))
+            .map(|m| format!("fan_{m}"))
             .collect();
         stems.extend(
             [
