@@ -1,28 +1,41 @@
 //! Cost of each mechanism of the yearly step, in nanoseconds per State-year, over replications of
-//! the built-in status quo on one thread. A developer's tool for finding where a year's time goes;
-//! the benchmarks in `benches/` are the reference figures.
+//! the built-in status quo on one thread, each drawing its parameters from the shipped posterior
+//! as a run does (`--no-posterior` for the point values). A developer's tool for finding where a
+//! year's time goes; the benchmarks in `benches/` are the reference figures.
 //!
-//! `cargo run --release --example step_costs [REPLICATIONS]`
+//! `cargo run --release --example step_costs [REPLICATIONS] [--no-posterior]`
 
 use std::time::Instant;
 
-use forumsim::dynamics::{flows, forums, policy, pressure, shocks, treaties};
+use forumsim::dynamics::{bilateral, flows, forums, policy, pressure, shocks, treaties};
 use forumsim::experiment::{observe, seeds};
 use forumsim::scenario::Scenario;
 use forumsim::world::World;
 
 fn main() -> anyhow::Result<()> {
-    let reps: u64 = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let point_values = args.iter().any(|a| a == "--no-posterior");
+    let reps: u64 = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(50);
-    let scenario = Scenario::builtin_default()?;
-    let facts = scenario.facts()?;
+    let base = Scenario::builtin_default()?;
+    let facts = base.facts()?;
+    let mut scenario = base.at_point_values();
     let names = [
-        "setup", "shocks", "flows", "pressure", "forums", "treaties", "policy", "observe",
+        "setup",
+        "shocks",
+        "flows",
+        "pressure",
+        "forums",
+        "treaties",
+        "bilateral",
+        "policy",
+        "observe",
     ];
-    let mut ns = [0u128; 8];
+    let mut ns = [0u128; 9];
     let mut state_years = 0u64;
     let metrics = observe::metric_names(&scenario, &facts.region_names).len();
     let mut row = vec![0.0; metrics];
@@ -32,6 +45,11 @@ fn main() -> anyhow::Result<()> {
     for r in 0..reps {
         let t = Instant::now();
         let key = seeds::replication_key(1, 0, r);
+        if !point_values {
+            use rand::RngExt;
+            let u: f64 = seeds::stream(key, seeds::POSTERIOR).random();
+            base.draw_into(u, &mut scenario);
+        }
         let mut world = World::new(&facts, &scenario, &mut seeds::stream(key, seeds::WORLD));
         let mut s = seeds::streams(key, &scenario);
         forumsim::dynamics::start(&mut world, &scenario, &facts, key, &mut s);
@@ -52,9 +70,11 @@ fn main() -> anyhow::Result<()> {
             mark(4, &mut lap);
             treaties::step(&mut world, &scenario, &mut s.treaties);
             mark(5, &mut lap);
+            bilateral::step(&mut world, &scenario, &mut s.bilateral);
+            mark(6, &mut lap);
             policy::step(&mut world, &scenario, &mut s.choices);
             world.year += 1;
-            mark(6, &mut lap);
+            mark(7, &mut lap);
             let _ = world.check_invariants();
             observe::observe(
                 &world,
@@ -63,7 +83,7 @@ fn main() -> anyhow::Result<()> {
                 &mut scratch,
                 &mut region_scratch,
             );
-            mark(7, &mut lap);
+            mark(8, &mut lap);
             state_years += world.n_states as u64;
         }
     }

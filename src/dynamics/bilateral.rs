@@ -39,6 +39,15 @@ pub struct Agreement {
     pub since: i32,
     /// Share of the rights provisions (labour agreements).
     pub rights: f64,
+    /// Where the pair's candidates begin in `World::bilateral_index` ([`slot`]): found once,
+    /// when the agreement is made, not every year it is in force.
+    pub slot: u32,
+}
+
+/// The position of the pair (origin, destination) in `index` (the candidates sorted by pair, with
+/// their positions: `World::bilateral_index`); where it would be if it is not a candidate.
+pub fn slot(index: &[(u32, u32, u32)], origin: u32, destination: u32) -> u32 {
+    index.partition_point(|&(o, j, _)| (o, j) < (origin, destination)) as u32
 }
 
 /// Recomputes the coverage of every corridor and the labour floors from the agreements in force,
@@ -123,16 +132,16 @@ pub fn corridor_shares(world: &mut World) {
 
 /// Marks every candidate of the pair (origin, destination) as holding an agreement of a kind
 /// (bit 0 labour, bit 1 readmission); `index` is the candidates sorted by pair, with their
-/// positions (`World::bilateral_index`). A pair that is not a candidate marks nothing.
+/// positions (`World::bilateral_index`), and the pair's candidates begin at `first` ([`slot`]).
+/// A pair that is not a candidate marks nothing.
 fn hold(
     index: &[(u32, u32, u32)],
     held: &mut [u8],
-    origin: u32,
-    destination: u32,
+    first: u32,
+    (origin, destination): (u32, u32),
     readmission: bool,
 ) {
-    let first = index.partition_point(|&(o, j, _)| (o, j) < (origin, destination));
-    for &(_, _, c) in index[first..]
+    for &(_, _, c) in index[first as usize..]
         .iter()
         .take_while(|&&(o, j, _)| (o, j) == (origin, destination))
     {
@@ -167,8 +176,8 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
         hold(
             &world.bilateral_index,
             &mut world.bilateral_held,
-            a.origin,
-            a.destination,
+            a.slot,
+            (a.origin, a.destination),
             a.readmission,
         );
     }
@@ -212,11 +221,12 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
             let gain = gain_dest.min(gain_origin) - bp.fixed_cost;
             if u / bp.consider_prob < logistic(gain / bp.temperature) {
                 world.signed[kind] += 1;
+                let first = slot(&world.bilateral_index, o, j);
                 hold(
                     &world.bilateral_index,
                     &mut world.bilateral_held,
-                    o,
-                    j,
+                    first,
+                    (o, j),
                     readmission,
                 );
                 world.agreements.push(Agreement {
@@ -225,6 +235,7 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
                     readmission,
                     since: year,
                     rights: if readmission { 0.0 } else { bp.new_rights },
+                    slot: first,
                 });
                 changed = true;
             }

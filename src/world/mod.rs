@@ -583,6 +583,11 @@ impl World {
                     readmission: false,
                     since: a.year,
                     rights,
+                    slot: crate::dynamics::bilateral::slot(
+                        &bilateral_index,
+                        a.origin,
+                        a.destination,
+                    ),
                 }),
             }
         }
