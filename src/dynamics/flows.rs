@@ -17,7 +17,7 @@
 //! # References
 //! McFadden (1974), conditional logit; Beine, Docquier and Özden (2011) on diaspora networks.
 
-use super::math::{LANES, exp, exp_lanes, fmax, fmin, pos};
+use super::math::{LANES, Lanes, Real, exp, exp_lanes, fmax, pos};
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, World};
 
@@ -246,27 +246,28 @@ pub fn network_factor(stock: f64, beta: f64) -> f64 {
     }
 }
 
-/// What admission makes of one destination's arrivals in a year.
+/// What admission makes of one destination's arrivals in a year (of four destinations, a lane
+/// each, with `T` = [`Lanes`]).
 #[derive(Debug, Clone, Copy)]
-pub struct Admitted {
-    pub regular: f64,
-    pub recognised: f64,
-    pub irregular: f64,
-    pub removed: f64,
+pub struct Admitted<T = f64> {
+    pub regular: T,
+    pub recognised: T,
+    pub irregular: T,
+    pub removed: T,
     /// Of the removed, those removed only because a readmission agreement covers them.
-    pub readmitted: f64,
+    pub readmitted: T,
 }
 
 /// The terms of a destination's admission that do not move with its own policy this year: its
 /// regular quota per unit of legal channels, and the shares of its labour arrivals under labour
 /// agreements and of its forced arrivals under readmission agreements.
 #[derive(Debug, Clone, Copy)]
-pub struct AdmissionTerms {
-    pub quota_per_legal: f64,
-    pub bilateral_share: f64,
-    pub readmission_share: f64,
+pub struct AdmissionTerms<T = f64> {
+    pub quota_per_legal: T,
+    pub bilateral_share: T,
+    pub readmission_share: T,
     /// Share of the rejected claimants covered by readmission that are removed (in force).
-    pub readmission_removal: f64,
+    pub readmission_removal: T,
 }
 
 impl AdmissionTerms {
@@ -279,6 +280,22 @@ impl AdmissionTerms {
             readmission_removal: world.bilateral.readmission_removal,
         }
     }
+
+    /// The terms of four States, a lane each.
+    #[inline(always)]
+    pub fn lanes(
+        world: &World,
+        scenario: &Scenario,
+        states: [usize; LANES],
+    ) -> AdmissionTerms<Lanes> {
+        let terms = states.map(|j| AdmissionTerms::of(world, scenario, j));
+        AdmissionTerms {
+            quota_per_legal: Lanes::from_fn(|l| terms[l].quota_per_legal),
+            bilateral_share: Lanes::from_fn(|l| terms[l].bilateral_share),
+            readmission_share: Lanes::from_fn(|l| terms[l].readmission_share),
+            readmission_removal: Lanes::from_fn(|l| terms[l].readmission_removal),
+        }
+    }
 }
 
 /// Admission of `labour` and `forced` arrivals under asylum protection `p_asylum`, enforcement
@@ -286,35 +303,34 @@ impl AdmissionTerms {
 /// up to the quota and irregular beyond it; forced arrivals are recognised (rising with asylum
 /// protection), or rejected and then removed (rising with enforcement, and for those a
 /// readmission agreement covers, by `readmission_removal` of the rest) or irregular. The one
-/// formula that admission, and the anticipation of policy choice, use.
+/// formula that admission, and the anticipation of policy choice (four States at a time), use.
 #[inline(always)]
-pub fn admission(
+pub fn admission<T: Real>(
     scenario: &Scenario,
-    terms: &AdmissionTerms,
-    labour: f64,
-    forced: f64,
-    p_asylum: f64,
-    e: f64,
-    l: f64,
-) -> Admitted {
+    terms: &AdmissionTerms<T>,
+    labour: T,
+    forced: T,
+    p_asylum: T,
+    e: T,
+    l: T,
+) -> Admitted<T> {
     let ap = &scenario.admission;
+    let one = T::splat(1.0);
     let under_agreements = terms.bilateral_share * labour;
-    let regular = under_agreements + fmin(labour - under_agreements, l * terms.quota_per_legal);
-    let recognition = fmin(
-        ap.recognition_base + ap.recognition_protection * p_asylum,
-        1.0,
-    );
+    let regular = under_agreements + (labour - under_agreements).min(l * terms.quota_per_legal);
+    let recognition =
+        (T::splat(ap.recognition_base) + T::splat(ap.recognition_protection) * p_asylum).min(one);
     let recognised = forced * recognition;
     let rejected = forced - recognised;
-    let enforced = fmin(ap.removal_enforcement * e, 1.0);
+    let enforced = (T::splat(ap.removal_enforcement) * e).min(one);
     let readmitted =
-        rejected * (1.0 - enforced) * terms.readmission_removal * terms.readmission_share;
+        rejected * (one - enforced) * terms.readmission_removal * terms.readmission_share;
     let removed = rejected * enforced + readmitted;
     Admitted {
         regular,
         recognised,
         // Never below zero by rounding (regular can equal labour up to the last bit).
-        irregular: pos(labour - regular) + pos(rejected - removed),
+        irregular: (labour - regular).pos() + (rejected - removed).pos(),
         removed,
         readmitted,
     }
@@ -443,11 +459,12 @@ fn share_responsibility(world: &mut World, keep: f64) {
 pub const N_MOMENTS: usize = 4;
 
 /// Moments $M_n = \sum_r O_{rs} s_{rsj}^n$ ($n = 1..4$) of State `j`'s shares for stream `s`, and
-/// the largest share: what [`anticipated_inflow`] needs, computed once per State and year.
+/// the largest share: what [`anticipated_inflow`] needs, computed once per State and year (of
+/// four States, a lane each, with `T` = [`Lanes`]).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ShareMoments {
-    pub moments: [f64; N_MOMENTS],
-    pub max_share: f64,
+pub struct ShareMoments<T = f64> {
+    pub moments: [T; N_MOMENTS],
+    pub max_share: T,
 }
 
 /// The share moments of State `j` for stream `s`, as computed by [`allocate`] this year.
@@ -459,6 +476,19 @@ pub fn share_moments(world: &World, s: usize, j: usize) -> ShareMoments {
         max_share: world.max_share[k],
     }
 }
+
+/// [`share_moments`] of four States, a lane each.
+#[inline(always)]
+pub fn share_moments_lanes(world: &World, s: usize, states: [usize; LANES]) -> ShareMoments<Lanes> {
+    let k = states.map(|j| s * world.n_states + j);
+    ShareMoments {
+        moments: std::array::from_fn(|n| Lanes::from_fn(|l| world.moments[n][k[l]])),
+        max_share: Lanes::from_fn(|l| world.max_share[k[l]]),
+    }
+}
+
+/// The bound on $\max_r s_r |x|$ below which [`anticipated_inflow`] sums its series.
+const SERIES_BOUND: f64 = 0.05;
 
 /// Anticipated inflow of stream `s` into State `j` if its own attractiveness changed by
 /// $k = e^{\Delta V}$, all else fixed: $\sum_r O_{rs}\, s k / (1 - s + s k)$ (exact for a logit).
@@ -473,15 +503,61 @@ pub fn anticipated_inflow(world: &World, s: usize, j: usize, m: &ShareMoments, k
         return world.inflow[s][j];
     }
     let x = k - 1.0;
-    if m.max_share * x.abs() <= 0.05 {
-        let mut total = 0.0;
-        let mut power = 1.0;
-        for moment in m.moments {
-            total += power * moment;
-            power *= -x;
-        }
-        return k * total;
+    if m.max_share * x.abs() <= SERIES_BOUND {
+        return moment_series(m, k);
     }
+    exact_inflow(world, s, j, k)
+}
+
+/// [`anticipated_inflow`] of four States, a lane each: the series of the four at once, and the
+/// exact sum for every lane when a lane's change is too large for the series (rare).
+#[inline(always)]
+pub fn anticipated_inflow_lanes(
+    world: &World,
+    s: usize,
+    states: [usize; LANES],
+    m: &ShareMoments<Lanes>,
+    k: Lanes,
+) -> Lanes {
+    let x = k - Lanes::splat(1.0);
+    let unit: [bool; LANES] = std::array::from_fn(|l| k.0[l] == 1.0);
+    let within: [bool; LANES] =
+        std::array::from_fn(|l| unit[l] || m.max_share.0[l] * x.0[l].abs() <= SERIES_BOUND);
+    if within.contains(&false) {
+        return Lanes::from_fn(|l| {
+            let one = ShareMoments {
+                moments: m.moments.map(|v| v.0[l]),
+                max_share: m.max_share.0[l],
+            };
+            anticipated_inflow(world, s, states[l], &one, k.0[l])
+        });
+    }
+    let series = moment_series(m, k);
+    Lanes::from_fn(|l| {
+        if unit[l] {
+            world.inflow[s][states[l]]
+        } else {
+            series.0[l]
+        }
+    })
+}
+
+/// The series $k \sum_n (-x)^{n-1} M_n$ of [`anticipated_inflow`], $x = k - 1$.
+#[inline(always)]
+fn moment_series<T: Real>(m: &ShareMoments<T>, k: T) -> T {
+    let x = k - T::splat(1.0);
+    let mut total = T::splat(0.0);
+    let mut power = T::splat(1.0);
+    for moment in m.moments {
+        total = total + power * moment;
+        power = power * -x;
+    }
+    k * total
+}
+
+/// The exact sum of [`anticipated_inflow`] over origin regions.
+#[inline(always)]
+fn exact_inflow(world: &World, s: usize, j: usize, k: f64) -> f64 {
     let (n, nr) = (world.n_states, world.n_regions);
     let mut total = 0.0;
     for r in 0..nr {
@@ -500,7 +576,7 @@ mod tests {
     fn moment_series_matches_exact_sum() {
         let shares = [0.3, 0.05, 0.0, 0.12];
         let pools = [1000.0, 50.0, 7.0, 300.0];
-        let mut m = ShareMoments::default();
+        let mut m: ShareMoments = ShareMoments::default();
         for (p, &s) in pools.iter().zip(&shares) {
             let mut term = p * s;
             for slot in m.moments.iter_mut() {

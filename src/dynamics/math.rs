@@ -126,6 +126,126 @@ pub fn pos(x: f64) -> f64 {
     if x > 0.0 { x } else { 0.0 }
 }
 
+/// Numbers the shared formulas compute with: one double, or [`Lanes`] of four (a State or a
+/// destination per lane). A formula written once over `Real` performs the same IEEE operations,
+/// in the same order, on each lane as on one double, so a block of four gives the bits of four
+/// single calls; under AVX2 (see `dispatch.rs`) a block is one vector register.
+pub trait Real:
+    Copy
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
+{
+    /// The constant `v` in every lane.
+    fn splat(v: f64) -> Self;
+    /// [`fmin`] per lane.
+    fn min(self, other: Self) -> Self;
+    /// [`fmax`] per lane.
+    fn max(self, other: Self) -> Self;
+    /// [`pos`] per lane.
+    fn pos(self) -> Self;
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn splat(v: f64) -> f64 {
+        v
+    }
+    #[inline(always)]
+    fn min(self, other: f64) -> f64 {
+        fmin(self, other)
+    }
+    #[inline(always)]
+    fn max(self, other: f64) -> f64 {
+        fmax(self, other)
+    }
+    #[inline(always)]
+    fn pos(self) -> f64 {
+        pos(self)
+    }
+}
+
+/// Four doubles computed together, one per lane (see [`Real`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lanes(pub [f64; LANES]);
+
+impl Lanes {
+    /// Lane `l` holds `f(l)`.
+    #[inline(always)]
+    pub fn from_fn(f: impl FnMut(usize) -> f64) -> Lanes {
+        Lanes(std::array::from_fn(f))
+    }
+
+    /// Lane by lane, `a` where `mask` holds and `b` elsewhere.
+    #[inline(always)]
+    pub fn select(mask: [bool; LANES], a: Lanes, b: Lanes) -> Lanes {
+        Lanes::from_fn(|l| if mask[l] { a.0[l] } else { b.0[l] })
+    }
+
+    /// Per lane, whether `self` is above `other`.
+    #[inline(always)]
+    pub fn gt(self, other: Lanes) -> [bool; LANES] {
+        std::array::from_fn(|l| self.0[l] > other.0[l])
+    }
+
+    /// The absolute value per lane (a bit operation: exact).
+    #[inline(always)]
+    pub fn abs(self) -> Lanes {
+        Lanes(self.0.map(f64::abs))
+    }
+
+    /// [`exp`] per lane, through [`exp_lanes`] (the same bits).
+    #[inline(always)]
+    pub fn exp(self) -> Lanes {
+        Lanes(exp_lanes(self.0))
+    }
+}
+
+macro_rules! lanes_op {
+    ($trait:ident, $method:ident, $op:tt) => {
+        impl std::ops::$trait for Lanes {
+            type Output = Lanes;
+            #[inline(always)]
+            fn $method(self, other: Lanes) -> Lanes {
+                Lanes::from_fn(|l| self.0[l] $op other.0[l])
+            }
+        }
+    };
+}
+lanes_op!(Add, add, +);
+lanes_op!(Sub, sub, -);
+lanes_op!(Mul, mul, *);
+lanes_op!(Div, div, /);
+
+impl std::ops::Neg for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    fn neg(self) -> Lanes {
+        Lanes(self.0.map(|v| -v))
+    }
+}
+
+impl Real for Lanes {
+    #[inline(always)]
+    fn splat(v: f64) -> Lanes {
+        Lanes([v; LANES])
+    }
+    #[inline(always)]
+    fn min(self, other: Lanes) -> Lanes {
+        Lanes::from_fn(|l| fmin(self.0[l], other.0[l]))
+    }
+    #[inline(always)]
+    fn max(self, other: Lanes) -> Lanes {
+        Lanes::from_fn(|l| fmax(self.0[l], other.0[l]))
+    }
+    #[inline(always)]
+    fn pos(self) -> Lanes {
+        Lanes(self.0.map(pos))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

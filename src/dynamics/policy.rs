@@ -15,9 +15,11 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::flows::{AdmissionTerms, ShareMoments, admission, anticipated_inflow, share_moments};
+use super::flows::{
+    AdmissionTerms, ShareMoments, admission, anticipated_inflow_lanes, share_moments_lanes,
+};
 use super::forums::{agenda, effective_anchor, norm_strength, norm_weight};
-use super::math::{LANES, exp, exp_lanes, fmax, fmin, pos};
+use super::math::{LANES, Lanes, Real, exp, exp_lanes, fmax, fmin, pos};
 use super::treaties::{effective_floors, shortfall_cost};
 use super::uniform;
 use crate::scenario::Scenario;
@@ -39,10 +41,10 @@ super::dispatch::simd_dispatch! {
     pub fn step / step_portable (world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) => step_body
 }
 
-/// The States choose in blocks of [`LANES`]: each State's options and their utilities one State
-/// at a time, then the logit draws of the block's States one instrument at a time, a State per
-/// lane (the exponentials of four draws in one vector). The last block of a world whose size is
-/// not a multiple of the lanes fills its empty lanes with a stay-only choice and drops them.
+/// The States choose in blocks of [`LANES`], a State per lane: their options and utilities four
+/// at a time ([`Kernel::choices`]), then the logit draws one instrument at a time. The last
+/// block of a world whose size is not a multiple of the lanes repeats its last State in the
+/// empty lanes and drops them.
 #[inline(always)]
 fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     build_penalties(world, scenario);
@@ -50,27 +52,19 @@ fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     let n = world.n_states;
     for first in (0..n).step_by(LANES) {
         let lanes = LANES.min(n - first);
-        // Per instrument and option (down, stay, up), per lane.
-        let mut utility = [[[0.0; LANES]; 3]; N_INSTRUMENTS];
-        let mut levels = [[[0.0; LANES]; 3]; N_INSTRUMENTS];
+        let states = block(first, n);
         let mut u = [[0.0; LANES]; N_INSTRUMENTS];
         for l in 0..lanes {
             // Five draws per State, in State order, whatever the lanes.
             for draw in u.iter_mut() {
                 draw[l] = uniform(rng);
             }
-            let options = kernel.choices(world, scenario, first + l);
-            for (k, (option_utility, option_levels)) in options.iter().enumerate() {
-                for o in 0..3 {
-                    utility[k][o][l] = option_utility[o];
-                    levels[k][o][l] = option_levels[o];
-                }
-            }
         }
-        for k in 0..N_INSTRUMENTS {
-            let pick = logit_pick_lanes(&utility[k], kernel.temperature, &u[k]);
+        let options = kernel.choices(world, scenario, states);
+        for (k, (utility, levels)) in options.iter().enumerate() {
+            let pick = logit_pick_lanes(&utility.map(|v| v.0), kernel.temperature, &u[k]);
             for l in 0..lanes {
-                world.scratch_policy[first + l][k] = levels[k][pick[l]][l];
+                world.scratch_policy[first + l][k] = levels[pick[l]].0[l];
             }
         }
     }
@@ -82,6 +76,13 @@ fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
             world.last_move[i][k] = world.instrument(i, k) - before;
         }
     }
+}
+
+/// The States of the block starting at `first`: `first..first + LANES`, the last of the world
+/// repeated where the world ends.
+#[inline(always)]
+fn block(first: usize, n: usize) -> [usize; LANES] {
+    std::array::from_fn(|l| (first + l).min(n - 1))
 }
 
 /// The constants of a year's policy choice.
@@ -98,19 +99,6 @@ struct Kernel {
     /// once a year rather than per option.
     up: [f64; 5],
     down: [f64; 5],
-}
-
-/// One candidate move of an instrument.
-#[derive(Clone, Copy)]
-struct Move {
-    /// The new level.
-    v: f64,
-    /// v minus the current level (never 0).
-    change: f64,
-    /// 0 down, 2 up.
-    option: usize,
-    /// Whether the move is the full step (not clamped at a bound).
-    nominal: bool,
 }
 
 impl Kernel {
@@ -139,102 +127,143 @@ impl Kernel {
         }
     }
 
-    /// The factor $e^{\beta_b \Delta}$ by which move `m` changes the State's attraction.
+    /// The factor $e^{\beta_b \Delta}$ by which move `m` changes each lane's attraction.
     #[inline(always)]
-    fn factor(&self, b: usize, m: Move) -> f64 {
+    fn factor(&self, b: usize, m: &Move) -> Lanes {
         // (x + delta) - x is not exactly delta in floating point, so the precomputed factor is
         // chosen by the step, not by the difference.
-        match (m.nominal, m.option) {
-            (true, 2) => self.up[b],
-            (true, _) => self.down[b],
-            (false, _) => exp(self.betas[b] * m.change),
+        let full = Lanes::splat(if m.option == 2 {
+            self.up[b]
+        } else {
+            self.down[b]
+        });
+        if !m.nominal.contains(&false) {
+            return full;
         }
+        Lanes::select(
+            m.nominal,
+            full,
+            (Lanes::splat(self.betas[b]) * m.change).exp(),
+        )
     }
 
     /// The move of an instrument at `x` (bounded below by `lowest`) by option 0 (down) or 2
-    /// (up); `None` when a bound leaves no room.
+    /// (up), per lane.
     #[inline(always)]
-    fn step_to(&self, x: f64, lowest: f64, option: usize) -> Option<Move> {
-        let raw = if option == 0 {
-            x - self.delta
-        } else {
-            x + self.delta
-        };
-        let v = fmin(fmax(raw, lowest), 1.0);
+    fn step_to(&self, x: Lanes, lowest: Lanes, option: usize) -> Move {
+        let delta = Lanes::splat(self.delta);
+        let raw = if option == 0 { x - delta } else { x + delta };
+        let v = raw.max(lowest).min(Lanes::splat(1.0));
         let change = v - x;
-        (change != 0.0).then_some(Move {
+        Move {
             v,
             change,
             option,
-            nominal: raw == v,
-        })
+            room: std::array::from_fn(|l| change.0[l] != 0.0),
+            nominal: std::array::from_fn(|l| raw.0[l] == v.0[l]),
+        }
     }
 
-    /// The utility and the level of each option (down, stay, up) of an instrument at `x`
-    /// (bounded below by `lowest`), with `gain` the utility gain of a move before the State's
-    /// taste for the instrument and the adjustment cost. An option a bound leaves no room for
-    /// is a second stay.
+    /// The utility and the level of each option (down, stay, up) of instrument `k` at `x`
+    /// (bounded below by `lowest`), with `gains` the utility gains of its moves before the
+    /// State's taste for the instrument and the adjustment cost. An option a bound leaves no
+    /// room for is a second stay.
     #[inline(always)]
     fn options(
         &self,
-        x: f64,
-        lowest: f64,
-        taste: f64,
-        mut gain: impl FnMut(Move) -> f64,
-    ) -> ([f64; 3], [f64; 3]) {
-        let mut utility = [0.0; 3];
+        gains: &Gains,
+        k: usize,
+        x: Lanes,
+        lowest: Lanes,
+        taste: Lanes,
+    ) -> ([Lanes; 3], [Lanes; 3]) {
+        let zero = Lanes::splat(0.0);
+        let mut utility = [zero; 3];
         let mut values = [x; 3];
         for option in [0, 2] {
-            if let Some(m) = self.step_to(x, lowest, option) {
-                values[option] = m.v;
-                utility[option] = gain(m) + taste * m.change - self.c_adjust * m.change.abs();
-            }
+            let m = self.step_to(x, lowest, option);
+            let moved =
+                gains.of(k, &m) + taste * m.change - Lanes::splat(self.c_adjust) * m.change.abs();
+            values[option] = Lanes::select(m.room, m.v, x);
+            utility[option] = Lanes::select(m.room, moved, zero);
         }
         (utility, values)
     }
 
-    /// State `i`'s options for each instrument, the others at last year's values, as
-    /// [`Kernel::options`] gives them.
+    /// The options of each instrument of the block's States, the others at last year's values,
+    /// as [`Kernel::options`] gives them.
     #[inline(always)]
     fn choices(
         &self,
         world: &World,
         scenario: &Scenario,
-        i: usize,
-    ) -> [([f64; 3], [f64; 3]); N_INSTRUMENTS] {
-        let gains = Gains::new(self, world, scenario, i);
-        let taste = world.taste[i];
+        states: [usize; LANES],
+    ) -> [([Lanes; 3], [Lanes; 3]); N_INSTRUMENTS] {
+        let gains = Gains::new(self, world, scenario, states);
         let x = gains.x;
-        let lowest = world.lowest_instruments(i);
-        std::array::from_fn(
-            #[inline(always)]
-            |k| self.options(x[k], lowest[k], taste[k], |m| gains.of(k, m)),
-        )
+        let taste = lanes_of(|l| world.taste[states[l]]);
+        let lowest = lanes_of(|l| world.lowest_instruments(states[l]));
+        // A loop, not `std::array::from_fn`: its closure would be compiled on its own, outside
+        // the AVX2 build of the step (it was, at a third of the policy's time).
+        let stay = [x[0]; 3];
+        let mut options = [(stay, stay); N_INSTRUMENTS];
+        for (k, option) in options.iter_mut().enumerate() {
+            *option = self.options(&gains, k, x[k], lowest[k], taste[k]);
+        }
+        options
     }
 }
 
-/// The utility gain of a move of each instrument for one State, the others held at last year's
-/// values: everything but the State's taste and the adjustment cost.
+/// One candidate move of an instrument, per lane.
+#[derive(Clone, Copy)]
+struct Move {
+    /// The new level.
+    v: Lanes,
+    /// v minus the current level (0 where a bound leaves no room).
+    change: Lanes,
+    /// 0 down, 2 up.
+    option: usize,
+    /// Whether the bounds leave room for the move (its change is not 0).
+    room: [bool; LANES],
+    /// Whether the move is the full step (not clamped at a bound).
+    nominal: [bool; LANES],
+}
+
+/// Five values per State of a block, as five lanes of the block's States.
+#[inline(always)]
+fn lanes_of(f: impl Fn(usize) -> [f64; N_INSTRUMENTS]) -> [Lanes; N_INSTRUMENTS] {
+    let rows: [[f64; N_INSTRUMENTS]; LANES] = std::array::from_fn(f);
+    std::array::from_fn(|k| Lanes::from_fn(|l| rows[l][k]))
+}
+
+/// The utility gain of a move of each instrument for the States of a block, the others held at
+/// last year's values: everything but the State's taste and the adjustment cost.
 struct Gains<'a> {
     kernel: &'a Kernel,
     world: &'a World,
-    i: usize,
-    x: [f64; 5],
-    mf: ShareMoments,
-    ml: ShareMoments,
+    states: [usize; LANES],
+    x: [Lanes; N_INSTRUMENTS],
+    mf: ShareMoments<Lanes>,
+    ml: ShareMoments<Lanes>,
     parts: Parts<'a>,
-    f0: f64,
-    l0: f64,
-    flow0: f64,
-    domain0: [f64; N_DOMAINS],
+    f0: Lanes,
+    l0: Lanes,
+    flow0: Lanes,
+    domain0: [Lanes; N_DOMAINS],
 }
 
 impl<'a> Gains<'a> {
     #[inline(always)]
-    fn new(kernel: &'a Kernel, world: &'a World, scenario: &'a Scenario, i: usize) -> Gains<'a> {
-        let x = world.instruments(i);
-        let parts = Parts::new(world, scenario, i);
-        let (f0, l0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
+    fn new(
+        kernel: &'a Kernel,
+        world: &'a World,
+        scenario: &'a Scenario,
+        states: [usize; LANES],
+    ) -> Gains<'a> {
+        let x = lanes_of(|l| world.instruments(states[l]));
+        let parts = Parts::new(world, scenario, states);
+        let f0 = Lanes::from_fn(|l| world.inflow[FORCED][states[l]]);
+        let l0 = Lanes::from_fn(|l| world.inflow[LABOUR][states[l]]);
         let flow0 = parts.flow(f0, l0, x[0], x[2], x[3], x[4]);
         let domain0 = [
             parts.domain(0, x[0], 1),
@@ -244,10 +273,10 @@ impl<'a> Gains<'a> {
         Gains {
             kernel,
             world,
-            i,
+            states,
             x,
-            mf: share_moments(world, FORCED, i),
-            ml: share_moments(world, LABOUR, i),
+            mf: share_moments_lanes(world, FORCED, states),
+            ml: share_moments_lanes(world, LABOUR, states),
             parts,
             f0,
             l0,
@@ -256,22 +285,29 @@ impl<'a> Gains<'a> {
         }
     }
 
+    /// The anticipated inflows of stream `s` if the attraction changed by `factor`.
+    #[inline(always)]
+    fn anticipated(&self, s: usize, factor: Lanes) -> Lanes {
+        let m = if s == FORCED { &self.mf } else { &self.ml };
+        anticipated_inflow_lanes(self.world, s, self.states, m, factor)
+    }
+
     /// The gain of move `m` of instrument `k`.
     #[inline(always)]
-    fn of(&self, k: usize, m: Move) -> f64 {
-        let (world, i, x, parts) = (self.world, self.i, &self.x, &self.parts);
+    fn of(&self, k: usize, m: &Move) -> Lanes {
+        let (x, parts) = (&self.x, &self.parts);
         let (f0, l0, flow0) = (self.f0, self.l0, self.flow0);
         let kernel = self.kernel;
         match k {
             // Asylum protection moves forced arrivals and the asylum domain.
             0 => {
-                let f = anticipated_inflow(world, FORCED, i, &self.mf, kernel.factor(0, m));
+                let f = self.anticipated(FORCED, kernel.factor(0, m));
                 parts.flow(f, l0, m.v, x[2], x[3], x[4]) - flow0 + parts.domain(0, m.v, m.option)
                     - self.domain0[0]
             }
             // Labour protection moves labour arrivals and the labour domain.
             1 => {
-                let l = anticipated_inflow(world, LABOUR, i, &self.ml, kernel.factor(1, m));
+                let l = self.anticipated(LABOUR, kernel.factor(1, m));
                 parts.flow(f0, l, x[0], x[2], x[3], x[4]) - flow0 + parts.domain(1, m.v, m.option)
                     - self.domain0[1]
             }
@@ -284,22 +320,22 @@ impl<'a> Gains<'a> {
             3 => {
                 let k = kernel.factor(2, m);
                 parts.flow(
-                    anticipated_inflow(world, FORCED, i, &self.mf, k),
-                    anticipated_inflow(world, LABOUR, i, &self.ml, k),
+                    self.anticipated(FORCED, k),
+                    self.anticipated(LABOUR, k),
                     x[0],
                     x[2],
                     m.v,
                     x[4],
                 ) - flow0
-                    - kernel.c_enforcement * (m.v * m.v - x[3] * x[3])
+                    - Lanes::splat(kernel.c_enforcement) * (m.v * m.v - x[3] * x[3])
             }
             // Legal channels attract both streams, each by its own elasticity, and cost.
             _ => {
-                let f = anticipated_inflow(world, FORCED, i, &self.mf, kernel.factor(3, m));
-                let l = anticipated_inflow(world, LABOUR, i, &self.ml, kernel.factor(4, m));
+                let f = self.anticipated(FORCED, kernel.factor(3, m));
+                let l = self.anticipated(LABOUR, kernel.factor(4, m));
                 parts.flow(f, l, x[0], x[2], x[3], m.v)
                     - flow0
-                    - kernel.c_legal * (m.v * m.v - x[4] * x[4])
+                    - Lanes::splat(kernel.c_legal) * (m.v * m.v - x[4] * x[4])
             }
         }
     }
@@ -314,24 +350,29 @@ impl<'a> Gains<'a> {
 pub fn calibrate_tastes(world: &mut World, scenario: &Scenario) {
     let kernel = Kernel::new(scenario);
     build_penalties(world, scenario);
-    for i in 0..world.n_states {
-        let gains = Gains::new(&kernel, world, scenario, i);
-        let lowest = world.lowest_instruments(i);
-        let taste: [f64; 5] = std::array::from_fn(|k| {
+    let n = world.n_states;
+    for first in (0..n).step_by(LANES) {
+        let states = block(first, n);
+        let gains = Gains::new(&kernel, world, scenario, states);
+        let lowest = lanes_of(|l| world.lowest_instruments(states[l]));
+        let taste: [Lanes; N_INSTRUMENTS] = std::array::from_fn(|k| {
             let x = gains.x[k];
+            // A side the bounds leave no room for stays at x and gains nothing.
             let side = |option| {
-                kernel
-                    .step_to(x, lowest[k], option)
-                    .map_or((x, 0.0), |m| (m.v, gains.of(k, m)))
+                let m = kernel.step_to(x, lowest[k], option);
+                let g = gains.of(k, &m);
+                (
+                    Lanes::select(m.room, m.v, x),
+                    Lanes::select(m.room, g, Lanes::splat(0.0)),
+                )
             };
             let ((down, g_down), (up, g_up)) = (side(0), side(2));
-            if up > down {
-                -(g_up - g_down) / (up - down)
-            } else {
-                0.0
-            }
+            let slope = -(g_up - g_down) / (up - down);
+            Lanes::select(up.gt(down), slope, Lanes::splat(0.0))
         });
-        world.taste[i] = taste;
+        for l in 0..LANES.min(n - first) {
+            world.taste[first + l] = taste.map(|t| t.0[l]);
+        }
     }
 }
 
@@ -381,30 +422,42 @@ pub fn logit_pick_lanes(utility: &[[f64; LANES]; 3], t: f64, u: &[f64; LANES]) -
     lanes(|l| usize::from(target[l] >= w0[l]) + usize::from(target[l] >= w0[l] + w1[l]))
 }
 
-/// The parts of State `i`'s utility that one instrument can move: the flow part (arrivals and
-/// labour gains), one part per protection domain (rights value, running cost, treaty and forum
-/// costs) and enforcement. Their sum is [`utility_of`].
+/// The parts of the utility of the States of a block (a lane each) that one instrument can
+/// move: the flow part (arrivals and labour gains), one part per protection domain (rights
+/// value, running cost, treaty and forum costs) and enforcement. Their sum is [`utility_of`].
 pub struct Parts<'a> {
-    world: &'a World,
     scenario: &'a Scenario,
-    i: usize,
-    h: f64,
-    per_mille: f64,
-    terms: AdmissionTerms,
+    h: Lanes,
+    per_mille: Lanes,
+    income: Lanes,
+    terms: AdmissionTerms<Lanes>,
     /// Share of its recognised refugees the State keeps under responsibility sharing.
-    kept: f64,
+    kept: Lanes,
+    /// Regional cover: its strength and floors.
+    cover: Lanes,
+    floors: [Lanes; N_DOMAINS],
+    /// Treaty and forum costs per domain and option.
+    penalty: [[Lanes; 3]; N_DOMAINS],
 }
 
 impl<'a> Parts<'a> {
-    pub fn new(world: &'a World, scenario: &'a Scenario, i: usize) -> Parts<'a> {
+    #[inline(always)]
+    pub fn new(world: &'a World, scenario: &'a Scenario, states: [usize; LANES]) -> Parts<'a> {
+        let of = |v: &[f64]| Lanes::from_fn(|l| v[states[l]]);
+        let cover = states.map(|i| world.scratch_cover[i]);
+        let penalty = states.map(|i| world.scratch_penalty[i]);
         Parts {
-            world,
             scenario,
-            i,
-            h: world.pressure[i],
-            per_mille: world.per_mille[i],
-            terms: AdmissionTerms::of(world, scenario, i),
-            kept: world.sharing_kept[i],
+            h: of(&world.pressure),
+            per_mille: of(&world.per_mille),
+            income: of(&world.income),
+            terms: AdmissionTerms::lanes(world, scenario, states),
+            kept: of(&world.sharing_kept),
+            cover: Lanes::from_fn(|l| cover[l].0),
+            floors: std::array::from_fn(|d| Lanes::from_fn(|l| cover[l].1[d])),
+            penalty: std::array::from_fn(|d| {
+                std::array::from_fn(|o| Lanes::from_fn(|l| penalty[l][d][o]))
+            }),
         }
     }
 
@@ -414,41 +467,41 @@ impl<'a> Parts<'a> {
     #[inline(always)]
     pub fn flow(
         &self,
-        forced: f64,
-        labour: f64,
-        p_asylum: f64,
-        p_traff: f64,
-        e: f64,
-        l: f64,
-    ) -> f64 {
+        forced: Lanes,
+        labour: Lanes,
+        p_asylum: Lanes,
+        p_traff: Lanes,
+        e: Lanes,
+        l: Lanes,
+    ) -> Lanes {
         let pp = &self.scenario.policy;
         let ap = &self.scenario.admission;
+        let c = Lanes::splat;
         let a = admission(self.scenario, &self.terms, labour, forced, p_asylum, e, l);
-        let victims =
-            a.irregular * fmin(ap.theta0 + ap.theta_enforcement * e, 1.0) * (1.0 - p_traff);
+        let victims = a.irregular
+            * (c(ap.theta0) + c(ap.theta_enforcement) * e).min(c(1.0))
+            * (c(1.0) - p_traff);
         // The refugees that responsibility sharing resettles elsewhere are not seen at home.
-        let visible = labour + forced - a.recognised * (1.0 - self.kept);
+        let visible = labour + forced - a.recognised * (c(1.0) - self.kept);
         self.per_mille
-            * (-self.h * pp.c_irregular * a.irregular
-                - self.h * pp.c_visible * visible
-                - pp.c_trafficking * victims
-                + pp.c_econ * self.world.income[self.i] * a.regular)
+            * (-self.h * c(pp.c_irregular) * a.irregular
+                - self.h * c(pp.c_visible) * visible
+                - c(pp.c_trafficking) * victims
+                + c(pp.c_econ) * self.income * a.regular)
     }
 
     /// Rights value, running cost and treaty and forum costs of domain `d` at level `p`, which is
     /// option `option` (0 down, 1 stay, 2 up) of that domain.
     #[inline(always)]
-    pub fn domain(&self, d: usize, p: f64, option: usize) -> f64 {
+    pub fn domain(&self, d: usize, p: Lanes, option: usize) -> Lanes {
         let pp = &self.scenario.policy;
-        let (cover, floors) = self.world.scratch_cover[self.i];
-        let rights = if cover > 0.0 {
-            fmin(p, floors[d]) + (1.0 - cover) * pos(p - floors[d])
-        } else {
-            p
-        };
-        ((1.0 - self.h) * pp.c_rights * rights - pp.c_protection_cost * p * p)
-            * (1.0 / N_DOMAINS as f64)
-            - self.world.scratch_penalty[self.i][d][option]
+        let c = Lanes::splat;
+        let floor = self.floors[d];
+        let covered = p.min(floor) + (c(1.0) - self.cover) * (p - floor).pos();
+        let rights = Lanes::select(self.cover.gt(c(0.0)), covered, p);
+        ((c(1.0) - self.h) * c(pp.c_rights) * rights - c(pp.c_protection_cost) * p * p)
+            * c(1.0 / N_DOMAINS as f64)
+            - self.penalty[d][option]
     }
 }
 
@@ -590,7 +643,7 @@ mod tests {
     use crate::experiment::seeds;
 
     /// The parts an instrument moves, with the State's tastes, add up to the full utility's
-    /// difference.
+    /// difference (four States in the lanes of one block).
     #[test]
     fn parts_agree_with_the_full_utility() {
         let scenario = Scenario::builtin_default().expect("scenario");
@@ -600,33 +653,79 @@ mod tests {
         flows::initialise(&mut world, &scenario);
         calibrate_tastes(&mut world, &scenario);
         build_penalties(&mut world, &scenario);
-        for i in [0, 17, 64, 180] {
-            let x = world.instruments(i);
+        let states = [0, 17, 64, 180];
+        let parts = Parts::new(&world, &scenario, states);
+        let lane = |f: &dyn Fn(usize) -> f64| Lanes::from_fn(|l| f(states[l]));
+        let x = lanes_of(|l| world.instruments(states[l]));
+        let f0 = lane(&|i| world.inflow[FORCED][i]);
+        let l0 = lane(&|i| world.inflow[LABOUR][i]);
+        let (pp, c) = (&scenario.policy, Lanes::splat);
+        let mut total = parts.flow(f0, l0, x[0], x[2], x[3], x[4])
+            - c(pp.c_enforcement) * x[3] * x[3]
+            - c(pp.c_legal) * x[4] * x[4];
+        for (d, &p) in x.iter().enumerate().take(N_DOMAINS) {
+            total = total + parts.domain(d, p, 1);
+        }
+        for (k, &v) in x.iter().enumerate() {
+            total = total + lane(&|i| world.taste[i][k]) * v;
+        }
+        let mut moved = x;
+        moved[3] = moved[3] + c(0.02);
+        let flow_moved = parts.flow(c(0.9) * f0, c(0.95) * l0, x[0], x[2], moved[3], x[4])
+            - parts.flow(f0, l0, x[0], x[2], x[3], x[4])
+            - c(pp.c_enforcement) * (moved[3] * moved[3] - x[3] * x[3]);
+        for (l, &i) in states.iter().enumerate() {
+            let y: [f64; N_INSTRUMENTS] = x.map(|v| v.0[l]);
             let taste = world.taste[i];
             assert!(taste.iter().any(|&t| t != 0.0), "State {i} has tastes");
-            let (f0, l0) = (world.inflow[FORCED][i], world.inflow[LABOUR][i]);
-            let parts = Parts::new(&world, &scenario, i);
-            let total = parts.flow(f0, l0, x[0], x[2], x[3], x[4])
-                + (0..N_DOMAINS)
-                    .map(|d| parts.domain(d, x[d], 1))
-                    .sum::<f64>()
-                - scenario.policy.c_enforcement * x[3] * x[3]
-                - scenario.policy.c_legal * x[4] * x[4]
-                + (0..N_INSTRUMENTS).map(|k| taste[k] * x[k]).sum::<f64>();
-            let full = utility_of(&world, &scenario, i, &x, f0, l0, 0, 1);
-            assert!((total - full).abs() < 1e-12, "{total} vs {full}");
-            let mut y = x;
-            y[3] += 0.02;
-            let moved = parts.flow(0.9 * f0, 0.95 * l0, y[0], y[2], y[3], y[4])
-                - parts.flow(f0, l0, x[0], x[2], x[3], x[4])
-                - scenario.policy.c_enforcement * (y[3] * y[3] - x[3] * x[3])
-                + taste[3] * 0.02;
-            let full_moved = utility_of(&world, &scenario, i, &y, 0.9 * f0, 0.95 * l0, 3, 2) - full;
+            let (f, lb) = (f0.0[l], l0.0[l]);
+            let full = utility_of(&world, &scenario, i, &y, f, lb, 0, 1);
             assert!(
-                (moved - full_moved).abs() < 1e-12,
-                "{moved} vs {full_moved}"
+                (total.0[l] - full).abs() < 1e-12,
+                "{} vs {full}",
+                total.0[l]
+            );
+            let z = moved.map(|v| v.0[l]);
+            let full_moved = utility_of(&world, &scenario, i, &z, 0.9 * f, 0.95 * lb, 3, 2) - full;
+            let part_moved = flow_moved.0[l] + taste[3] * (z[3] - y[3]);
+            assert!(
+                (part_moved - full_moved).abs() < 1e-12,
+                "{part_moved} vs {full_moved}"
             );
         }
+    }
+
+    /// A State's options and utilities are the same bits whichever States share its block:
+    /// alone in all four lanes, or with three others, in any lane.
+    #[test]
+    fn a_states_options_do_not_depend_on_its_lanes() {
+        let scenario = Scenario::builtin_default().expect("scenario");
+        let facts = scenario.facts().expect("facts");
+        let mut world = World::new(&facts, &scenario, &mut seeds::stream(5, seeds::WORLD));
+        flows::initialise(&mut world, &scenario);
+        calibrate_tastes(&mut world, &scenario);
+        build_penalties(&mut world, &scenario);
+        // Some States at their bounds, so that blocks mix clamped and full moves.
+        for i in (0..world.n_states).step_by(7) {
+            world.protection[i % 3][i] = if i % 2 == 0 { 0.0 } else { 1.0 };
+        }
+        let kernel = Kernel::new(&scenario);
+        let bits = |o: &[([Lanes; 3], [Lanes; 3]); N_INSTRUMENTS], l: usize| -> Vec<u64> {
+            o.iter()
+                .flat_map(|(u, v)| u.iter().chain(v).map(move |x| x.0[l].to_bits()))
+                .collect()
+        };
+        let mut checked = 0;
+        for first in (0..world.n_states - LANES).step_by(3) {
+            let mixed = [first + 3, first, first + 1, first + 2].map(|i| i % world.n_states);
+            let shared = kernel.choices(&world, &scenario, mixed);
+            for (l, &i) in mixed.iter().enumerate() {
+                let alone = kernel.choices(&world, &scenario, [i; LANES]);
+                assert_eq!(bits(&shared, l), bits(&alone, 0), "State {i} in lane {l}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 200, "{checked}");
     }
 
     /// With its tastes, a State's start-year policy is its domestic best response: the moves
@@ -642,25 +741,33 @@ mod tests {
         calibrate_tastes(&mut world, &scenario);
         let kernel = Kernel::new(&scenario);
         let mut interior = 0;
-        for i in 0..world.n_states {
-            let gains = Gains::new(&kernel, &world, &scenario, i);
+        let n = world.n_states;
+        for first in (0..n).step_by(LANES) {
+            let states = block(first, n);
+            let gains = Gains::new(&kernel, &world, &scenario, states);
             for k in 0..N_INSTRUMENTS {
-                let x = gains.x[k];
-                let (Some(down), Some(up)) = (kernel.step_to(x, 0.0, 0), kernel.step_to(x, 0.0, 2))
-                else {
-                    continue;
-                };
-                let taste = world.taste[i][k];
-                let g_down = gains.of(k, down) + taste * down.change;
-                let g_up = gains.of(k, up) + taste * up.change;
-                let scale = gains.of(k, up).abs().max(gains.of(k, down).abs()).max(1e-3);
-                assert!(
-                    (g_up - g_down).abs() <= 1e-9 * scale,
-                    "State {i}, instrument {k}: down {g_down}, up {g_up}"
+                let zero = Lanes::splat(0.0);
+                let (down, up) = (
+                    kernel.step_to(gains.x[k], zero, 0),
+                    kernel.step_to(gains.x[k], zero, 2),
                 );
-                let adjust = scenario.policy.c_adjust * up.change.abs();
-                assert!(g_up < adjust, "State {i}, instrument {k}: up gains {g_up}");
-                interior += 1;
+                let (gd, gu) = (gains.of(k, &down), gains.of(k, &up));
+                for (l, &i) in states.iter().enumerate().take(LANES.min(n - first)) {
+                    if !(down.room[l] && up.room[l]) {
+                        continue;
+                    }
+                    let taste = world.taste[i][k];
+                    let g_down = gd.0[l] + taste * down.change.0[l];
+                    let g_up = gu.0[l] + taste * up.change.0[l];
+                    let scale = gu.0[l].abs().max(gd.0[l].abs()).max(1e-3);
+                    assert!(
+                        (g_up - g_down).abs() <= 1e-9 * scale,
+                        "State {i}, instrument {k}: down {g_down}, up {g_up}"
+                    );
+                    let adjust = scenario.policy.c_adjust * up.change.0[l].abs();
+                    assert!(g_up < adjust, "State {i}, instrument {k}: up gains {g_up}");
+                    interior += 1;
+                }
             }
         }
         assert!(interior > 900, "{interior} interior instruments");
