@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{fill_words, logistic, to_uniform};
 use crate::scenario::Scenario;
-use crate::world::{LABOUR, World};
+use crate::world::{FORCED, LABOUR, World};
 
 /// One agreement in force.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,21 +52,34 @@ pub fn slot(index: &[(u32, u32, u32)], origin: u32, destination: u32) -> u32 {
 
 /// Recomputes the coverage of every corridor and the labour floors from the agreements in force,
 /// under the bilateral settings in force (`world.bilateral`).
+///
+/// Only the corridors an agreement covers are touched: those of the last rebuild are reset, the
+/// agreements in force added, and their factors recomputed. A corridor no agreement covers has
+/// coverage 0, factor exactly 1 and no labour under agreements, as a pass over every corridor
+/// would give it ($1 + 0 \cdot k_L + 0 \cdot k_V = 1$ for the finite $k$ the parameter bounds
+/// allow), at the cost of the agreements rather than of all region-destination pairs.
 pub fn rebuild(world: &mut World) {
     let bp = world.bilateral.clone();
     let n = world.n_states;
     let kl = bp.labour_attraction.exp() - 1.0;
     let kv = bp.visa_attraction.exp() - 1.0;
-    world.coverage_labour.fill(0.0);
-    world.coverage_readmission.fill(0.0);
+    let mut touched = std::mem::take(&mut world.bilateral_touched);
+    for &k in &touched {
+        let k = k as usize;
+        world.coverage_labour[k] = 0.0;
+        world.coverage_readmission[k] = 0.0;
+        world.labour_factor[k] = 1.0;
+        world.covered_labour[k] = 0.0;
+    }
+    touched.clear();
     world.bilateral_floor.fill(0.0);
-    let mut floor_weight = vec![0.0; 0];
-    std::mem::swap(&mut floor_weight, &mut world.scratch_floor_weight);
+    let mut floor_weight = std::mem::take(&mut world.scratch_floor_weight);
     floor_weight.clear();
     floor_weight.resize(n, 0.0);
     for a in &world.agreements {
         let (o, j) = (a.origin as usize, a.destination as usize);
         let k = world.region[o] as usize * n + j;
+        touched.push(k as u32);
         let w = world.origin_share[o];
         if a.readmission {
             world.coverage_readmission[k] = (world.coverage_readmission[k] + w).min(1.0);
@@ -82,16 +95,22 @@ pub fn rebuild(world: &mut World) {
         }
     }
     world.scratch_floor_weight = floor_weight;
-    for k in 0..world.labour_factor.len() {
+    // A corridor of several agreements is recomputed once per agreement, to the same value.
+    for &k in &touched {
+        let k = k as usize;
         let (cl, cr) = (world.coverage_labour[k], world.coverage_readmission[k]);
         let factor = 1.0 + cl * kl + cr * kv;
         world.labour_factor[k] = factor;
         world.covered_labour[k] = cl * (1.0 + kl) / factor;
     }
+    world.bilateral_touched = touched;
 }
 
 /// Each destination's share of this year's labour arrivals under labour agreements and of its
 /// forced arrivals from readmission partners, from the corridor shares of destination choice.
+/// Compiled into the AVX2 build of the flows (it runs inside them), a row of destinations per
+/// origin region.
+#[inline(always)]
 pub fn corridor_shares(world: &mut World) {
     let (n, nr) = (world.n_states, world.n_regions);
     world.bilateral_share.fill(0.0);
@@ -100,23 +119,27 @@ pub fn corridor_shares(world: &mut World) {
         return;
     }
     for r in 0..nr {
-        let (pl, pf) = (
-            world.pool[LABOUR * nr + r],
-            world.pool[crate::world::FORCED * nr + r],
+        let (pl, pf) = (world.pool[LABOUR * nr + r], world.pool[FORCED * nr + r]);
+        let row = r * n..(r + 1) * n;
+        let labour = &world.share[(LABOUR * nr + r) * n..(LABOUR * nr + r + 1) * n];
+        let forced = &world.share[(FORCED * nr + r) * n..(FORCED * nr + r + 1) * n];
+        let (covered, readmission) = (
+            &world.covered_labour[row.clone()],
+            &world.coverage_readmission[row],
         );
+        let (bilateral_share, readmission_share) = (
+            &mut world.bilateral_share[..n],
+            &mut world.readmission_share[..n],
+        );
+        let (labour, forced, covered, readmission) =
+            (&labour[..n], &forced[..n], &covered[..n], &readmission[..n]);
         for j in 0..n {
-            let k = r * n + j;
-            let labour = pl * world.share[(LABOUR * nr + r) * n + j];
-            let forced = pf * world.share[(crate::world::FORCED * nr + r) * n + j];
-            world.bilateral_share[j] += labour * world.covered_labour[k];
-            world.readmission_share[j] += forced * world.coverage_readmission[k];
+            bilateral_share[j] += pl * labour[j] * covered[j];
+            readmission_share[j] += pf * forced[j] * readmission[j];
         }
     }
     for j in 0..n {
-        let (l, f) = (
-            world.inflow[LABOUR][j],
-            world.inflow[crate::world::FORCED][j],
-        );
+        let (l, f) = (world.inflow[LABOUR][j], world.inflow[FORCED][j]);
         world.bilateral_share[j] = if l > 0.0 {
             (world.bilateral_share[j] / l).min(1.0)
         } else {
@@ -245,7 +268,7 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     fill_words(rng, &mut words[..n]);
     let loss = scenario.forum_dynamics.reputation_loss;
     for (j, &word) in words[..n].iter().enumerate() {
-        let forced = world.inflow[crate::world::FORCED][j];
+        let forced = world.inflow[FORCED][j];
         if world.readmitted[j] > 0.0 && forced > 0.0 && to_uniform(word) < bp.transparency {
             let seen = world.readmitted[j] / forced;
             world.reputation[j] = (world.reputation[j] - loss * seen).max(0.0);

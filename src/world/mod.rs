@@ -245,6 +245,8 @@ pub struct World {
     pub labour_factor: Vec<f64>,
     /// Share of each corridor's labour arrivals under labour agreements.
     pub covered_labour: Vec<f64>,
+    /// The corridors (`r * n_states + j`) the agreements covered at the last rebuild.
+    pub bilateral_touched: Vec<u32>,
     /// Labour protection each destination's agreements commit it to.
     pub bilateral_floor: Vec<f64>,
     pub scratch_floor_weight: Vec<f64>,
@@ -592,6 +594,9 @@ impl World {
             }
         }
         let words = (2 * n).max(2 * bilateral_candidates.len());
+        // Every agreement in force covers one corridor: at most the record's and two per
+        // candidate pair, so the list of covered corridors never grows in the yearly loop.
+        let touched = agreements.len() + 2 * bilateral_candidates.len();
         let mut world = World {
             event_targets,
             n_states: n,
@@ -684,6 +689,7 @@ impl World {
             coverage_readmission: vec![0.0; n * nr],
             labour_factor: vec![1.0; n * nr],
             covered_labour: vec![0.0; n * nr],
+            bilateral_touched: Vec::with_capacity(touched),
             bilateral_floor: vec![0.0; n],
             scratch_floor_weight: vec![0.0; n],
             ones: vec![1.0; n],
