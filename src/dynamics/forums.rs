@@ -21,10 +21,10 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::math::{fmax, fmin, pos};
+use super::math::{LANES, Lanes, Real, fmax, fmin, pos};
 use super::{fill_words, logistic, to_uniform};
 use crate::scenario::{ForumDynamics, Scenario};
-use crate::world::{ForumState, N_DOMAINS, World, forum_voice, mean_of_domains};
+use crate::world::{ForumState, N_DOMAINS, World, forum_voice};
 
 /// Agenda weight per instrument: asylum, labour, trafficking, enforcement, legal channels (labour).
 #[inline(always)]
@@ -97,15 +97,17 @@ pub fn norm_weight(f: &ForumState, scenario: &Scenario) -> f64 {
 
 /// Agenda-weighted shortfall of protection levels `p` below an anchor.
 #[inline(always)]
-pub fn shortfall(agenda: &[f64; 5], anchor: &[f64; N_DOMAINS], p: &[f64]) -> f64 {
+pub fn shortfall<T: Real>(agenda: &[f64; 5], anchor: &[f64; N_DOMAINS], p: &[T]) -> T {
     let total = agenda[0] + agenda[1] + agenda[2];
     if total <= 0.0 {
-        return 0.0;
+        return T::splat(0.0);
     }
-    (0..N_DOMAINS)
-        .map(|d| agenda[d] * pos(anchor[d] - p[d]))
-        .sum::<f64>()
-        / total
+    // The terms are never negative (nor -0), so adding them from +0 gives the bits of `sum`.
+    let mut gap = T::splat(0.0);
+    for d in 0..N_DOMAINS {
+        gap = gap + T::splat(agenda[d]) * (T::splat(anchor[d]) - p[d]).pos();
+    }
+    gap / T::splat(total)
 }
 
 /// What a meeting reads of one State, gathered once a year from the start-of-step world: every
@@ -402,40 +404,41 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     let mut sums = [0.0; 5];
     let (mut dest_voice, mut dest_enforcement) = (0.0, 0.0);
     let snapshot = &world.scratch_snapshot;
-    // First each participant's attendance, trust and weight: no participant waits on another,
-    // so the long chain of each (shortfall, exponential, division, coin, trust) overlaps with
-    // its neighbours'.
-    let participants = forum
-        .participants
-        .iter()
-        .zip(&forum.voice)
-        .zip(forum.trust.iter_mut())
-        .zip(forum.attended.iter_mut())
-        .zip(forum.scratch_weight.iter_mut())
-        .zip(draws.iter());
-    for (((((&i, &voice), trust), attended), weight), &word) in participants {
-        let s = &snapshot[i as usize];
-        let gap = binding.map_or(0.0, |a| shortfall(&agenda, &a, &s.x));
-        let t = *trust;
-        let logit = fd.attend_base + fd.attend_trust * t - obligation * s.pressure * gap;
-        let came = to_uniform(word) < logistic(logit);
-        *attended = came;
-        let gained = t + fd.trust_gain * (1.0 - t);
-        let lost = t - fd.trust_decay * t;
-        *trust = if came { gained } else { lost };
-        let r = &s.rights_score;
+    // First each participant's attendance, trust and weight, four participants at a time, a
+    // lane each: no participant waits on another, so the long chain of each (shortfall,
+    // exponential, division, coin, trust) runs in the lanes of one register. The last block
+    // repeats the last participant in its empty lanes and drops them.
+    let c = Lanes::splat;
+    for first in (0..np).step_by(LANES) {
+        let k: [usize; LANES] = std::array::from_fn(|l| (first + l).min(np - 1));
+        let s = k.map(|k| &snapshot[forum.participants[k] as usize]);
+        let x: [Lanes; N_DOMAINS] = std::array::from_fn(|d| Lanes::from_fn(|l| s[l].x[d]));
+        let gap = binding.map_or(c(0.0), |a| shortfall(&agenda, &a, &x));
+        let t = Lanes::from_fn(|l| forum.trust[k[l]]);
+        let pressure = Lanes::from_fn(|l| s[l].pressure);
+        let logit = c(fd.attend_base) + c(fd.attend_trust) * t - c(obligation) * pressure * gap;
+        // The logistic of the logit, 1 / (1 + e^{-logit}).
+        let p_attend = c(1.0) / (c(1.0) + (-logit).exp());
+        let came: [bool; LANES] = std::array::from_fn(|l| to_uniform(draws[k[l]]) < p_attend.0[l]);
+        let gained = t + c(fd.trust_gain) * (c(1.0) - t);
+        let lost = t - c(fd.trust_decay) * t;
+        let trust = Lanes::select(came, gained, lost);
+        let r: [Lanes; N_DOMAINS] =
+            std::array::from_fn(|d| Lanes::from_fn(|l| s[l].rights_score[d]));
         let rights = if agenda_p > 0.0 {
-            (agenda[0] * r[0] + agenda[1] * r[1] + agenda[2] * r[2]) * inverse_agenda
+            (c(agenda[0]) * r[0] + c(agenda[1]) * r[1] + c(agenda[2]) * r[2]) * c(inverse_agenda)
         } else {
-            mean_of_domains(r)
+            (r[0] + r[1] + r[2]) / c(N_DOMAINS as f64)
         };
+        let judged = c(lens) * Lanes::from_fn(|l| s[l].cut_score)
+            + c(1.0 - lens) * Lanes::from_fn(|l| s[l].gain_score);
+        let voice = Lanes::from_fn(|l| forum.voice[k[l]]);
         // Never negative; 0 for a non-attendee, whose terms below then add exactly nothing.
-        *weight = if came {
-            let judged = lens * s.cut_score + (1.0 - lens) * s.gain_score;
-            voice * ((1.0 - w) * judged + w * rights)
-        } else {
-            0.0
-        };
+        let weight = Lanes::select(came, voice * (c(1.0 - w) * judged + c(w) * rights), c(0.0));
+        let end = first + LANES.min(np - first);
+        forum.attended[first..end].copy_from_slice(&came[..end - first]);
+        forum.trust[first..end].copy_from_slice(&trust.0[..end - first]);
+        forum.scratch_weight[first..end].copy_from_slice(&weight.0[..end - first]);
     }
     // Then the sums, in participant order.
     let participants = forum
