@@ -39,7 +39,8 @@ pub struct Streams {
     pub treaties: Vec<ChaCha8Rng>,
 }
 
-/// Prepares a freshly built world for its first year.
+/// Prepares a world for its first year, as [`World::new`] built it from the world stream of `key`
+/// (`experiment::seeds::WORLD`).
 ///
 /// First the arrivals of the year before (so that the first year's changes are measured against a
 /// real year). Then, with `world.steady_start`, the quasi-steady state of the factual start (the
@@ -56,7 +57,7 @@ pub fn start(
 ) {
     flows::initialise(world, scenario);
     if scenario.world.steady_start > 0.0 {
-        let factual = factual_start(scenario, facts, key);
+        let factual = factual_start(world, scenario, facts, key);
         world.pressure.copy_from_slice(&factual.pressure);
         world.discourse.copy_from_slice(&factual.discourse);
         world.taste.copy_from_slice(&factual.taste);
@@ -73,11 +74,16 @@ pub fn start(
 /// * pressure at its steady level for the start-year arrivals and that discourse;
 /// * treaty parties from the ratification history before the start year;
 /// * each State's tastes set so that its start-year policy is its best response to all of it.
-pub fn factual_start(scenario: &Scenario, facts: &Facts, key: u64) -> World {
+///
+/// `world` is the replication's world as [`World::new`] built it from the world stream of `key`
+/// and [`flows::initialise`] prepared it: its States are those of the factual world, since the
+/// factual scenario draws them from the same stream with the same parameters, and the arrivals
+/// of the year before do not depend on the institutions. So the factual world is `world` under
+/// the factual institutions ([`World::under`]), not a second world built and initialised.
+pub fn factual_start(world: &World, scenario: &Scenario, facts: &Facts, key: u64) -> World {
     use crate::experiment::seeds;
     let factual = scenario.factual_scenario();
-    let mut fw = World::new(facts, &factual, &mut seeds::stream(key, seeds::WORLD));
-    flows::initialise(&mut fw, &factual);
+    let mut fw = world.under(facts, &factual);
     let start = factual.run.start_year;
     let fd = &factual.forum_dynamics;
     // Forums that met before the start, and the discourse they give.

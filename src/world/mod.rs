@@ -348,78 +348,20 @@ pub fn mean_of_domains(p: &[f64]) -> f64 {
     (p[0] + p[1] + p[2]) / N_DOMAINS as f64
 }
 
-impl World {
-    /// Builds the world of one replication. All draws come from `rng` (the world-jitter stream),
-    /// in State order, a fixed number per State.
-    pub fn new(facts: &Facts, scenario: &Scenario, rng: &mut ChaCha8Rng) -> World {
-        let n = facts.n_states();
-        let nr = facts.n_regions();
-        let wp = &scenario.world;
-        let mut income = Vec::with_capacity(n);
-        let mut h0 = Vec::with_capacity(n);
-        let mut protection: [Vec<f64>; N_DOMAINS] = Default::default();
-        let mut enforcement = Vec::with_capacity(n);
-        let mut legal = Vec::with_capacity(n);
-        let mut election_period = Vec::with_capacity(n);
-        let mut election_phase = Vec::with_capacity(n);
-        let span = (wp.election_period_max - wp.election_period_min) as u32 + 1;
-        for i in 0..n {
-            let y =
-                (facts.income_group[i].level() + jitter(rng, wp.income_jitter)).clamp(0.02, 1.0);
-            income.push(y);
-            let imm_share = facts.immigrants[i] / facts.population[i].max(1.0);
-            let h = wp.h0_base
-                + wp.h0_income * (y - 0.5)
-                + wp.h0_immigrant * imm_share.min(0.5)
-                + jitter(rng, wp.h0_jitter);
-            h0.push(h.clamp(0.0, 1.0));
-            for p in protection.iter_mut() {
-                p.push((wp.p0_base + wp.p0_income * y + jitter(rng, wp.p0_jitter)).clamp(0.0, 1.0));
-            }
-            enforcement
-                .push((wp.e0_base + wp.e0_income * y + jitter(rng, wp.e0_jitter)).clamp(0.0, 1.0));
-            legal.push((wp.l0_base + wp.l0_income * y + jitter(rng, wp.l0_jitter)).clamp(0.0, 1.0));
-            let period = wp.election_period_min as u32 + (rng.random::<u32>() % span);
-            election_period.push(period as u8);
-            election_phase.push((rng.random::<u32>() % period) as u8);
-        }
-        if wp.recorded_start > 0.0 {
-            start_from_record(
-                facts,
-                scenario,
-                &mut protection,
-                &mut enforcement,
-                &mut legal,
-            );
-        }
-        // Weight in migration governance: a State's stake as a destination (its immigrant
-        // stock) times its capacity (income), as a share of the world's.
-        let weight = |i: usize| income[i] * facts.immigrants[i].max(1.0);
-        let weight_total: f64 = (0..n).map(weight).sum();
-        let power: Vec<f64> = (0..n).map(|i| weight(i) / weight_total).collect();
-        let mean_pop = facts.population.iter().sum::<f64>() / n as f64;
-        let log_size = facts
-            .population
-            .iter()
-            .map(|p| (p / mean_pop).ln())
-            .collect();
-        let psi = scenario.flows.psi;
-        let emigration_weight: Vec<f64> = (0..n)
-            .map(|i| facts.population[i] * (1.0 - income[i]).max(0.0).powf(psi))
-            .collect();
-        let mut region_base = vec![0.0; nr];
-        for i in 0..n {
-            region_base[facts.region[i] as usize] += emigration_weight[i];
-        }
-        let irregular_share0 = 0.15;
-        let stock_refugee: Vec<f64> = facts.refugees.clone();
-        let stock_irregular: Vec<f64> = (0..n)
-            .map(|i| (facts.immigrants[i] - facts.refugees[i]).max(0.0) * irregular_share0)
-            .collect();
-        let stock_regular: Vec<f64> = (0..n)
-            .map(|i| (facts.immigrants[i] - facts.refugees[i]).max(0.0) * (1.0 - irregular_share0))
-            .collect();
+/// The institutions of a world as they start: the forums (participants, voices, trust), the
+/// treaties (eligibility, fixed and recorded parties) and the targets of the scheduled events.
+/// They come from the scenario's institutions, the facts and the States' power alone, and
+/// nothing else of the world depends on them when it is built, so a world under other
+/// institutions is a copy of it with these replaced ([`World::under`]).
+struct Institutions {
+    forums: Vec<ForumState>,
+    treaties: Vec<TreatyState>,
+    event_targets: Vec<Vec<u32>>,
+}
 
+impl Institutions {
+    fn new(facts: &Facts, scenario: &Scenario, power: &[f64]) -> Institutions {
+        let n = facts.n_states();
         let forums = scenario
             .forums
             .iter()
@@ -444,7 +386,7 @@ impl World {
                 }
                 let mut voice = vec![0.0; np];
                 forum_voice(
-                    &power,
+                    power,
                     &participants,
                     members.len(),
                     &chair,
@@ -533,6 +475,91 @@ impl World {
                 | Event::Enforcement { members, .. } => members.resolve(facts, Role::Member),
             })
             .collect();
+        Institutions {
+            forums,
+            treaties,
+            event_targets,
+        }
+    }
+}
+
+impl World {
+    /// Builds the world of one replication. All draws come from `rng` (the world-jitter stream),
+    /// in State order, a fixed number per State.
+    pub fn new(facts: &Facts, scenario: &Scenario, rng: &mut ChaCha8Rng) -> World {
+        let n = facts.n_states();
+        let nr = facts.n_regions();
+        let wp = &scenario.world;
+        let mut income = Vec::with_capacity(n);
+        let mut h0 = Vec::with_capacity(n);
+        let mut protection: [Vec<f64>; N_DOMAINS] = Default::default();
+        let mut enforcement = Vec::with_capacity(n);
+        let mut legal = Vec::with_capacity(n);
+        let mut election_period = Vec::with_capacity(n);
+        let mut election_phase = Vec::with_capacity(n);
+        let span = (wp.election_period_max - wp.election_period_min) as u32 + 1;
+        for i in 0..n {
+            let y =
+                (facts.income_group[i].level() + jitter(rng, wp.income_jitter)).clamp(0.02, 1.0);
+            income.push(y);
+            let imm_share = facts.immigrants[i] / facts.population[i].max(1.0);
+            let h = wp.h0_base
+                + wp.h0_income * (y - 0.5)
+                + wp.h0_immigrant * imm_share.min(0.5)
+                + jitter(rng, wp.h0_jitter);
+            h0.push(h.clamp(0.0, 1.0));
+            for p in protection.iter_mut() {
+                p.push((wp.p0_base + wp.p0_income * y + jitter(rng, wp.p0_jitter)).clamp(0.0, 1.0));
+            }
+            enforcement
+                .push((wp.e0_base + wp.e0_income * y + jitter(rng, wp.e0_jitter)).clamp(0.0, 1.0));
+            legal.push((wp.l0_base + wp.l0_income * y + jitter(rng, wp.l0_jitter)).clamp(0.0, 1.0));
+            let period = wp.election_period_min as u32 + (rng.random::<u32>() % span);
+            election_period.push(period as u8);
+            election_phase.push((rng.random::<u32>() % period) as u8);
+        }
+        if wp.recorded_start > 0.0 {
+            start_from_record(
+                facts,
+                scenario,
+                &mut protection,
+                &mut enforcement,
+                &mut legal,
+            );
+        }
+        // Weight in migration governance: a State's stake as a destination (its immigrant
+        // stock) times its capacity (income), as a share of the world's.
+        let weight = |i: usize| income[i] * facts.immigrants[i].max(1.0);
+        let weight_total: f64 = (0..n).map(weight).sum();
+        let power: Vec<f64> = (0..n).map(|i| weight(i) / weight_total).collect();
+        let mean_pop = facts.population.iter().sum::<f64>() / n as f64;
+        let log_size = facts
+            .population
+            .iter()
+            .map(|p| (p / mean_pop).ln())
+            .collect();
+        let psi = scenario.flows.psi;
+        let emigration_weight: Vec<f64> = (0..n)
+            .map(|i| facts.population[i] * (1.0 - income[i]).max(0.0).powf(psi))
+            .collect();
+        let mut region_base = vec![0.0; nr];
+        for i in 0..n {
+            region_base[facts.region[i] as usize] += emigration_weight[i];
+        }
+        let irregular_share0 = 0.15;
+        let stock_refugee: Vec<f64> = facts.refugees.clone();
+        let stock_irregular: Vec<f64> = (0..n)
+            .map(|i| (facts.immigrants[i] - facts.refugees[i]).max(0.0) * irregular_share0)
+            .collect();
+        let stock_regular: Vec<f64> = (0..n)
+            .map(|i| (facts.immigrants[i] - facts.refugees[i]).max(0.0) * (1.0 - irregular_share0))
+            .collect();
+
+        let Institutions {
+            forums,
+            treaties,
+            event_targets,
+        } = Institutions::new(facts, scenario, &power);
         let capacity: Vec<f64> = (0..n).map(|i| income[i] * facts.population[i]).collect();
         let bp = &scenario.bilateral;
         let start = scenario.run.start_year;
@@ -699,6 +726,25 @@ impl World {
         };
         crate::dynamics::bilateral::rebuild(&mut world);
         world
+    }
+
+    /// This world under the institutions of `scenario`, a scenario with this world's parameters
+    /// (`Scenario::factual_scenario`): what [`World::new`] builds for it from the same stream, as
+    /// long as nothing has yet changed what the institutions act on (the factual world of
+    /// `dynamics::factual_start`, taken before the first year). A copy is much cheaper than
+    /// drawing and building the States again.
+    pub fn under(&self, facts: &Facts, scenario: &Scenario) -> World {
+        let Institutions {
+            forums,
+            treaties,
+            event_targets,
+        } = Institutions::new(facts, scenario, &self.power);
+        World {
+            forums,
+            treaties,
+            event_targets,
+            ..self.clone()
+        }
     }
 
     /// Mean protection of State `i` over the three domains.
