@@ -77,38 +77,48 @@ impl Selector {
         if self.is_empty_rule() {
             return Vec::new();
         }
-        // A mask, not a list: this runs for every forum of every replication.
-        let data_set: Option<Vec<bool>> = self.data.as_ref().map(|name| {
-            let mut mask = vec![false; facts.n_states()];
-            for (i, r) in facts.forum_roles.get(name).into_iter().flatten() {
-                if *r == role {
-                    mask[*i as usize] = true;
+        // Each rule marks the States it names with a bit of its own, from what it names (codes,
+        // a region's States and a forum's table through the facts' lookups), and the States with
+        // the bit of every rule given are selected: no pass over the States per rule and State.
+        // This runs for every forum and treaty of every replication.
+        const ISO3: u8 = 1;
+        const REGION: u8 = 2;
+        const INCOME: u8 = 4;
+        const DATA: u8 = 8;
+        let mut marks = vec![0u8; facts.n_states()];
+        let mut required = 0;
+        if let Some(codes) = &self.iso3 {
+            required |= ISO3;
+            for i in codes.iter().filter_map(|c| facts.state_of_code(c)) {
+                marks[i as usize] |= ISO3;
+            }
+        }
+        if let Some(regions) = &self.regions {
+            required |= REGION;
+            for &i in regions.iter().flat_map(|r| facts.states_in_region(r)) {
+                marks[i as usize] |= REGION;
+            }
+        }
+        if let Some(groups) = &self.income {
+            required |= INCOME;
+            for (mark, group) in marks.iter_mut().zip(&facts.income_group) {
+                if groups.contains(group) {
+                    *mark |= INCOME;
                 }
             }
-            mask
-        });
-        let codes: Option<Vec<&str>> = self.iso3.as_ref().map(|codes| {
-            let mut sorted: Vec<&str> = codes.iter().map(String::as_str).collect();
-            sorted.sort_unstable();
-            sorted
-        });
-        (0..facts.n_states())
-            .filter(|&i| {
-                codes
-                    .as_ref()
-                    .is_none_or(|c| c.binary_search(&facts.iso3[i].as_str()).is_ok())
-                    && self
-                        .regions
-                        .as_ref()
-                        .is_none_or(|rs| rs.iter().any(|r| facts.in_region(i, r)))
-                    && self
-                        .income
-                        .as_ref()
-                        .is_none_or(|gs| gs.contains(&facts.income_group[i]))
-                    && data_set.as_ref().is_none_or(|d| d[i])
-            })
-            .map(|i| i as u32)
-            .collect()
+        }
+        if let Some(name) = &self.data {
+            required |= DATA;
+            for &(i, r) in facts.forum_roles.get(name).into_iter().flatten() {
+                if r == role {
+                    marks[i as usize] |= DATA;
+                }
+            }
+        }
+        let selected = marks.iter().filter(|&&m| m == required).count();
+        let mut states = Vec::with_capacity(selected);
+        states.extend((0..facts.n_states() as u32).filter(|&i| marks[i as usize] == required));
+        states
     }
 }
 
@@ -710,5 +720,83 @@ impl Scenario {
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
         format!("{h:016x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition of a selection, State by State: every rule given holds.
+    fn selected_one_by_one(s: &Selector, facts: &Facts, role: Role) -> Vec<u32> {
+        if s.is_empty_rule() {
+            return Vec::new();
+        }
+        (0..facts.n_states())
+            .filter(|&i| {
+                s.iso3.as_ref().is_none_or(|c| c.contains(&facts.iso3[i]))
+                    && s.regions
+                        .as_ref()
+                        .is_none_or(|rs| rs.iter().any(|r| facts.in_region(i, r)))
+                    && s.income
+                        .as_ref()
+                        .is_none_or(|gs| gs.contains(&facts.income_group[i]))
+                    && s.data.as_ref().is_none_or(|name| {
+                        facts.forum_roles[name]
+                            .iter()
+                            .any(|&(j, r)| j as usize == i && r == role)
+                    })
+            })
+            .map(|i| i as u32)
+            .collect()
+    }
+
+    #[test]
+    fn resolve_selects_what_every_rule_given_selects() {
+        let facts = Facts::un193(2007).expect("embedded data");
+        let strings = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let selectors = [
+            Selector::none(),
+            Selector {
+                all: true,
+                ..Selector::none()
+            },
+            Selector {
+                iso3: strings(&["FRA", "DEU", "AUS", "FRA", "XXX"]),
+                ..Selector::none()
+            },
+            Selector {
+                regions: strings(&["Europe", "Western Africa"]),
+                ..Selector::none()
+            },
+            Selector {
+                income: Some(vec![IncomeGroup::High]),
+                ..Selector::none()
+            },
+            Selector {
+                data: Some("IGC".into()),
+                ..Selector::none()
+            },
+            Selector {
+                all: true,
+                regions: strings(&["Europe"]),
+                income: Some(vec![IncomeGroup::High, IncomeGroup::UpperMiddle]),
+                ..Selector::none()
+            },
+            Selector {
+                iso3: strings(&["AUS", "USA", "FRA", "IDN"]),
+                data: Some("Bali".into()),
+                ..Selector::none()
+            },
+        ];
+        for s in &selectors {
+            for role in [Role::Member, Role::Observer] {
+                assert_eq!(
+                    s.resolve(&facts, role),
+                    selected_one_by_one(s, &facts, role),
+                    "{s:?}"
+                );
+            }
+        }
     }
 }

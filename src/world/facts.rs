@@ -102,6 +102,10 @@ pub struct Facts {
     pub corridor_groups: Vec<String>,
     /// The record of the past up to each table's cut-off (un193 only; else empty).
     pub history: Arc<History>,
+    /// The States in the order of their codes, for finding a code by binary search.
+    by_iso3: Vec<u32>,
+    /// The States of each region, sub-region and continent name, in State order.
+    by_region: BTreeMap<String, Vec<u32>>,
 }
 
 impl Facts {
@@ -116,6 +120,43 @@ impl Facts {
     /// Index of a State by its code.
     pub fn state_by_iso3(&self, code: &str) -> Option<u32> {
         self.iso3.iter().position(|c| c == code).map(|i| i as u32)
+    }
+
+    /// Index of a State by its code, by binary search (once the facts are built).
+    pub fn state_of_code(&self, code: &str) -> Option<u32> {
+        self.by_iso3
+            .binary_search_by(|&i| self.iso3[i as usize].as_str().cmp(code))
+            .ok()
+            .map(|k| self.by_iso3[k])
+    }
+
+    /// The States that lie in the region, sub-region or continent `name` (those for which
+    /// [`Facts::in_region`] holds), in State order.
+    pub fn states_in_region(&self, name: &str) -> &[u32] {
+        self.by_region.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Builds the lookups by code and by region name, once the States are read: scenario
+    /// selectors use them for every forum and treaty of every replication.
+    fn index_names(&mut self) {
+        let mut by_iso3: Vec<u32> = (0..self.n_states() as u32).collect();
+        by_iso3.sort_by(|&a, &b| self.iso3[a as usize].cmp(&self.iso3[b as usize]));
+        let mut by_region: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for i in 0..self.n_states() {
+            let [sub_region, continent] = &self.region_aliases[i];
+            for name in [
+                &self.region_names[self.region[i] as usize],
+                sub_region,
+                continent,
+            ] {
+                let states = by_region.entry(name.clone()).or_default();
+                if states.last() != Some(&(i as u32)) {
+                    states.push(i as u32);
+                }
+            }
+        }
+        self.by_iso3 = by_iso3;
+        self.by_region = by_region;
     }
 
     /// Whether a name is a region, sub-region or continent of this world.
@@ -173,6 +214,8 @@ impl Facts {
             corridors: Vec::new(),
             corridor_groups: Vec::new(),
             history: Arc::default(),
+            by_iso3: Vec::new(),
+            by_region: BTreeMap::new(),
         };
         let num = |s: &str, what: &str| -> Result<f64> {
             if s.is_empty() {
@@ -218,6 +261,7 @@ impl Facts {
             facts.emigrants.push(num(&field(8), "emigrants_2015")?);
             facts.refugees.push(num(&field(9), "refugees_hosted_2015")?);
         }
+        facts.index_names();
         facts.interpolate_stocks(start_year)?;
         let (network, corridors, groups, region_group) = facts.corridor_network()?;
         facts.network = network;
@@ -435,6 +479,8 @@ impl Facts {
             corridors: Vec::new(),
             corridor_groups: Vec::new(),
             history: Arc::default(),
+            by_iso3: Vec::new(),
+            by_region: BTreeMap::new(),
         };
         for _ in 0..n {
             let u: f64 = rng.random();
@@ -470,6 +516,7 @@ impl Facts {
             }
         }
         f.network = origin_major(&f.network, n_regions);
+        f.index_names();
         f
     }
 }
@@ -549,5 +596,31 @@ mod tests {
         assert_ne!(a.population, c.population);
         assert_eq!(a.n_regions(), 5);
         assert_eq!(a.region[49], 4);
+    }
+
+    /// The lookups by code and by region name give what the linear definitions give, for every
+    /// code and every name of both kinds of world.
+    #[test]
+    fn lookups_agree_with_the_linear_definitions() {
+        for f in [
+            Facts::un193(2007).expect("embedded data"),
+            Facts::synthetic(50, 5, 7),
+        ] {
+            for (i, code) in f.iso3.iter().enumerate() {
+                assert_eq!(f.state_of_code(code), Some(i as u32));
+            }
+            assert_eq!(f.state_of_code("XXX"), None);
+            let names = f
+                .region_names
+                .iter()
+                .chain(f.region_aliases.iter().flatten());
+            for name in names.chain([&"Nowhere".to_string()]) {
+                let linear: Vec<u32> = (0..f.n_states())
+                    .filter(|&i| f.in_region(i, name))
+                    .map(|i| i as u32)
+                    .collect();
+                assert_eq!(f.states_in_region(name), linear, "{name}");
+            }
+        }
     }
 }
