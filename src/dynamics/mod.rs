@@ -57,10 +57,22 @@ pub fn start(
 ) {
     flows::initialise(world, scenario);
     if scenario.world.steady_start > 0.0 {
-        let factual = factual_start(world, scenario, facts, key);
+        let (factual, treaty_streams) = factual_start(world, scenario, facts, key);
         world.pressure.copy_from_slice(&factual.pressure);
         world.discourse.copy_from_slice(&factual.discourse);
         world.taste.copy_from_slice(&factual.taste);
+        if scenario.has_factual_institutions() {
+            // The factual world's spin-up was this world's own: the same treaties and forums
+            // (trust), States, pressure and protection, from the same streams (a treaty's stream
+            // is named after it). Its parties, responsibility sharing and streams are taken
+            // rather than drawn again.
+            for (treaty, spun) in world.treaties.iter_mut().zip(&factual.treaties) {
+                treaty.party.copy_from_slice(&spun.party);
+            }
+            world.sharing_kept.copy_from_slice(&factual.sharing_kept);
+            streams.treaties = treaty_streams;
+            return;
+        }
     }
     treaties::spin_up(world, scenario, &mut streams.treaties);
 }
@@ -73,14 +85,21 @@ pub fn start(
 ///   probability its initial trust gives);
 /// * pressure at its steady level for the start-year arrivals and that discourse;
 /// * treaty parties from the ratification history before the start year;
-/// * each State's tastes set so that its start-year policy is its best response to all of it.
+/// * each State's tastes set so that its start-year policy is its best response to all of it;
+///
+/// and the streams of the factual scenario's treaties as their spin-up left them.
 ///
 /// `world` is the replication's world as [`World::new`] built it from the world stream of `key`
 /// and [`flows::initialise`] prepared it: its States are those of the factual world, since the
 /// factual scenario draws them from the same stream with the same parameters, and the arrivals
 /// of the year before do not depend on the institutions. So the factual world is `world` under
 /// the factual institutions ([`World::under`]), not a second world built and initialised.
-pub fn factual_start(world: &World, scenario: &Scenario, facts: &Facts, key: u64) -> World {
+pub fn factual_start(
+    world: &World,
+    scenario: &Scenario,
+    facts: &Facts,
+    key: u64,
+) -> (World, Vec<ChaCha8Rng>) {
     use crate::experiment::seeds;
     let factual = scenario.factual_scenario();
     let mut fw = world.under(facts, &factual);
@@ -135,7 +154,7 @@ pub fn factual_start(world: &World, scenario: &Scenario, facts: &Facts, key: u64
     let mut fstreams = seeds::streams(key, &factual);
     treaties::spin_up(&mut fw, &factual, &mut fstreams.treaties);
     policy::calibrate_tastes(&mut fw, &factual);
-    fw
+    (fw, fstreams.treaties)
 }
 
 /// Advances the world by one year (`world.year`), then moves the clock on. Each mechanism runs

@@ -609,6 +609,15 @@ impl Scenario {
         s
     }
 
+    /// Whether this scenario's forums and treaties are those of its factual world (the status quo
+    /// itself, or `world.factual = "self"`): its ratification history before the start is then
+    /// the factual world's (`dynamics::start`).
+    pub fn has_factual_institutions(&self) -> bool {
+        self.factual
+            .as_ref()
+            .is_none_or(|f| f.forums == self.forums && f.treaties == self.treaties)
+    }
+
     /// Settings accepted but without the effect a user may mean, one line each: a UN-193 start
     /// year outside the data's years (its figures are those of the nearest year), and initial
     /// protection of 0 everywhere (the RTB index, relative to the start, is then undefined).
