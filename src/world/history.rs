@@ -275,6 +275,18 @@ impl History {
                 .is_some_and(|y| y <= year)
         })
     }
+
+    /// [`History::party_by`] of every State, each of the `treaties` looked up once (not once
+    /// per State: a world's recorded parties are built every replication).
+    pub fn parties_by(&self, treaties: &[String], n_states: usize, year: i32) -> Vec<bool> {
+        let mut parties = vec![false; n_states];
+        for years in treaties.iter().filter_map(|t| self.ratified.get(t)) {
+            for (party, ratified) in parties.iter_mut().zip(years) {
+                *party |= ratified.is_some_and(|y| y <= year);
+            }
+        }
+        parties
+    }
 }
 
 /// Fewest substantive asylum decisions (granted or rejected) over the five years up to the start
@@ -436,6 +448,29 @@ mod tests {
             with_phl
                 .iter()
                 .any(|a| a.origin == phl && a.destination == usa)
+        );
+    }
+
+    #[test]
+    fn parties_by_is_party_by_of_every_state() {
+        let f = Facts::un193(2007).expect("facts");
+        let h = &f.history;
+        let names: Vec<String> = ["Refugee_Convention_1951", "Refugee_Protocol_1967", "ICRMW"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for treaties in [&names[..2], &names[2..], &names[..0]] {
+            for year in [1960, 1990, 2006] {
+                let each: Vec<bool> = (0..f.n_states())
+                    .map(|i| h.party_by(treaties, i, year))
+                    .collect();
+                assert_eq!(h.parties_by(treaties, f.n_states(), year), each);
+            }
+        }
+        assert!(
+            h.parties_by(&names[..2], f.n_states(), 2006)
+                .iter()
+                .any(|&p| p)
         );
     }
 }

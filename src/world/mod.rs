@@ -448,9 +448,7 @@ impl Institutions {
                     && !facts.history.ratified.is_empty())
                 .then(|| {
                     let by = (scenario.run.start_year - 1).min(history::TREATY_CUTOFF);
-                    (0..n)
-                        .map(|i| facts.history.party_by(&t.parties_data, i, by))
-                        .collect()
+                    facts.history.parties_by(&t.parties_data, n, by)
                 }),
                 next_change: 0,
                 detected: 0,
