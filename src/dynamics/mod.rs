@@ -102,7 +102,15 @@ pub fn factual_start(
 ) -> (World, Vec<ChaCha8Rng>) {
     use crate::experiment::seeds;
     let factual = scenario.factual_scenario();
-    let mut fw = world.under(facts, &factual);
+    let mut fw = if scenario.has_factual_institutions() {
+        // Its own institutions, as built: a copy, without the scheduled events.
+        World {
+            event_targets: Vec::new(),
+            ..world.clone()
+        }
+    } else {
+        world.under(facts, &factual)
+    };
     let start = factual.run.start_year;
     let fd = &factual.forum_dynamics;
     // Forums that met before the start, and the discourse they give.
