@@ -101,15 +101,16 @@ pub fn factual_start(
     key: u64,
 ) -> (World, Vec<ChaCha8Rng>) {
     use crate::experiment::seeds;
-    let factual = scenario.factual_scenario();
-    let mut fw = if scenario.has_factual_institutions() {
-        // Its own institutions, as built: a copy, without the scheduled events.
-        World {
-            event_targets: Vec::new(),
-            ..world.clone()
-        }
+    use std::borrow::Cow;
+    // Under its own institutions, the factual scenario differs from the scenario only by its
+    // scheduled events, which nothing before the first year reads (they act in `shocks`): the
+    // scenario and a copy of its world serve, with nothing rebuilt.
+    let (factual, mut fw) = if scenario.has_factual_institutions() {
+        (Cow::Borrowed(scenario), world.clone())
     } else {
-        world.under(facts, &factual)
+        let factual = scenario.factual_scenario();
+        let fw = world.under(facts, &factual);
+        (Cow::Owned(factual), fw)
     };
     let start = factual.run.start_year;
     let fd = &factual.forum_dynamics;
