@@ -56,25 +56,26 @@ pub fn start(
     streams: &mut Streams,
 ) {
     flows::initialise(world, scenario);
+    let mut settled = vec![false; world.treaties.len()];
     if scenario.world.steady_start > 0.0 {
         let (factual, treaty_streams) = factual_start(world, scenario, facts, key);
         world.pressure.copy_from_slice(&factual.pressure);
         world.discourse.copy_from_slice(&factual.discourse);
         world.taste.copy_from_slice(&factual.taste);
-        if scenario.has_factual_institutions() {
-            // The factual world's spin-up was this world's own: the same treaties and forums
-            // (trust), States, pressure and protection, from the same streams (a treaty's stream
-            // is named after it). Its parties, responsibility sharing and streams are taken
-            // rather than drawn again.
-            for (treaty, spun) in world.treaties.iter_mut().zip(&factual.treaties) {
-                treaty.party.copy_from_slice(&spun.party);
+        // A treaty the factual world has with the same history before the start was spun up
+        // there on these States, pressure and protection, from this stream (named after the
+        // treaty): its parties and stream are taken rather than drawn again.
+        for (k, twin) in scenario.factual_twins().into_iter().enumerate() {
+            if let Some(j) = twin {
+                world.treaties[k]
+                    .party
+                    .copy_from_slice(&factual.treaties[j].party);
+                streams.treaties[k] = treaty_streams[j].clone();
+                settled[k] = true;
             }
-            world.sharing_kept.copy_from_slice(&factual.sharing_kept);
-            streams.treaties = treaty_streams;
-            return;
         }
     }
-    treaties::spin_up(world, scenario, &mut streams.treaties);
+    treaties::spin_up(world, scenario, &mut streams.treaties, &settled);
 }
 
 /// The factual world at the start: the scenario's States and parameters under the institutions of
@@ -161,7 +162,8 @@ pub fn factual_start(
     }
     pressure::steady_state(&mut fw, &factual);
     let mut fstreams = seeds::streams(key, &factual);
-    treaties::spin_up(&mut fw, &factual, &mut fstreams.treaties);
+    let none_settled = vec![false; fw.treaties.len()];
+    treaties::spin_up(&mut fw, &factual, &mut fstreams.treaties, &none_settled);
     policy::calibrate_tastes(&mut fw, &factual);
     (fw, fstreams.treaties)
 }

@@ -172,10 +172,13 @@ fn spin_up_from(t: &TreatyState) -> i32 {
 /// Ratification history before the first simulated year: the parties of the record where a
 /// treaty has one (to the year before the start, or to the record's cut-off), then the
 /// ratification mechanism year by year, from the opening or from the year after the record,
-/// with the States' initial policies and pressure.
-pub fn spin_up(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
+/// with the States' initial policies and pressure. A treaty marked `settled` has its parties and
+/// stream from this history already (the factual world's spin-up of the same treaty,
+/// `dynamics::start`) and is left as it is.
+pub fn spin_up(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng], settled: &[bool]) {
+    assert_eq!(settled.len(), world.treaties.len());
     let start = scenario.run.start_year;
-    for t in world.treaties.iter_mut() {
+    for (t, _) in world.treaties.iter_mut().zip(settled).filter(|(_, s)| !**s) {
         if let Some(recorded) = &t.recorded_parties {
             t.party.copy_from_slice(recorded);
         }
@@ -191,7 +194,12 @@ pub fn spin_up(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) 
     };
     let mut treaties = std::mem::take(&mut world.treaties);
     for year in first..start {
-        for (treaty, rng) in treaties.iter_mut().zip(rngs.iter_mut()) {
+        let unsettled = treaties
+            .iter_mut()
+            .zip(rngs.iter_mut())
+            .zip(settled)
+            .filter(|(_, s)| !**s);
+        for ((treaty, rng), _) in unsettled {
             if year >= spin_up_from(treaty) {
                 decide(world, scenario, treaty, rng, false);
             }

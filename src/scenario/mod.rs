@@ -610,12 +610,38 @@ impl Scenario {
     }
 
     /// Whether this scenario's forums and treaties are those of its factual world (the status quo
-    /// itself, or `world.factual = "self"`): its ratification history before the start is then
-    /// the factual world's (`dynamics::start`).
+    /// itself, or `world.factual = "self"`): its factual world is then a copy of its own world
+    /// (`dynamics::factual_start`).
     pub fn has_factual_institutions(&self) -> bool {
         self.factual
             .as_ref()
             .is_none_or(|f| f.forums == self.forums && f.treaties == self.treaties)
+    }
+
+    /// For each of this scenario's treaties, the position among the factual world's treaties of
+    /// the same treaty with the same history before the start: the same spec (name, design,
+    /// membership rules, record) and the same forum whose trust counts (`dynamics::start` takes
+    /// its spin-up from the factual world); `None` where the factual world has no such treaty.
+    pub fn factual_twins(&self) -> Vec<Option<usize>> {
+        let Some(f) = &self.factual else {
+            return (0..self.treaties.len()).map(Some).collect();
+        };
+        fn forum<'a>(
+            forums: &'a [ForumSpec],
+            name: &Option<String>,
+        ) -> Option<Option<&'a ForumSpec>> {
+            name.as_ref()
+                .map(|name| forums.iter().find(|x| &x.name == name))
+        }
+        self.treaties
+            .iter()
+            .map(|t| {
+                f.treaties.iter().position(|x| {
+                    x == t
+                        && forum(&f.forums, &t.trust_forum) == forum(&self.forums, &t.trust_forum)
+                })
+            })
+            .collect()
     }
 
     /// Settings accepted but without the effect a user may mean, one line each: a UN-193 start
