@@ -227,9 +227,8 @@ fn decide(
     let tp = &scenario.treaty_dynamics;
     // Peer shares from the start-of-year snapshot.
     world.scratch_region_count.fill(0.0);
-    for i in 0..world.n_states {
-        world.scratch_region_count[world.region[i] as usize] +=
-            f64::from(u8::from(treaty.party[i]));
+    for (&region, &party) in world.region.iter().zip(&treaty.party) {
+        world.scratch_region_count[region as usize] += f64::from(u8::from(party));
     }
     let design = &treaty.design;
     let n = world.n_states;
@@ -257,10 +256,13 @@ fn decide(
     // deciding State's own status, so the block's mask stays true while it is visited.
     for (block, chunk) in words[..n].chunks(64).enumerate() {
         let first = block * 64;
+        let states = first..first + chunk.len();
+        let statuses = treaty.party[states.clone()]
+            .iter()
+            .zip(&treaty.eligible[states]);
         let mut mask = 0u64;
-        for (b, &word) in chunk.iter().enumerate() {
-            let p = consider(treaty.party[first + b], treaty.eligible[first + b]);
-            mask |= u64::from(to_uniform(word) < p) << b;
+        for (b, (&word, (&party, &eligible))) in chunk.iter().zip(statuses).enumerate() {
+            mask |= u64::from(to_uniform(word) < consider(party, eligible)) << b;
         }
         while mask != 0 {
             let b = mask.trailing_zeros() as usize;
