@@ -161,11 +161,11 @@ pub fn factual_start(
         };
     }
     pressure::steady_state(&mut fw, &factual);
-    let mut fstreams = seeds::streams(key, &factual);
+    let mut treaty_streams = seeds::treaty_streams(key, &factual);
     let none_settled = vec![false; fw.treaties.len()];
-    treaties::spin_up(&mut fw, &factual, &mut fstreams.treaties, &none_settled);
+    treaties::spin_up(&mut fw, &factual, &mut treaty_streams, &none_settled);
     policy::calibrate_tastes(&mut fw, &factual);
-    (fw, fstreams.treaties)
+    (fw, treaty_streams)
 }
 
 /// Advances the world by one year (`world.year`), then moves the clock on. Each mechanism runs

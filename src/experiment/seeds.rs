@@ -71,12 +71,18 @@ pub fn streams(key: u64, scenario: &Scenario) -> Streams {
             .iter()
             .map(|f| stream(key, named_purpose("forum", &f.name)))
             .collect(),
-        treaties: scenario
-            .treaties
-            .iter()
-            .map(|t| stream(key, named_purpose("treaty", &t.name)))
-            .collect(),
+        treaties: treaty_streams(key, scenario),
     }
+}
+
+/// The streams of the scenario's treaties alone, as [`streams`] makes them (the factual world's
+/// spin-up needs no other).
+pub fn treaty_streams(key: u64, scenario: &Scenario) -> Vec<ChaCha8Rng> {
+    scenario
+        .treaties
+        .iter()
+        .map(|t| stream(key, named_purpose("treaty", &t.name)))
+        .collect()
 }
 
 #[cfg(test)]
