@@ -8,6 +8,9 @@
 pub mod facts;
 pub mod history;
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
@@ -589,6 +592,9 @@ impl World {
             .collect();
         bilateral_index.sort_unstable();
         let mut agreements: Vec<crate::dynamics::bilateral::Agreement> = Vec::new();
+        // Each pair's agreement, found by pair (a record's pairs repeat, and a search of the
+        // agreements made so far per record row grows with their square).
+        let mut made: BTreeMap<(u32, u32), usize> = BTreeMap::new();
         for a in facts
             .history
             .labour_agreements
@@ -596,26 +602,27 @@ impl World {
             .filter(|a| a.year < start && start - a.year <= bp.lifetime as i32)
         {
             let rights = if a.coded { a.rights } else { bp.new_rights };
-            match agreements
-                .iter_mut()
-                .find(|x| x.origin == a.origin && x.destination == a.destination)
-            {
-                Some(x) => {
+            match made.entry((a.origin, a.destination)) {
+                Entry::Occupied(k) => {
+                    let x = &mut agreements[*k.get()];
                     x.since = x.since.max(a.year);
                     x.rights = x.rights.max(rights);
                 }
-                None => agreements.push(crate::dynamics::bilateral::Agreement {
-                    origin: a.origin,
-                    destination: a.destination,
-                    readmission: false,
-                    since: a.year,
-                    rights,
-                    slot: crate::dynamics::bilateral::slot(
-                        &bilateral_index,
-                        a.origin,
-                        a.destination,
-                    ),
-                }),
+                Entry::Vacant(k) => {
+                    k.insert(agreements.len());
+                    agreements.push(crate::dynamics::bilateral::Agreement {
+                        origin: a.origin,
+                        destination: a.destination,
+                        readmission: false,
+                        since: a.year,
+                        rights,
+                        slot: crate::dynamics::bilateral::slot(
+                            &bilateral_index,
+                            a.origin,
+                            a.destination,
+                        ),
+                    });
+                }
             }
         }
         let words = (2 * n).max(2 * bilateral_candidates.len());
