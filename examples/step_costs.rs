@@ -3,7 +3,10 @@
 //! as a run does (`--no-posterior` for the point values). A developer's tool for finding where a
 //! year's time goes; the benchmarks in `benches/` are the reference figures.
 //!
-//! `cargo run --release --example step_costs [REPLICATIONS] [--no-posterior]`
+//! With `--states N`, the built-in synthetic world at N States instead (at its point values):
+//! how the cost per State-year grows with the size of the world.
+//!
+//! `cargo run --release --example step_costs [REPLICATIONS] [--no-posterior] [--states N]`
 
 use std::time::Instant;
 
@@ -15,13 +18,26 @@ use forumsim::world::World;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let point_values = args.iter().any(|a| a == "--no-posterior");
+    let states: Option<f64> = args
+        .iter()
+        .position(|a| a == "--states")
+        .map(|k| args.get(k + 1).map_or(Ok(0.0), |s| s.parse()))
+        .transpose()?;
     let reps: u64 = args
         .iter()
-        .find(|a| !a.starts_with("--"))
-        .map(|s| s.parse())
+        .enumerate()
+        .find(|(k, a)| !a.starts_with("--") && (*k == 0 || args[k - 1] != "--states"))
+        .map(|(_, s)| s.parse())
         .transpose()?
         .unwrap_or(50);
-    let base = Scenario::builtin_default()?;
+    let base = match states {
+        Some(n) => {
+            let mut s = Scenario::builtin("synthetic_world")?;
+            s.set("world.n_states", n).map_err(anyhow::Error::msg)?;
+            s
+        }
+        None => Scenario::builtin_default()?,
+    };
     let facts = base.facts()?;
     let mut scenario = base.at_point_values();
     let names = [
