@@ -51,7 +51,10 @@ impl Traces {
             cache: Vec::new(),
             bytes: Vec::new(),
             cached: 0..0,
-            read_ahead: READ_AHEAD,
+            read_ahead: read_ahead(match self {
+                Traces::Memory(traces) => traces.len(),
+                Traces::File { blocks, .. } => blocks.iter().sum(),
+            }),
         }
     }
 
@@ -86,13 +89,29 @@ impl Traces {
     }
 }
 
-/// Bytes a [`ColumnReader`] reads ahead: a few megabytes, whatever the number of replications.
+/// Bytes a [`ColumnReader`] reads ahead: a few megabytes, whatever the number of replications
+/// (up to [`BLOCK_COLUMNS`] columns of a very large run, see [`read_ahead`]).
 const READ_AHEAD: usize = 4 << 20;
+
+/// Columns of a block each read of a very large run fetches at least: a read per block per run
+/// of columns, and a small read costs the kernel more than its bytes (at 100,000 replications a
+/// run of [`READ_AHEAD`] bytes is 5 columns, 10 KB per block read).
+const BLOCK_COLUMNS: usize = 32;
+
+/// The most bytes a [`ColumnReader`] reads ahead.
+const MAX_READ_AHEAD: usize = 32 << 20;
+
+/// Bytes a reader of `reps` replications reads ahead: [`READ_AHEAD`], or for a run so large that
+/// this holds fewer than [`BLOCK_COLUMNS`] columns, that many columns, up to [`MAX_READ_AHEAD`]
+/// (25.6 MB at 100,000 replications).
+fn read_ahead(reps: usize) -> usize {
+    READ_AHEAD.max((BLOCK_COLUMNS * 8 * reps).min(MAX_READ_AHEAD))
+}
 
 /// Reads trace columns in replication order. On a trace file it opens the file once and reads
 /// ahead a run of columns of every block (one read per block per run), so reading the columns in
 /// order costs a few reads, not one open and one read per column and block; its memory stays at
-/// [`READ_AHEAD`] bytes.
+/// its read-ahead ([`read_ahead`]).
 pub struct ColumnReader<'a> {
     traces: &'a Traces,
     file: Option<File>,
