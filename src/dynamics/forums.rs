@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use super::math::{LANES, Lanes, Real, fmax, fmin, pos};
 use super::{fill_words, logistic, to_uniform};
 use crate::scenario::{ForumDynamics, Scenario};
-use crate::world::{ForumState, N_DOMAINS, World, forum_voice};
+use crate::world::{ForumState, N_DOMAINS, World, forum_voice, mean_of_domains};
 
 /// Agenda weight per instrument: asylum, labour, trafficking, enforcement, legal channels (labour).
 #[inline(always)]
@@ -428,7 +428,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         let rights = if agenda_p > 0.0 {
             (c(agenda[0]) * r[0] + c(agenda[1]) * r[1] + c(agenda[2]) * r[2]) * c(inverse_agenda)
         } else {
-            (r[0] + r[1] + r[2]) / c(N_DOMAINS as f64)
+            mean_of_domains(&r)
         };
         let judged = c(lens) * Lanes::from_fn(|l| s[l].cut_score)
             + c(1.0 - lens) * Lanes::from_fn(|l| s[l].gain_score);

@@ -43,6 +43,14 @@ pub enum Traces {
 }
 
 impl Traces {
+    /// The replications the traces hold.
+    fn replications(&self) -> usize {
+        match self {
+            Traces::Memory(traces) => traces.len(),
+            Traces::File { blocks, .. } => blocks.iter().sum(),
+        }
+    }
+
     /// A reader of the trace columns, for reading many of them.
     pub fn reader(&self) -> ColumnReader<'_> {
         ColumnReader {
@@ -51,10 +59,7 @@ impl Traces {
             cache: Vec::new(),
             bytes: Vec::new(),
             cached: 0..0,
-            read_ahead: read_ahead(match self {
-                Traces::Memory(traces) => traces.len(),
-                Traces::File { blocks, .. } => blocks.iter().sum(),
-            }),
+            read_ahead: read_ahead(self.replications()),
         }
     }
 
@@ -125,11 +130,7 @@ pub struct ColumnReader<'a> {
 impl ColumnReader<'_> {
     /// The columns one read-ahead holds.
     fn run(&self) -> usize {
-        let reps = match self.traces {
-            Traces::Memory(traces) => traces.len(),
-            Traces::File { blocks, .. } => blocks.iter().sum(),
-        };
-        (self.read_ahead / (8 * reps.max(1))).max(1)
+        (self.read_ahead / (8 * self.traces.replications().max(1))).max(1)
     }
 
     /// The values of trace column `c` over the replications, in replication order.

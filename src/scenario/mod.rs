@@ -115,10 +115,9 @@ impl Selector {
                 }
             }
         }
-        let selected = marks.iter().filter(|&&m| m == required).count();
-        let mut states = Vec::with_capacity(selected);
-        states.extend((0..facts.n_states() as u32).filter(|&i| marks[i as usize] == required));
-        states
+        (0..facts.n_states() as u32)
+            .filter(|&i| marks[i as usize] == required)
+            .collect()
     }
 }
 

@@ -347,8 +347,8 @@ pub fn forum_voice(
 /// Mean protection over the domains, from levels whose first [`N_DOMAINS`] entries are the
 /// protection domains (a State's instruments, say).
 #[inline(always)]
-pub fn mean_of_domains(p: &[f64]) -> f64 {
-    (p[0] + p[1] + p[2]) / N_DOMAINS as f64
+pub fn mean_of_domains<T: crate::dynamics::math::Real>(p: &[T]) -> T {
+    (p[0] + p[1] + p[2]) / T::splat(N_DOMAINS as f64)
 }
 
 /// The institutions of a world as they start: the forums (participants, voices, trust), the
