@@ -23,13 +23,15 @@ macro_rules! simd_dispatch {
         $(#[$doc])*
         pub fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                #[target_feature(enable = "avx2")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                #[target_feature(enable = "avx2,fma")]
                 fn avx2($($arg: $ty),*) {
                     $body($($arg),*)
                 }
-                // SAFETY: `avx2` may use AVX2 instructions, and the processor has them: the
-                // line above checked.
+                // SAFETY: `avx2` may use AVX2 and FMA instructions, and the processor has
+                // them: the lines above checked.
                 return unsafe { avx2($($arg),*) };
             }
             $body($($arg),*)

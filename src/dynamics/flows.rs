@@ -17,7 +17,7 @@
 //! # References
 //! McFadden (1974), conditional logit; Beine, Docquier and Özden (2011) on diaspora networks.
 
-use super::math::{LANES, Lanes, Real, exp, exp_lanes, fmax, pos};
+use super::math::{LANES, Lanes, Real, exp, exp_lanes, fmax, ln_1p, ln_1p_lanes, pos};
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, World};
 
@@ -220,7 +220,8 @@ fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64) {
         let mut outs = out.chunks_exact_mut(LANES);
         let mut stocks = stock.chunks_exact(LANES);
         for (o, s) in (&mut outs).zip(&mut stocks) {
-            let e = exp_lanes(std::array::from_fn(|l| beta * s[l].ln_1p()));
+            let logs = ln_1p_lanes([s[0], s[1], s[2], s[3]]);
+            let e = exp_lanes(logs.map(|v| beta * v));
             for l in 0..LANES {
                 o[l] = far * e[l];
             }
@@ -242,7 +243,7 @@ pub fn network_factor(stock: f64, beta: f64) -> f64 {
     } else if beta == 0.0 {
         1.0
     } else {
-        exp(beta * stock.ln_1p())
+        exp(beta * ln_1p(stock))
     }
 }
 

@@ -14,6 +14,9 @@
 //! Tang (1989), "Table-driven implementation of the exponential function in IEEE floating-point
 //! arithmetic", ACM TOMS 15(2).
 
+mod ln_1p;
+pub use ln_1p::{ln_1p, ln_1p_lanes};
+
 /// $2^{j/64}$, $j = 0..63$, correctly rounded.
 #[rustfmt::skip]
 #[allow(clippy::approx_constant)] // 2^(32/64) is SQRT_2, written like its neighbours.

@@ -1,0 +1,308 @@
+//! $\ln(1 + x)$ in plain Rust, one at a time ([`ln_1p`]) or four at a time ([`ln_1p_lanes`]):
+//! the same bits on every platform, and the same bits as the function the simulator called
+//! before, glibc's `log1p` on an x86-64 processor with fused multiply-add.
+//!
+//! Why our own: under a posterior that draws the network exponent $\beta$, the network pull
+//! $(1 + S)^\beta = e^{\beta \ln(1 + S)}$ takes a logarithm of every corridor's stock every
+//! year, and the platform's `log1p` was a third of the flows' time: a call per corridor that
+//! the compiler can neither inline nor vectorise. It was not portable either. glibc picks its
+//! `log1p` when the program starts: on processors with FMA and AVX2 a build of the same source
+//! that fuses multiply-adds, elsewhere one that does not, and the two differ in the last bit on
+//! about one argument in 1,500; musl and macOS have their own. The results of a posterior run
+//! therefore depended on the processor. This module performs the operations of the FMA build,
+//! with [`f64::mul_add`] exactly where that build fuses (correctly rounded on every platform,
+//! by the hardware instruction under the AVX2 build of `dispatch.rs` and by libm's `fma`
+//! otherwise), so a run gives the bits it gave on the processors where the simulator has been
+//! run and tested, now on every processor.
+//!
+//! The method is fdlibm's (Sun Microsystems, 1993), with the polynomial split in four for
+//! pipelined processors as glibc has it. Write $1 + x = 2^k (1 + f)$ with
+//! $\sqrt2/2 < 1 + f < \sqrt2$ and $c$ the rounding error of $1 + x$ divided by $1 + x$ (for
+//! $k \ne 0$; for $-0.29 < x < 0.41$, $k = 0$ and $f = x$ exactly). With $s = f / (2 + f)$,
+//! $\ln(1 + f) = f - \tfrac12 f^2 + s (\tfrac12 f^2 + R(s^2))$ for a degree-7 minimax
+//! polynomial $R$ (error below $2^{-58.45}$), and
+//! $\ln(1 + x) = k \ln 2 + \ln(1 + f) + c$ with $\ln 2$ in two parts.
+//!
+//! The tests compare both functions with the platform's `log1p` bit for bit on millions of
+//! arguments (on an x86-64 processor with FMA, where that is the function being reproduced).
+//!
+//! # References
+//! Sun Microsystems (1993), fdlibm `s_log1p.c`, from which the constants come (in bits).
+
+use super::LANES;
+
+/// $\ln 2$ in two parts: the high part has 32 significant bits, so `k * LN2_HI` is exact.
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+/// The coefficients of $R(z) = L_1 z + L_2 z^2 + \dots + L_7 z^7$.
+const L1: f64 = f64::from_bits(0x3fe5_5555_5555_5593);
+const L2: f64 = f64::from_bits(0x3fd9_9999_9997_fa04);
+const L3: f64 = f64::from_bits(0x3fd2_4924_9422_9359);
+const L4: f64 = f64::from_bits(0x3fcc_71c5_1d8e_78af);
+const L5: f64 = f64::from_bits(0x3fc7_4664_96cb_03de);
+const L6: f64 = f64::from_bits(0x3fc3_9a09_d078_c69f);
+const L7: f64 = f64::from_bits(0x3fc2_f112_df3e_5244);
+/// The double nearest 2/3, the slope of the short series for $|f| < 2^{-20}$.
+const TWO_THIRDS: f64 = f64::from_bits(0x3fe5_5555_5555_5555);
+
+/// Bits of $x$ at and above which $x \ge 0.41422$ and the reduction takes $k \ne 0$ (the high
+/// word `0x3fda827a`, in the upper half of the 64 bits).
+const REDUCE_FROM: u64 = 0x3fda_827a << 32;
+/// Bits of $2^{-29}$: below it, $\ln(1 + x) = x - x^2 / 2$ to the last bit.
+const TINY_BELOW: u64 = 0x3e20_0000 << 32;
+/// Bits of $2^{-54}$: below it, $\ln(1 + x) = x$.
+const NEGLIGIBLE_BELOW: u64 = 0x3c90_0000 << 32;
+/// Bits of $2^{53}$: from it on, $1 + x$ is not computed (it would round to $x$).
+const HUGE_FROM: u64 = 0x4340_0000_0000_0000;
+/// The top 20 bits of the mantissa of $\sqrt 2$: a mantissa at or above it is halved.
+const SQRT2_MANTISSA: u64 = 0x6_a09e << 32;
+const MANTISSA: u64 = 0x000f_ffff_ffff_ffff;
+/// $2^{52}$, whose bits plus a small integer $n$ are the bits of $2^{52} + n$.
+const TWO52: f64 = 4_503_599_627_370_496.0;
+
+/// The shared end of the method: $\ln(1 + x)$ from $f$, $k$ (as a double) and $c$, when
+/// $|f| \ge 2^{-20}$ or $k = 0$. With $k = 0$ and $c = 0$ the $k \ne 0$ formula gives the bits
+/// of the $k = 0$ one, $f - (\tfrac12 f^2 - s(\tfrac12 f^2 + R))$: the same operations up to
+/// the sign of one rounding, and rounding to nearest is symmetric.
+#[inline(always)]
+fn from_reduced(f: f64, k: f64, c: f64) -> f64 {
+    let half_square = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let (z2, z4) = (z * z, z * z * (z * z));
+    let z6 = z4 * z2;
+    let r2 = z.mul_add(L3, L2);
+    let r3 = z.mul_add(L5, L4);
+    let r4 = z.mul_add(L7, L6);
+    let r = z6.mul_add(r4, z4.mul_add(r3, z.mul_add(L1, z2 * r2)));
+    let t = k.mul_add(LN2_LO, c);
+    let t = (half_square - (s * (half_square + r) + t)) - f;
+    k.mul_add(LN2_HI, -t)
+}
+
+/// $\ln(1 + x)$ for every double: NaN for $x < -1$ or NaN, $-\infty$ at $-1$, $+\infty$ at
+/// $+\infty$.
+#[inline(always)]
+pub fn ln_1p(x: f64) -> f64 {
+    let bits = x.to_bits();
+    let magnitude = bits & !(1 << 63);
+    let negative = bits >> 63 == 1;
+    let below_reduction = negative || bits < REDUCE_FROM;
+    if below_reduction {
+        if negative && magnitude >= 1.0f64.to_bits() {
+            // The default NaN of the processor, as the C function returns it.
+            #[allow(clippy::eq_op)]
+            return if x == -1.0 {
+                f64::NEG_INFINITY
+            } else {
+                (x - x) / (x - x)
+            };
+        }
+        if magnitude < TINY_BELOW {
+            return if magnitude < NEGLIGIBLE_BELOW {
+                x
+            } else {
+                x - x * x * 0.5
+            };
+        }
+        // $-0.2929 < x < 0.41422$: $f = x$ and $k = 0$ (the high word `0xbfd2bec4` is
+        // $-0.2929$).
+        if !negative || magnitude < 0x3fd2_bec4 << 32 {
+            return from_reduced(x, 0.0, 0.0);
+        }
+    } else if bits >= 0x7ff0_0000_0000_0000 {
+        return x + x;
+    }
+    // $1 + x = 2^k (1 + f)$; $c$ is the rounding error of $1 + x$, over $1 + x$.
+    let (u, c) = if negative || bits < HUGE_FROM {
+        let u = 1.0 + x;
+        let c = if u >= 2.0 {
+            1.0 - (u - x)
+        } else {
+            x - (u - 1.0)
+        };
+        (u, c / u)
+    } else {
+        (x, 0.0)
+    };
+    let ubits = u.to_bits();
+    let mut k = (ubits >> 52) as i32 - 1023;
+    let mantissa = ubits & MANTISSA;
+    let (normal, short) = if mantissa < SQRT2_MANTISSA {
+        (mantissa | 1.0f64.to_bits(), mantissa >> 32 == 0)
+    } else {
+        k += 1;
+        (mantissa | 0.5f64.to_bits(), mantissa >> 32 > 0xf_fffc)
+    };
+    let f = f64::from_bits(normal) - 1.0;
+    // Just below $x = 1 - \sqrt2/2$ the reduction can end at $k = 0$, where the method drops $c$.
+    let c = if k == 0 { 0.0 } else { c };
+    let k = f64::from(k);
+    if !short {
+        return from_reduced(f, k, c);
+    }
+    // $|f| < 2^{-20}$: a short series.
+    if f == 0.0 {
+        return k.mul_add(LN2_HI, k.mul_add(LN2_LO, c));
+    }
+    let r = 0.5 * f * f * (-TWO_THIRDS).mul_add(f, 1.0);
+    k.mul_add(LN2_HI, -((r - k.mul_add(LN2_LO, c)) - f))
+}
+
+/// [`ln_1p`] of four non-negative arguments at once: the same bits as four calls, written so
+/// that the compiler runs the lanes in one vector register (under AVX2 and FMA, see
+/// `dispatch.rs`). A lane that is negative, NaN, at least $2^{53}$, or whose $|f|$ falls
+/// below $2^{-20}$ (about one argument in $10^6$) sends all four through [`ln_1p`].
+#[inline(always)]
+pub fn ln_1p_lanes(x: [f64; LANES]) -> [f64; LANES] {
+    let bits = x.map(f64::to_bits);
+    let u = x.map(|v| 1.0 + v);
+    let ubits = u.map(f64::to_bits);
+    let mantissa = ubits.map(|b| b & MANTISSA);
+    let halve = mantissa.map(|m| m >= SQRT2_MANTISSA);
+    let reduce = bits.map(|b| b >= REDUCE_FROM);
+    // A sum of the lanes' flags, not `any`, so the check does not branch per lane.
+    let scalar: [u8; LANES] = std::array::from_fn(|l| {
+        let short = if halve[l] {
+            mantissa[l] > 0xf_fffc << 32
+        } else {
+            mantissa[l] >> 32 == 0
+        };
+        u8::from(bits[l] >= HUGE_FROM || (reduce[l] && short))
+    });
+    if scalar.iter().sum::<u8>() != 0 {
+        return x.map(ln_1p);
+    }
+    let mut out = [0.0; LANES];
+    for l in 0..LANES {
+        let (x, u) = (x[l], u[l]);
+        let error = if u >= 2.0 {
+            1.0 - (u - x)
+        } else {
+            x - (u - 1.0)
+        };
+        let c = error / u;
+        // The biased exponent $e$ of $1 + x$ as a double, exactly: the bits of $2^{52} + e$.
+        let exponent = f64::from_bits(TWO52.to_bits() | (ubits[l] >> 52)) - TWO52;
+        let (normal, k) = if halve[l] {
+            (mantissa[l] | 0.5f64.to_bits(), exponent - 1022.0)
+        } else {
+            (mantissa[l] | 1.0f64.to_bits(), exponent - 1023.0)
+        };
+        let (f, k, c) = if reduce[l] {
+            (f64::from_bits(normal) - 1.0, k, c)
+        } else {
+            (x, 0.0, 0.0)
+        };
+        let v = from_reduced(f, k, c);
+        out[l] = if bits[l] >= TINY_BELOW {
+            v
+        } else if bits[l] >= NEGLIGIBLE_BELOW {
+            x - x * x * 0.5
+        } else {
+            x
+        };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// Whether this processor runs glibc's FMA build of `log1p`, the function reproduced (on
+    /// other processors or C libraries the platform's function differs in the last bit, and
+    /// the comparison is within 1 ulp).
+    fn platform_is_reference() -> bool {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
+        {
+            std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu")))]
+        {
+            false
+        }
+    }
+
+    fn check(x: f64) {
+        let (ours, theirs) = (ln_1p(x), x.ln_1p());
+        if platform_is_reference() {
+            assert_eq!(
+                ours.to_bits(),
+                theirs.to_bits(),
+                "ln_1p({x:e} = {:#018x}): {ours:e} against the platform's {theirs:e}",
+                x.to_bits()
+            );
+        } else if ours.is_nan() {
+            assert!(theirs.is_nan(), "ln_1p({x:e})");
+        } else {
+            let ulp = (ours.to_bits() as i64 - theirs.to_bits() as i64).abs();
+            assert!(ours == theirs || ulp <= 1, "ln_1p({x:e}): {ours:e} / {theirs:e}");
+        }
+    }
+
+    /// Every path of the method, the boundaries between them, and random arguments spread
+    /// over all binades from $-1$ to $2^{1024}$.
+    #[test]
+    fn agrees_with_the_platform_bit_for_bit() {
+        for x in [
+            0.0, -0.0, 1.0, -1.0, -1.5, 2.0, 3.0, 7.0, 0.5, -0.5, 1e-300, -1e-300, 5e-324,
+            1e-17, 1e-10, 1e-5, 0.4142, 0.41422, 0.4143, -0.2929, -0.29289, -0.293, 1e15,
+            9.007_199_254_740_992e15, 1e16, 1e300, f64::MAX, f64::INFINITY, f64::NEG_INFINITY,
+            f64::NAN, std::f64::consts::SQRT_2 - 1.0,
+        ] {
+            check(x);
+            check(f64::from_bits(x.to_bits() + 1));
+            check(f64::from_bits(x.to_bits().wrapping_sub(1)));
+        }
+        for b in [REDUCE_FROM, TINY_BELOW, NEGLIGIBLE_BELOW, HUGE_FROM, 0xbfd2_bec4 << 32] {
+            for d in 0..64 {
+                check(f64::from_bits(b + d));
+                check(f64::from_bits(b - d));
+            }
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for _ in 0..2_000_000 {
+            // Uniform on [-1, 2) (the short series and both reductions), then every binade.
+            check(rng.random::<f64>() * 3.0 - 1.0);
+            check(f64::from_bits(rng.random::<u64>() >> 1));
+            // Just above powers of two, where $|f| < 2^{-20}$.
+            let e: i32 = rng.random_range(-60..60);
+            let near = 2f64.powi(e) * (1.0 + rng.random::<f64>() * 1e-6) - 1.0;
+            check(near);
+        }
+    }
+
+    /// Four lanes give the bits of four calls, on the fast path and where a lane sends the
+    /// four through the scalar path.
+    #[test]
+    fn lanes_agree_with_ln_1p_bit_for_bit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let mut draw = |rng: &mut rand_chacha::ChaCha8Rng| match rng.random_range(0..6) {
+            0 => rng.random::<f64>() * 0.5,
+            1 => rng.random::<f64>() * 1e6,
+            2 => rng.random::<f64>() * 1e-9,
+            3 => f64::from_bits(rng.random::<u64>() >> 1),
+            4 => f64::from(rng.random_range(0u32..40)),
+            _ => rng.random::<f64>() * 1e-20,
+        };
+        for _ in 0..1_000_000 {
+            let lanes: [f64; LANES] = std::array::from_fn(|_| draw(&mut rng));
+            assert_eq!(
+                ln_1p_lanes(lanes).map(f64::to_bits),
+                lanes.map(|v| ln_1p(v).to_bits()),
+                "{lanes:?}"
+            );
+        }
+        for lanes in [
+            [f64::NAN, 1.0, 0.0, 2.0],
+            [-0.0, 0.5, 1e-30, 3.0],
+            [-0.1, f64::INFINITY, 1e17, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+        ] {
+            let got = ln_1p_lanes(lanes).map(f64::to_bits);
+            assert_eq!(got, lanes.map(|v| ln_1p(v).to_bits()), "{lanes:?}");
+        }
+    }
+}
