@@ -17,7 +17,7 @@
 //! # References
 //! McFadden (1974), conditional logit; Beine, Docquier and Özden (2011) on diaspora networks.
 
-use super::math::{LANES, Lanes, Real, exp, exp_lanes, fmax, ln_1p, ln_1p_lanes, pos};
+use super::math::{LANES, Lanes, Real, exp, exp_lanes, fmax, ln_1p, ln_1p_slice, pos};
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, World};
 
@@ -214,20 +214,19 @@ fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64) {
             *o = far * network_factor(*s, beta);
         }
     } else {
-        // The power $e^{\beta \ln(1+S)}$ with its exponentials four at a time (the same bits
-        // as one at a time): under a posterior that draws the exponent, this loop is a year's
-        // largest cost.
+        // The power $e^{\beta \ln(1+S)}$, its logarithms and exponentials four at a time (the
+        // same bits as one at a time): under a posterior that draws the exponent, this loop is
+        // a year's largest cost.
+        ln_1p_slice(stock, out);
         let mut outs = out.chunks_exact_mut(LANES);
-        let mut stocks = stock.chunks_exact(LANES);
-        for (o, s) in (&mut outs).zip(&mut stocks) {
-            let logs = ln_1p_lanes([s[0], s[1], s[2], s[3]]);
-            let e = exp_lanes(logs.map(|v| beta * v));
+        for o in &mut outs {
+            let e = exp_lanes([beta * o[0], beta * o[1], beta * o[2], beta * o[3]]);
             for l in 0..LANES {
                 o[l] = far * e[l];
             }
         }
-        for (o, s) in outs.into_remainder().iter_mut().zip(stocks.remainder()) {
-            *o = far * network_factor(*s, beta);
+        for o in outs.into_remainder() {
+            *o = far * exp(beta * *o);
         }
     }
 }

@@ -15,7 +15,7 @@
 //! arithmetic", ACM TOMS 15(2).
 
 mod ln_1p;
-pub use ln_1p::{ln_1p, ln_1p_lanes};
+pub use ln_1p::{ln_1p, ln_1p_slice};
 
 /// $2^{j/64}$, $j = 0..63$, correctly rounded.
 #[rustfmt::skip]
@@ -149,6 +149,8 @@ pub trait Real:
     fn max(self, other: Self) -> Self;
     /// [`pos`] per lane.
     fn pos(self) -> Self;
+    /// `self * a + b` with one rounding ([`f64::mul_add`]) per lane.
+    fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
 impl Real for f64 {
@@ -167,6 +169,10 @@ impl Real for f64 {
     #[inline(always)]
     fn pos(self) -> f64 {
         pos(self)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: f64, b: f64) -> f64 {
+        f64::mul_add(self, a, b)
     }
 }
 
@@ -246,6 +252,10 @@ impl Real for Lanes {
     #[inline(always)]
     fn pos(self) -> Lanes {
         Lanes(self.0.map(pos))
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Lanes, b: Lanes) -> Lanes {
+        Lanes::from_fn(|l| self.0[l].mul_add(a.0[l], b.0[l]))
     }
 }
 

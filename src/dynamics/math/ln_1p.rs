@@ -29,7 +29,7 @@
 //! # References
 //! Sun Microsystems (1993), fdlibm `s_log1p.c`, from which the constants come (in bits).
 
-use super::LANES;
+use super::{LANES, Lanes, Real};
 
 /// $\ln 2$ in two parts: the high part has 32 significant bits, so `k * LN2_HI` is exact.
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
@@ -61,23 +61,25 @@ const MANTISSA: u64 = 0x000f_ffff_ffff_ffff;
 const TWO52: f64 = 4_503_599_627_370_496.0;
 
 /// The shared end of the method: $\ln(1 + x)$ from $f$, $k$ (as a double) and $c$, when
-/// $|f| \ge 2^{-20}$ or $k = 0$. With $k = 0$ and $c = 0$ the $k \ne 0$ formula gives the bits
-/// of the $k = 0$ one, $f - (\tfrac12 f^2 - s(\tfrac12 f^2 + R))$: the same operations up to
-/// the sign of one rounding, and rounding to nearest is symmetric.
+/// $|f| \ge 2^{-20}$ or $k = 0$, for one argument or four. With $k = 0$ and $c = 0$ the
+/// $k \ne 0$ formula gives the bits of the $k = 0$ one,
+/// $f - (\tfrac12 f^2 - s(\tfrac12 f^2 + R))$: the same operations up to the sign of one
+/// rounding, and rounding to nearest is symmetric.
 #[inline(always)]
-fn from_reduced(f: f64, k: f64, c: f64) -> f64 {
-    let half_square = 0.5 * f * f;
-    let s = f / (2.0 + f);
+fn from_reduced<T: Real>(f: T, k: T, c: T) -> T {
+    let half_square = T::splat(0.5) * f * f;
+    let s = f / (T::splat(2.0) + f);
     let z = s * s;
-    let (z2, z4) = (z * z, z * z * (z * z));
+    let z2 = z * z;
+    let z4 = z2 * z2;
     let z6 = z4 * z2;
-    let r2 = z.mul_add(L3, L2);
-    let r3 = z.mul_add(L5, L4);
-    let r4 = z.mul_add(L7, L6);
-    let r = z6.mul_add(r4, z4.mul_add(r3, z.mul_add(L1, z2 * r2)));
-    let t = k.mul_add(LN2_LO, c);
+    let r2 = z.mul_add(T::splat(L3), T::splat(L2));
+    let r3 = z.mul_add(T::splat(L5), T::splat(L4));
+    let r4 = z.mul_add(T::splat(L7), T::splat(L6));
+    let r = z6.mul_add(r4, z4.mul_add(r3, z.mul_add(T::splat(L1), z2 * r2)));
+    let t = k.mul_add(T::splat(LN2_LO), c);
     let t = (half_square - (s * (half_square + r) + t)) - f;
-    k.mul_add(LN2_HI, -t)
+    k.mul_add(T::splat(LN2_HI), -t)
 }
 
 /// $\ln(1 + x)$ for every double: NaN for $x < -1$ or NaN, $-\infty$ at $-1$, $+\infty$ at
@@ -149,61 +151,89 @@ pub fn ln_1p(x: f64) -> f64 {
     k.mul_add(LN2_HI, -((r - k.mul_add(LN2_LO, c)) - f))
 }
 
-/// [`ln_1p`] of four non-negative arguments at once: the same bits as four calls, written so
-/// that the compiler runs the lanes in one vector register (under AVX2 and FMA, see
-/// `dispatch.rs`). A lane that is negative, NaN, at least $2^{53}$, or whose $|f|$ falls
-/// below $2^{-20}$ (about one argument in $10^6$) sends all four through [`ln_1p`].
+/// [`ln_1p`] of every element of `x`, into `out` (of the same length): the same bits, four
+/// elements at a time in one vector register (under AVX2 and FMA, see `dispatch.rs`).
+///
+/// The four-lane path covers $0 \le x < 2^{53}$ except where $|f| < 2^{-20}$ (about one
+/// argument in $10^6$, and $x = 2^j - 1$); a second pass finds those and any negative, NaN or
+/// huge element, and recomputes them one at a time. Two passes and no branch per block: a
+/// branch to the scalar path inside the block loop keeps the compiler from vectorising it.
 #[inline(always)]
-pub fn ln_1p_lanes(x: [f64; LANES]) -> [f64; LANES] {
-    let bits = x.map(f64::to_bits);
+pub fn ln_1p_slice(x: &[f64], out: &mut [f64]) {
+    let (x, out) = (x, &mut out[..x.len()]);
+    let mut outs = out.chunks_exact_mut(LANES);
+    let mut xs = x.chunks_exact(LANES);
+    for (o, x) in (&mut outs).zip(&mut xs) {
+        o.copy_from_slice(&four_ordinary([x[0], x[1], x[2], x[3]]));
+    }
+    for (o, &x) in outs.into_remainder().iter_mut().zip(xs.remainder()) {
+        *o = ln_1p(x);
+    }
+    let mut any = false;
+    for &v in x {
+        any |= extraordinary(v);
+    }
+    if any {
+        for (o, &v) in out.iter_mut().zip(x) {
+            if extraordinary(v) {
+                *o = ln_1p(v);
+            }
+        }
+    }
+}
+
+/// Whether `x` needs the paths of [`ln_1p`] that [`four_ordinary`] leaves out.
+#[inline(always)]
+fn extraordinary(x: f64) -> bool {
+    let mantissa = (1.0 + x).to_bits() & MANTISSA;
+    let short = if mantissa >= SQRT2_MANTISSA {
+        mantissa > 0xf_fffc << 32
+    } else {
+        mantissa >> 32 == 0
+    };
+    !(x >= 0.0 && x < f64::from_bits(HUGE_FROM)) | ((x >= f64::from_bits(REDUCE_FROM)) & short)
+}
+
+/// [`ln_1p`] of four arguments none of which is [`extraordinary`], without a branch.
+#[inline(always)]
+fn four_ordinary(x: [f64; LANES]) -> [f64; LANES] {
     let u = x.map(|v| 1.0 + v);
     let ubits = u.map(f64::to_bits);
     let mantissa = ubits.map(|b| b & MANTISSA);
     let halve = mantissa.map(|m| m >= SQRT2_MANTISSA);
-    let reduce = bits.map(|b| b >= REDUCE_FROM);
-    // A sum of the lanes' flags, not `any`, so the check does not branch per lane.
-    let scalar: [u8; LANES] = std::array::from_fn(|l| {
-        let short = if halve[l] {
-            mantissa[l] > 0xf_fffc << 32
-        } else {
-            mantissa[l] >> 32 == 0
-        };
-        u8::from(bits[l] >= HUGE_FROM || (reduce[l] && short))
+    let reduce = x.map(|v| v >= f64::from_bits(REDUCE_FROM));
+    let normal: [f64; LANES] = std::array::from_fn(|l| {
+        let exponent = if halve[l] { 0.5f64 } else { 1.0f64 };
+        f64::from_bits(mantissa[l] | exponent.to_bits())
     });
-    if scalar.iter().sum::<u8>() != 0 {
-        return x.map(ln_1p);
-    }
-    let mut out = [0.0; LANES];
-    for l in 0..LANES {
-        let (x, u) = (x[l], u[l]);
-        let error = if u >= 2.0 {
-            1.0 - (u - x)
+    // The biased exponent $e$ of $1 + x$ as a double, exactly: the bits of $2^{52} + e$.
+    let exponent = ubits.map(|b| f64::from_bits(TWO52.to_bits() | (b >> 52)) - TWO52);
+    let f = Lanes::from_fn(|l| if reduce[l] { normal[l] - 1.0 } else { x[l] });
+    let k = Lanes::from_fn(|l| {
+        if reduce[l] {
+            exponent[l] - if halve[l] { 1022.0 } else { 1023.0 }
         } else {
-            x - (u - 1.0)
-        };
-        let c = error / u;
-        // The biased exponent $e$ of $1 + x$ as a double, exactly: the bits of $2^{52} + e$.
-        let exponent = f64::from_bits(TWO52.to_bits() | (ubits[l] >> 52)) - TWO52;
-        let (normal, k) = if halve[l] {
-            (mantissa[l] | 0.5f64.to_bits(), exponent - 1022.0)
+            0.0
+        }
+    });
+    let error: [f64; LANES] = std::array::from_fn(|l| {
+        if u[l] >= 2.0 {
+            1.0 - (u[l] - x[l])
         } else {
-            (mantissa[l] | 1.0f64.to_bits(), exponent - 1023.0)
-        };
-        let (f, k, c) = if reduce[l] {
-            (f64::from_bits(normal) - 1.0, k, c)
+            x[l] - (u[l] - 1.0)
+        }
+    });
+    let c = Lanes::from_fn(|l| if reduce[l] { error[l] / u[l] } else { 0.0 });
+    let v = from_reduced(f, k, c);
+    std::array::from_fn(|l| {
+        if x[l] >= f64::from_bits(TINY_BELOW) {
+            v.0[l]
+        } else if x[l] >= f64::from_bits(NEGLIGIBLE_BELOW) {
+            x[l] - x[l] * x[l] * 0.5
         } else {
-            (x, 0.0, 0.0)
-        };
-        let v = from_reduced(f, k, c);
-        out[l] = if bits[l] >= TINY_BELOW {
-            v
-        } else if bits[l] >= NEGLIGIBLE_BELOW {
-            x - x * x * 0.5
-        } else {
-            x
-        };
-    }
-    out
+            x[l]
+        }
+    })
 }
 
 #[cfg(test)]
@@ -217,7 +247,8 @@ mod tests {
     fn platform_is_reference() -> bool {
         #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
         {
-            std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
+            std::arch::is_x86_feature_detected!("fma")
+                && std::arch::is_x86_feature_detected!("avx2")
         }
         #[cfg(not(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu")))]
         {
@@ -238,7 +269,10 @@ mod tests {
             assert!(theirs.is_nan(), "ln_1p({x:e})");
         } else {
             let ulp = (ours.to_bits() as i64 - theirs.to_bits() as i64).abs();
-            assert!(ours == theirs || ulp <= 1, "ln_1p({x:e}): {ours:e} / {theirs:e}");
+            assert!(
+                ours == theirs || ulp <= 1,
+                "ln_1p({x:e}): {ours:e} / {theirs:e}"
+            );
         }
     }
 
@@ -247,16 +281,49 @@ mod tests {
     #[test]
     fn agrees_with_the_platform_bit_for_bit() {
         for x in [
-            0.0, -0.0, 1.0, -1.0, -1.5, 2.0, 3.0, 7.0, 0.5, -0.5, 1e-300, -1e-300, 5e-324,
-            1e-17, 1e-10, 1e-5, 0.4142, 0.41422, 0.4143, -0.2929, -0.29289, -0.293, 1e15,
-            9.007_199_254_740_992e15, 1e16, 1e300, f64::MAX, f64::INFINITY, f64::NEG_INFINITY,
-            f64::NAN, std::f64::consts::SQRT_2 - 1.0,
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            -1.5,
+            2.0,
+            3.0,
+            7.0,
+            0.5,
+            -0.5,
+            1e-300,
+            -1e-300,
+            5e-324,
+            1e-17,
+            1e-10,
+            1e-5,
+            0.4142,
+            0.41422,
+            0.4143,
+            -0.2929,
+            -0.29289,
+            -0.293,
+            1e15,
+            9.007_199_254_740_992e15,
+            1e16,
+            1e300,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            std::f64::consts::SQRT_2 - 1.0,
         ] {
             check(x);
             check(f64::from_bits(x.to_bits() + 1));
             check(f64::from_bits(x.to_bits().wrapping_sub(1)));
         }
-        for b in [REDUCE_FROM, TINY_BELOW, NEGLIGIBLE_BELOW, HUGE_FROM, 0xbfd2_bec4 << 32] {
+        for b in [
+            REDUCE_FROM,
+            TINY_BELOW,
+            NEGLIGIBLE_BELOW,
+            HUGE_FROM,
+            0xbfd2_bec4 << 32,
+        ] {
             for d in 0..64 {
                 check(f64::from_bits(b + d));
                 check(f64::from_bits(b - d));
@@ -274,35 +341,32 @@ mod tests {
         }
     }
 
-    /// Four lanes give the bits of four calls, on the fast path and where a lane sends the
-    /// four through the scalar path.
+    /// A slice gives the bits of one call per element, whatever its length and wherever the
+    /// elements the four-lane path leaves out fall.
     #[test]
-    fn lanes_agree_with_ln_1p_bit_for_bit() {
+    fn a_slice_agrees_with_ln_1p_bit_for_bit() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
-        let mut draw = |rng: &mut rand_chacha::ChaCha8Rng| match rng.random_range(0..6) {
+        let draw = |rng: &mut rand_chacha::ChaCha8Rng| match rng.random_range(0..8) {
             0 => rng.random::<f64>() * 0.5,
             1 => rng.random::<f64>() * 1e6,
             2 => rng.random::<f64>() * 1e-9,
             3 => f64::from_bits(rng.random::<u64>() >> 1),
             4 => f64::from(rng.random_range(0u32..40)),
-            _ => rng.random::<f64>() * 1e-20,
+            5 => rng.random::<f64>() * 1e-20,
+            6 => 2f64.powi(rng.random_range(1..60)) * (1.0 + rng.random::<f64>() * 1e-6) - 1.0,
+            _ => rng.random::<f64>(),
         };
-        for _ in 0..1_000_000 {
-            let lanes: [f64; LANES] = std::array::from_fn(|_| draw(&mut rng));
-            assert_eq!(
-                ln_1p_lanes(lanes).map(f64::to_bits),
-                lanes.map(|v| ln_1p(v).to_bits()),
-                "{lanes:?}"
-            );
-        }
-        for lanes in [
-            [f64::NAN, 1.0, 0.0, 2.0],
-            [-0.0, 0.5, 1e-30, 3.0],
-            [-0.1, f64::INFINITY, 1e17, 0.0],
-            [0.0, 0.0, 0.0, 0.0],
-        ] {
-            let got = ln_1p_lanes(lanes).map(f64::to_bits);
-            assert_eq!(got, lanes.map(|v| ln_1p(v).to_bits()), "{lanes:?}");
+        let mut out = vec![0.0; 64];
+        for len in (0..64).chain([64; 20_000]) {
+            let mut x: Vec<f64> = (0..len).map(|_| draw(&mut rng)).collect();
+            if len > 0 && rng.random_range(0..20) == 0 {
+                let at = rng.random_range(0..len);
+                x[at] = [f64::NAN, -0.0, -0.5, f64::INFINITY, 1e17][rng.random_range(0..5)];
+            }
+            ln_1p_slice(&x, &mut out[..len]);
+            for (v, o) in x.iter().zip(&out) {
+                assert_eq!(o.to_bits(), ln_1p(*v).to_bits(), "ln_1p({v:e}) in {x:?}");
+            }
         }
     }
 }
