@@ -194,13 +194,28 @@ mod tests {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2016);
         let mut scratch = Vec::new();
-        for n in [1usize, 2, 3, 4, 5, 7, 20, 21, 193, 1000, 20_011] {
-            // Few distinct values, signed zeros among them: ties at the ranks read.
+        let sizes = [
+            1usize, 2, 3, 4, 5, 7, 20, 21, 193, 1000, 2047, 2048, 20_011, 100_003,
+        ];
+        for (n, kind) in sizes.iter().flat_map(|&n| (0..4).map(move |k| (n, k))) {
             let values: Vec<f64> = (0..n)
-                .map(|_| match rng.random_range(0..4u32) {
-                    0 => -0.0,
-                    1 => 0.0,
-                    _ => (rng.random_range(0..9u32) as f64) * 0.1 - 0.3,
+                .map(|_| match kind {
+                    // Few distinct values, signed zeros among them: ties at the ranks read.
+                    0 => match rng.random_range(0..4u32) {
+                        0 => -0.0,
+                        1 => 0.0,
+                        _ => (rng.random_range(0..9u32) as f64) * 0.1 - 0.3,
+                    },
+                    // Spread evenly, of both signs.
+                    1 => rng.random::<f64>() * 2.0 - 1.0,
+                    // Concentrated, with rare outliers that stretch the range of the keys.
+                    2 => match rng.random_range(0..1000u32) {
+                        0 => -1e300,
+                        1 => 1e300,
+                        _ => 0.5 + rng.random::<f64>() * 1e-12,
+                    },
+                    // One value, but for one or two others.
+                    _ => [0.25, 0.25, 0.25, 7.0][rng.random_range(0..4usize).min(n % 5)],
                 })
                 .collect();
             let s = summarize(&values, &mut scratch).expect("values");
@@ -210,7 +225,7 @@ mod tests {
             assert_eq!(
                 [s.q05, s.q25, s.q50, s.q75, s.q95].map(f64::to_bits),
                 by_sort,
-                "n = {n}"
+                "n = {n}, kind {kind}"
             );
         }
     }
