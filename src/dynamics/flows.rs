@@ -362,11 +362,17 @@ fn admitted(world: &World, scenario: &Scenario, j: usize) -> Admitted {
     )
 }
 
-/// The arrivals of the year before the first: destination choice and admission under the
-/// start-year policies, without touching stocks or networks. Each State's first "cut in
-/// irregular arrivals" and "gain in regular arrivals" is then measured against a real year, not
-/// against zero.
-pub fn initialise(world: &mut World, scenario: &Scenario) {
+super::dispatch::simd_dispatch! {
+    /// The arrivals of the year before the first: destination choice and admission under the
+    /// start-year policies, without touching stocks or networks. Each State's first "cut in
+    /// irregular arrivals" and "gain in regular arrivals" is then measured against a real year,
+    /// not against zero. (Dispatched like a year's step: its destination choice is one.)
+    pub fn initialise / initialise_portable (world: &mut World, scenario: &Scenario) =>
+        initialise_body
+}
+
+#[inline(always)]
+fn initialise_body(world: &mut World, scenario: &Scenario) {
     allocate(world, scenario);
     super::bilateral::corridor_shares(world);
     for j in 0..world.n_states {
