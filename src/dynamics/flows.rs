@@ -129,63 +129,51 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
             world.scratch_inverse[k] = 1.0 / denominator;
         }
     }
-    // Shares, inflows and the share moments used by policy anticipation: four destinations at a
-    // time, each summing over the origin regions in ascending order in a register of its own
-    // (the sums a loop over regions outside would build, read and written once, not once per
-    // region: at 100,000 States the moment arrays are megabytes).
+    // Shares, inflows and the share moments used by policy anticipation.
+    for m in world.moments.iter_mut() {
+        m.fill(0.0);
+    }
+    world.max_share.fill(0.0);
     for s in [FORCED, LABOUR] {
-        let mut j = 0;
-        while j + LANES <= n {
-            shares_and_moments::<LANES>(world, s, j);
-            j += LANES;
+        let attract = &world.scratch_attract[s * n..(s + 1) * n];
+        let [m1, m2, m3, m4] = &mut world.moments;
+        let (m1, m2, m3, m4) = (
+            &mut m1[s * n..(s + 1) * n],
+            &mut m2[s * n..(s + 1) * n],
+            &mut m3[s * n..(s + 1) * n],
+            &mut m4[s * n..(s + 1) * n],
+        );
+        let max_share = &mut world.max_share[s * n..(s + 1) * n];
+        for r in 0..nr {
+            let p = world.pool[s * nr + r];
+            let inverse = world.scratch_inverse[s * nr + r];
+            let net = &world.scratch_network[r * n..(r + 1) * n];
+            // The forced stream's corridors have no bilateral factor: its row of ones.
+            let bil = if s == LABOUR {
+                &world.labour_factor[r * n..(r + 1) * n]
+            } else {
+                &world.ones[..n]
+            };
+            let out = &mut world.share[(s * nr + r) * n..(s * nr + r + 1) * n];
+            // Equal lengths, stated once, let the loop run without bounds checks and vectorise.
+            let (attract, net, bil, out) = (&attract[..n], &net[..n], &bil[..n], &mut out[..n]);
+            let (m1, m2, m3, m4) = (&mut m1[..n], &mut m2[..n], &mut m3[..n], &mut m4[..n]);
+            let max_share = &mut max_share[..n];
+            for j in 0..n {
+                let sh = attract[j] * net[j] * bil[j] * inverse;
+                out[j] = sh;
+                let t1 = p * sh;
+                let t2 = t1 * sh;
+                let t3 = t2 * sh;
+                m1[j] += t1;
+                m2[j] += t2;
+                m3[j] += t3;
+                m4[j] += t3 * sh;
+                max_share[j] = fmax(max_share[j], sh);
+            }
         }
-        while j < n {
-            shares_and_moments::<1>(world, s, j);
-            j += 1;
-        }
-        world.inflow[s].copy_from_slice(&world.moments[0][s * n..(s + 1) * n]);
+        world.inflow[s].copy_from_slice(m1);
     }
-}
-
-/// Corridor shares of stream `s` to destinations `j0..j0 + L` from every origin region, and
-/// their moments $M_1..M_4$ and largest share, summed over regions in ascending order.
-#[inline(always)]
-fn shares_and_moments<const L: usize>(world: &mut World, s: usize, j0: usize) {
-    let (n, nr) = (world.n_states, world.n_regions);
-    let attract: [f64; L] = std::array::from_fn(|l| world.scratch_attract[s * n + j0 + l]);
-    let (mut m1, mut m2, mut m3, mut m4) = ([0.0; L], [0.0; L], [0.0; L], [0.0; L]);
-    let mut max_share = [0.0; L];
-    for r in 0..nr {
-        let p = world.pool[s * nr + r];
-        let inverse = world.scratch_inverse[s * nr + r];
-        let at = r * n + j0;
-        let net = &world.scratch_network[at..at + L];
-        // The forced stream's corridors have no bilateral factor: its row of ones.
-        let bil = if s == LABOUR {
-            &world.labour_factor[at..at + L]
-        } else {
-            &world.ones[j0..j0 + L]
-        };
-        let out = &mut world.share[(s * nr + r) * n + j0..(s * nr + r) * n + j0 + L];
-        for l in 0..L {
-            let sh = attract[l] * net[l] * bil[l] * inverse;
-            out[l] = sh;
-            let t1 = p * sh;
-            let t2 = t1 * sh;
-            let t3 = t2 * sh;
-            m1[l] += t1;
-            m2[l] += t2;
-            m3[l] += t3;
-            m4[l] += t3 * sh;
-            max_share[l] = fmax(max_share[l], sh);
-        }
-    }
-    let at = s * n + j0;
-    world.moments[0][at..at + L].copy_from_slice(&m1);
-    world.moments[1][at..at + L].copy_from_slice(&m2);
-    world.moments[2][at..at + L].copy_from_slice(&m3);
-    world.moments[3][at..at + L].copy_from_slice(&m4);
-    world.max_share[at..at + L].copy_from_slice(&max_share);
 }
 
 /// The logit denominators of origin regions `r0..r0 + L` for both streams (each starts from the

@@ -1,5 +1,5 @@
-//! $\ln(1 + x)$ in plain Rust, one at a time ([`ln_1p`]) or a slice four at a time
-//! ([`ln_1p_slice`]): the same bits on every platform, and the same bits as the function the simulator called
+//! $\ln(1 + x)$ in plain Rust, one at a time ([`ln_1p`]) or four at a time ([`ln_1p_lanes`]):
+//! the same bits on every platform, and the same bits as the function the simulator called
 //! before, glibc's `log1p` on an x86-64 processor with fused multiply-add.
 //!
 //! Why our own: under a posterior that draws the network exponent $\beta$, the network pull
