@@ -11,7 +11,7 @@
 //! very end, so a partial result is never mistaken for a complete one.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -43,28 +43,38 @@ pub enum Traces {
 }
 
 impl Traces {
+    /// The replications the traces hold.
+    fn replications(&self) -> usize {
+        match self {
+            Traces::Memory(traces) => traces.len(),
+            Traces::File { blocks, .. } => blocks.iter().sum(),
+        }
+    }
+
     /// A reader of the trace columns, for reading many of them.
     pub fn reader(&self) -> ColumnReader<'_> {
         ColumnReader {
             traces: self,
-            map: None,
+            file: None,
+            cache: Vec::new(),
+            cached: 0..0,
+            read_ahead: read_ahead(self.replications()),
         }
     }
 
     /// `f` of each of the trace columns `0..n`, in column order, computed on the threads of the
-    /// rayon pool it runs in: each takes [`TASK_COLUMNS`] columns at a time with a reader of its
-    /// own and gives `f` a scratch vector of its own, so the results do not depend on the
-    /// thread count.
+    /// rayon pool it runs in: each takes one run of columns at a time (what one read-ahead of a
+    /// reader of its own holds) and gives `f` a scratch vector of its own, so memory stays at a
+    /// read-ahead or two per thread, and the results do not depend on the thread count.
     pub fn map_columns<T: Send>(
         &self,
         n: usize,
         f: impl Fn(&[f64], &mut Vec<f64>) -> T + Sync,
     ) -> Result<Vec<T>> {
         use rayon::prelude::*;
-        let runs: Vec<std::ops::Range<usize>> = (0..n)
-            .step_by(TASK_COLUMNS)
-            .map(|c| c..(c + TASK_COLUMNS).min(n))
-            .collect();
+        let run = self.reader().run();
+        let runs: Vec<std::ops::Range<usize>> =
+            (0..n).step_by(run).map(|c| c..(c + run).min(n)).collect();
         let parts = runs
             .into_par_iter()
             .map_init(
@@ -83,21 +93,44 @@ impl Traces {
     }
 }
 
-/// Columns a thread of [`Traces::map_columns`] takes at a time.
-const TASK_COLUMNS: usize = 16;
+/// Bytes a [`ColumnReader`] reads ahead: a few megabytes, whatever the number of replications
+/// (up to [`BLOCK_COLUMNS`] columns of a very large run, see [`read_ahead`]).
+const READ_AHEAD: usize = 4 << 20;
 
-/// Reads trace columns in replication order. On a trace file it maps the file into memory once
-/// and copies each column's values out of its blocks: no read call per block and column, and
-/// no copy of the file through a buffer of the reader's (at 100,000 replications the file is
-/// 4.9 GB, and reading it through buffers was 40% of the time after the last replication).
-/// The mapped pages are the operating system's file cache, not memory of the process: they
-/// count in its resident size while mapped, and the system takes them back when it needs to.
+/// Columns of a block each read of a very large run fetches at least: a read per block per run
+/// of columns, and a small read costs the kernel more than its bytes (at 100,000 replications a
+/// run of [`READ_AHEAD`] bytes is 5 columns, 10 KB per block read).
+const BLOCK_COLUMNS: usize = 32;
+
+/// The most bytes a [`ColumnReader`] reads ahead.
+const MAX_READ_AHEAD: usize = 32 << 20;
+
+/// Bytes a reader of `reps` replications reads ahead: [`READ_AHEAD`], or for a run so large that
+/// this holds fewer than [`BLOCK_COLUMNS`] columns, that many columns, up to [`MAX_READ_AHEAD`]
+/// (25.6 MB at 100,000 replications).
+fn read_ahead(reps: usize) -> usize {
+    READ_AHEAD.max((BLOCK_COLUMNS * 8 * reps).min(MAX_READ_AHEAD))
+}
+
+/// Reads trace columns in replication order. On a trace file it opens the file once and reads
+/// ahead a run of columns of every block (one read per block per run), so reading the columns in
+/// order costs a few reads, not one open and one read per column and block; its memory stays at
+/// its read-ahead ([`read_ahead`]).
 pub struct ColumnReader<'a> {
     traces: &'a Traces,
-    map: Option<memmap2::Mmap>,
+    file: Option<File>,
+    /// Columns `cached` of every block, block after block, each column's values contiguous.
+    cache: Vec<f64>,
+    cached: std::ops::Range<usize>,
+    read_ahead: usize,
 }
 
 impl ColumnReader<'_> {
+    /// The columns one read-ahead holds.
+    fn run(&self) -> usize {
+        (self.read_ahead / (8 * self.traces.replications().max(1))).max(1)
+    }
+
     /// The values of trace column `c` over the replications, in replication order.
     pub fn column(&mut self, c: usize, out: &mut Vec<f64>) -> Result<()> {
         out.clear();
@@ -112,41 +145,42 @@ impl ColumnReader<'_> {
                 blocks,
             } => (path, *columns, blocks),
         };
-        let read_err = |source| Error::Read {
-            file: path.clone(),
-            source,
-        };
-        let short = || {
-            read_err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("no column {c} in its blocks: the trace file is shorter or damaged"),
-            ))
-        };
-        if c >= columns {
-            return Err(short());
-        }
-        let map = match &mut self.map {
-            Some(map) => map,
-            None => {
-                let file = File::open(path).map_err(read_err)?;
-                // SAFETY: a map is undefined behaviour if the file changes while it is mapped.
-                // This is the run's own trace file in its work folder, which the run holds
-                // locked (`lock_destination`) and has finished writing; nothing writes it again.
-                // Why a map: at 100,000 replications, reading the 4.9 GB file through buffers was
-                // 40% of the time after the last replication (the kernel's copy into a 25.6 MB
-                // buffer, then a copy out of it); mapped, that phase went from 5.7-6.0 s to
-                // 5.45 s (`examples/summary_costs.rs`: 1.86-2.37 s -> 1.75-1.84 s).
-                let map = unsafe { memmap2::Mmap::map(&file) }.map_err(read_err)?;
-                self.map.insert(map)
+        if !self.cached.contains(&c) {
+            let read_err = |source| Error::Read {
+                file: path.clone(),
+                source,
+            };
+            // Past the last column, the read fails as a short file.
+            let run = self.run().min(columns.saturating_sub(c).max(1));
+            let f = match &mut self.file {
+                Some(f) => f,
+                None => self.file.insert(File::open(path).map_err(read_err)?),
+            };
+            // Straight into the cache's own bytes: the file holds little-endian doubles, which
+            // are the cache's bytes as they are on a little-endian processor.
+            self.cache.resize(run * blocks.iter().sum::<usize>(), 0.0);
+            let (mut start, mut at) = (0usize, 0usize);
+            for &b in blocks {
+                // Columns c..c + run of a block are contiguous.
+                let offset = (start * columns + c * b) * 8;
+                f.seek(SeekFrom::Start(offset as u64)).map_err(read_err)?;
+                let into = bytemuck::cast_slice_mut(&mut self.cache[at..at + run * b]);
+                f.read_exact(into).map_err(read_err)?;
+                start += b;
+                at += run * b;
             }
-        };
-        let mut start = 0usize;
+            if cfg!(target_endian = "big") {
+                for v in &mut self.cache {
+                    *v = f64::from_bits(u64::from_le(v.to_bits()));
+                }
+            }
+            self.cached = c..c + run;
+        }
+        let (k, run) = (c - self.cached.start, self.cached.len());
+        let mut at = 0;
         for &b in blocks {
-            // Column c of a block is contiguous.
-            let offset = (start * columns + c * b) * 8;
-            let bytes = map.get(offset..offset + b * 8).ok_or_else(short)?;
-            out.extend(f64s(bytes));
-            start += b;
+            out.extend_from_slice(&self.cache[at + k * b..at + (k + 1) * b]);
+            at += run * b;
         }
         Ok(())
     }
@@ -871,8 +905,8 @@ mod tests {
     }
 
     /// A trace file of blocks of 3, 2 and 4 replications with 7 columns, value 100 r + c, read
-    /// back column by column in order and backwards; a column past the last, or a file cut
-    /// short, is an error.
+    /// back column by column in order, backwards and with read-aheads of one column and more; a
+    /// column past the last, or one of a file cut short, is an error.
     #[test]
     fn columns_read_back_in_replication_order() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -880,31 +914,37 @@ mod tests {
         let traces = trace_file(dir.path(), columns);
         let expected = |c: usize| (0..9).map(|r| (100 * r + c) as f64).collect::<Vec<_>>();
         let mut out = Vec::new();
-        let mut reader = traces.reader();
-        for c in (0..columns).chain((0..columns).rev()) {
-            reader.column(c, &mut out).expect("read");
-            assert_eq!(out, expected(c), "column {c}");
+        for columns_ahead in [1, 2, 3, 100] {
+            let mut reader = traces.reader();
+            reader.read_ahead = columns_ahead * 9 * 8;
+            for c in (0..columns).chain((0..columns).rev()) {
+                reader.column(c, &mut out).expect("read");
+                assert_eq!(out, expected(c), "column {c}, {columns_ahead} ahead");
+            }
         }
+        let mut reader = traces.reader();
         assert!(reader.column(columns, &mut out).is_err(), "past the end");
+        // A file cut short: the columns still whole read, the last one fails.
         let Traces::File { path, .. } = &traces else {
             panic!("a file")
         };
         let cut = std::fs::read(path).expect("read")[..(9 * columns - 1) * 8].to_vec();
         std::fs::write(path, cut).expect("write");
         let mut reader = traces.reader();
+        reader.read_ahead = 9 * 8;
         reader
             .column(0, &mut out)
             .expect("the first column is whole");
-        let err = reader.column(columns - 1, &mut out).expect_err("cut short");
-        assert!(err.to_string().contains("shorter"), "{err}");
+        assert_eq!(out, expected(0));
+        assert!(reader.column(columns - 1, &mut out).is_err(), "cut short");
     }
 
-    /// Columns mapped on two threads, in tasks of [`TASK_COLUMNS`] each (here three tasks, the
-    /// last short), come back in column order.
+    /// Columns mapped on two threads, in runs of a read-ahead each (here three runs, the last
+    /// short), come back in column order.
     #[test]
     fn columns_mapped_in_parallel_come_back_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let columns = 2 * TASK_COLUMNS + 5;
+        let columns = 2 * (READ_AHEAD / (8 * 9)) + 5;
         let traces = trace_file(dir.path(), columns);
         let pool = thread_pool(2).expect("pool");
         let mapped = pool
