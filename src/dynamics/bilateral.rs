@@ -26,7 +26,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::{fill_words, logistic, to_uniform};
+use super::math::{LANES, Lanes, Real};
+use super::{fill_words, to_uniform};
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, World};
 
@@ -172,9 +173,21 @@ fn hold(
     }
 }
 
-/// The year's agreements: timeline changes of the settings, lapses, new signatures, and removals
-/// under readmission seen.
-pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
+super::dispatch::simd_dispatch! {
+    /// The year's agreements: timeline changes of the settings, lapses, new signatures, and
+    /// removals under readmission seen.
+    pub fn step / step_portable (world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) => step_body
+}
+
+/// Formation runs in three passes with the decisions of the one-candidate-at-a-time loop
+/// (`tests::step_one_at_a_time` keeps it, and a test compares the two): which candidates consider
+/// an agreement ([`consider`]), whether their two sides would sign, four candidates at a time
+/// ([`accept`]), and the signatures in candidate order, each skipped if a signature earlier in
+/// the year gave its pair that kind of agreement. Whether a pair is considered, and whether it
+/// would sign, are coin flips the processor cannot predict: the first two passes have no branch
+/// on them, and a signature's chain of divisions and exponential no longer waits on the last.
+#[inline(always)]
+fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     let year = world.year;
     let mut settings_changed = false;
     while let Some(change) = scenario.bilateral_timeline.get(world.bilateral_next) {
@@ -211,59 +224,44 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
         words.resize(2 * nc, 0);
     }
     fill_words(rng, &mut words[..2 * nc]);
-    let mu = scenario.admission.mu;
-    for (c, &(o, j)) in world.bilateral_candidates.iter().enumerate() {
-        for kind in 0..2 {
-            let u = to_uniform(words[2 * c + kind]);
-            if u >= bp.consider_prob {
-                continue;
-            }
-            let readmission = kind == 1;
-            if world.bilateral_held[c] & (1 << kind) != 0 {
-                continue;
-            }
-            let (oi, ji) = (o as usize, j as usize);
-            let stock = world.network[world.region[oi] as usize * world.n_states + ji]
-                * world.origin_share[oi];
-            let flow_dest = 1000.0 * mu * stock / world.population[ji];
-            let flow_origin = 1000.0 * mu * stock / world.population[oi];
-            let (gain_dest, gain_origin) = if readmission {
-                let hosted = world.stock(ji).max(1.0);
-                let irregular =
-                    1000.0 * world.arrivals_irregular[ji] * (stock / hosted) / world.population[ji];
-                (
-                    bp.deal_value * irregular * world.pressure[ji],
-                    bp.deal_value * flow_origin - bp.readmission_cost,
-                )
-            } else {
-                (
-                    bp.deal_value * flow_dest * world.income[ji] * (1.0 - world.pressure[ji]),
-                    bp.deal_value * flow_origin,
-                )
-            };
-            let gain = gain_dest.min(gain_origin) - bp.fixed_cost;
-            if u / bp.consider_prob < logistic(gain / bp.temperature) {
-                world.signed[kind] += 1;
-                let first = slot(&world.bilateral_index, o, j);
-                hold(
-                    &world.bilateral_index,
-                    &mut world.bilateral_held,
-                    first,
-                    (o, j),
-                    readmission,
-                );
-                world.agreements.push(Agreement {
-                    origin: o,
-                    destination: j,
-                    readmission,
-                    since: year,
-                    rights: if readmission { 0.0 } else { bp.new_rights },
-                    slot: first,
-                });
-                changed = true;
-            }
-        }
+    let mut considered = std::mem::take(&mut world.scratch_considered);
+    let counts = consider(world, &words[..2 * nc], bp.consider_prob, &mut considered);
+    let mut accepted = std::mem::take(&mut world.scratch_accepted);
+    accepted.clear();
+    for (kind, (list, &count)) in considered.iter().zip(&counts).enumerate() {
+        accept(world, scenario, &words, kind, &list[..count], &mut accepted);
     }
+    // In candidate order, and for one candidate labour before readmission, as they were drawn.
+    accepted.sort_unstable();
+    for &code in &accepted {
+        let (c, kind) = ((code >> 1) as usize, (code & 1) as usize);
+        // A signature earlier this year may have given this pair the agreement already.
+        if world.bilateral_held[c] & (1 << kind) != 0 {
+            continue;
+        }
+        let readmission = kind == 1;
+        let (o, j) = world.bilateral_candidates[c];
+        world.signed[kind] += 1;
+        let first = slot(&world.bilateral_index, o, j);
+        hold(
+            &world.bilateral_index,
+            &mut world.bilateral_held,
+            first,
+            (o, j),
+            readmission,
+        );
+        world.agreements.push(Agreement {
+            origin: o,
+            destination: j,
+            readmission,
+            since: year,
+            rights: if readmission { 0.0 } else { bp.new_rights },
+            slot: first,
+        });
+        changed = true;
+    }
+    world.scratch_considered = considered;
+    world.scratch_accepted = accepted;
     let n = world.n_states;
     fill_words(rng, &mut words[..n]);
     let loss = scenario.forum_dynamics.reputation_loss;
@@ -280,8 +278,257 @@ pub fn step(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     }
 }
 
+/// Writes into `lists[kind]` the candidates that consider an agreement of that kind this year
+/// (their draw, `words[2 * candidate + kind]`, falls below `consider_prob`) and did not hold one
+/// at the start of the year, in candidate order, and returns how many of each. Every candidate is
+/// written and the count moves on only for those kept, so the loop has no branch on the draws.
+#[inline(always)]
+fn consider(
+    world: &World,
+    words: &[u32],
+    consider_prob: f64,
+    lists: &mut [Vec<u32>; 2],
+) -> [usize; 2] {
+    let mut counts = [0usize; 2];
+    let [labour, readmission] = lists;
+    let (labour, readmission) = (&mut labour[..words.len() / 2 + 1], &mut readmission[..]);
+    let readmission = &mut readmission[..labour.len()];
+    for (c, (pair, &held)) in words.chunks_exact(2).zip(&world.bilateral_held).enumerate() {
+        let [w_labour, w_readmission] = [pair[0], pair[1]];
+        labour[counts[0]] = c as u32;
+        counts[0] += usize::from((to_uniform(w_labour) < consider_prob) & (held & 1 == 0));
+        readmission[counts[1]] = c as u32;
+        counts[1] += usize::from((to_uniform(w_readmission) < consider_prob) & (held & 2 == 0));
+    }
+    counts
+}
+
+/// Appends to `accepted`, as `2 * candidate + kind`, the candidates of `list` (considering an
+/// agreement of kind `kind`: 0 labour, 1 readmission) whose two sides would sign: with $G$ the
+/// smaller side's gain less the fixed cost, the draw scaled to the consideration, $u / p$, falls
+/// below $\sigma(G / T)$. Four candidates at a time, a lane each, with the IEEE operations of one
+/// candidate per lane in the formula's order; the last block repeats its last candidate in its
+/// empty lanes and drops them.
+#[inline(always)]
+fn accept(
+    world: &World,
+    scenario: &Scenario,
+    words: &[u32],
+    kind: usize,
+    list: &[u32],
+    accepted: &mut Vec<u32>,
+) {
+    let bp = &world.bilateral;
+    let n = world.n_states;
+    let c = Lanes::splat;
+    let flow_scale = c(1000.0 * scenario.admission.mu);
+    let deal_value = c(bp.deal_value);
+    for first in (0..list.len()).step_by(LANES) {
+        let cs: [usize; LANES] =
+            std::array::from_fn(|l| list[(first + l).min(list.len() - 1)] as usize);
+        let o = cs.map(|c| world.bilateral_candidates[c].0 as usize);
+        let j = cs.map(|c| world.bilateral_candidates[c].1 as usize);
+        let at = |v: &[f64], i: [usize; LANES]| Lanes::from_fn(|l| v[i[l]]);
+        let stock = Lanes::from_fn(|l| {
+            world.network[world.region[o[l]] as usize * n + j[l]] * world.origin_share[o[l]]
+        });
+        let flow_origin = flow_scale * stock / at(&world.population, o);
+        let (gain_dest, gain_origin) = if kind == 1 {
+            let hosted = Lanes::from_fn(|l| world.stock(j[l]).max(1.0));
+            let irregular = c(1000.0) * at(&world.arrivals_irregular, j) * (stock / hosted)
+                / at(&world.population, j);
+            (
+                deal_value * irregular * at(&world.pressure, j),
+                deal_value * flow_origin - c(bp.readmission_cost),
+            )
+        } else {
+            let flow_dest = flow_scale * stock / at(&world.population, j);
+            (
+                deal_value * flow_dest * at(&world.income, j) * (c(1.0) - at(&world.pressure, j)),
+                deal_value * flow_origin,
+            )
+        };
+        // `f64::min` per lane, as the formula reads (it treats NaN as the scalar code did).
+        let gain = Lanes::from_fn(|l| gain_dest.0[l].min(gain_origin.0[l])) - c(bp.fixed_cost);
+        // The logistic of gain / T, 1 / (1 + e^{-gain / T}).
+        let p_sign = c(1.0) / (c(1.0) + (-(gain / c(bp.temperature))).exp());
+        let u = Lanes::from_fn(|l| to_uniform(words[2 * cs[l] + kind]));
+        let signs = p_sign.gt(u / c(bp.consider_prob));
+        for l in 0..LANES.min(list.len() - first) {
+            if signs[l] {
+                accepted.push(2 * cs[l] as u32 + kind as u32);
+            }
+        }
+    }
+}
+
 /// Number of agreements of each kind in force: (labour, readmission).
 pub fn counts(world: &World) -> (usize, usize) {
     let readmission = world.agreements.iter().filter(|a| a.readmission).count();
     (world.agreements.len() - readmission, readmission)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dynamics::logistic;
+    use crate::experiment::seeds;
+
+    /// Formation as first written: one candidate and kind at a time, each decided and signed
+    /// before the next is considered. The reference the three passes of [`step`] must match.
+    fn step_one_at_a_time(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
+        let year = world.year;
+        let bp = world.bilateral.clone();
+        let lifetime = bp.lifetime as i32;
+        let before = world.agreements.len();
+        world.agreements.retain(|a| year - a.since < lifetime);
+        let mut changed = world.agreements.len() != before;
+        world.bilateral_held.fill(0);
+        for a in &world.agreements {
+            let (o, j) = (a.origin, a.destination);
+            hold(
+                &world.bilateral_index,
+                &mut world.bilateral_held,
+                a.slot,
+                (o, j),
+                a.readmission,
+            );
+        }
+        let nc = world.bilateral_candidates.len();
+        let mut words = vec![0; 2 * nc.max(world.n_states)];
+        fill_words(rng, &mut words[..2 * nc]);
+        let mu = scenario.admission.mu;
+        for (c, &(o, j)) in world.bilateral_candidates.iter().enumerate() {
+            for kind in 0..2 {
+                let u = to_uniform(words[2 * c + kind]);
+                if u >= bp.consider_prob || world.bilateral_held[c] & (1 << kind) != 0 {
+                    continue;
+                }
+                let readmission = kind == 1;
+                let (oi, ji) = (o as usize, j as usize);
+                let stock = world.network[world.region[oi] as usize * world.n_states + ji]
+                    * world.origin_share[oi];
+                let flow_dest = 1000.0 * mu * stock / world.population[ji];
+                let flow_origin = 1000.0 * mu * stock / world.population[oi];
+                let (gain_dest, gain_origin) = if readmission {
+                    let hosted = world.stock(ji).max(1.0);
+                    let irregular = 1000.0 * world.arrivals_irregular[ji] * (stock / hosted)
+                        / world.population[ji];
+                    (
+                        bp.deal_value * irregular * world.pressure[ji],
+                        bp.deal_value * flow_origin - bp.readmission_cost,
+                    )
+                } else {
+                    (
+                        bp.deal_value * flow_dest * world.income[ji] * (1.0 - world.pressure[ji]),
+                        bp.deal_value * flow_origin,
+                    )
+                };
+                let gain = gain_dest.min(gain_origin) - bp.fixed_cost;
+                if u / bp.consider_prob < logistic(gain / bp.temperature) {
+                    world.signed[kind] += 1;
+                    let first = slot(&world.bilateral_index, o, j);
+                    let held = &mut world.bilateral_held;
+                    hold(&world.bilateral_index, held, first, (o, j), readmission);
+                    world.agreements.push(Agreement {
+                        origin: o,
+                        destination: j,
+                        readmission,
+                        since: year,
+                        rights: if readmission { 0.0 } else { bp.new_rights },
+                        slot: first,
+                    });
+                    changed = true;
+                }
+            }
+        }
+        let n = world.n_states;
+        fill_words(rng, &mut words[..n]);
+        let loss = scenario.forum_dynamics.reputation_loss;
+        for (j, &word) in words[..n].iter().enumerate() {
+            let forced = world.inflow[FORCED][j];
+            if world.readmitted[j] > 0.0 && forced > 0.0 && to_uniform(word) < bp.transparency {
+                let seen = world.readmitted[j] / forced;
+                world.reputation[j] = (world.reputation[j] - loss * seen).max(0.0);
+            }
+        }
+        if changed {
+            rebuild(world);
+        }
+    }
+
+    /// Every year of the status quo, under settings from few signatures to many, the three
+    /// passes of [`step`] (both builds) sign the same agreements in the same order, hold the
+    /// same flags, move the same reputations and consume the same draws as one candidate at a
+    /// time.
+    #[test]
+    fn three_passes_sign_what_one_candidate_at_a_time_signs() {
+        use rand::Rng;
+        let base = Scenario::builtin_default().expect("scenario");
+        let facts = base.facts().expect("facts");
+        // (consider_prob, fixed_cost, temperature): the default, every candidate considering
+        // cheap deals, and near-certain decisions either way.
+        // The last setting lists every pair twice, as a table with repeated rows would: a pair
+        // that signs a kind early in the year must not sign it again at its second listing.
+        let settings = [
+            (0.2, 0.2, 1.0, false),
+            (1.0, -2.0, 1.0, false),
+            (0.7, 0.0, 1e-3, false),
+            (1.0, -2.0, 1.0, true),
+        ];
+        for (consider, fixed, temperature, twice) in settings {
+            let mut scenario = base.at_point_values();
+            for (key, value) in [
+                ("bilateral.consider_prob", consider),
+                ("bilateral.fixed_cost", fixed),
+                ("bilateral.temperature", temperature),
+            ] {
+                scenario.set(key, value).expect(key);
+            }
+            let key = seeds::replication_key(9, 0, 1);
+            let mut world = World::new(&facts, &scenario, &mut seeds::stream(key, seeds::WORLD));
+            let mut streams = seeds::streams(key, &scenario);
+            crate::dynamics::start(&mut world, &scenario, &facts, key, &mut streams);
+            if twice {
+                let pairs = world.bilateral_candidates.clone();
+                world.bilateral_candidates.extend(pairs);
+                let nc = world.bilateral_candidates.len();
+                let index = &mut world.bilateral_index;
+                *index = (world.bilateral_candidates.iter().enumerate())
+                    .map(|(c, &(o, j))| (o, j, c as u32))
+                    .collect();
+                index.sort_unstable();
+                for a in &mut world.agreements {
+                    a.slot = slot(&world.bilateral_index, a.origin, a.destination);
+                }
+                world.bilateral_held.resize(nc, 0);
+                world.scratch_considered = std::array::from_fn(|_| vec![0; nc + 1]);
+            }
+            let mut signed = 0;
+            for year in 0..scenario.n_years() {
+                let mut reference = (world.clone(), streams.bilateral.clone());
+                step_one_at_a_time(&mut reference.0, &scenario, &mut reference.1);
+                let passes: [fn(&mut World, &Scenario, &mut ChaCha8Rng); 2] = [step, step_portable];
+                for pass in passes {
+                    let (mut w, mut rng) = (world.clone(), streams.bilateral.clone());
+                    pass(&mut w, &scenario, &mut rng);
+                    let at = format!("consider {consider}, fixed cost {fixed}, year {year}");
+                    assert_eq!(w.agreements, reference.0.agreements, "{at}");
+                    assert_eq!(w.signed, reference.0.signed, "{at}");
+                    assert_eq!(w.bilateral_held, reference.0.bilateral_held, "{at}");
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&w.reputation), bits(&reference.0.reputation), "{at}");
+                    assert_eq!(
+                        bits(&w.labour_factor),
+                        bits(&reference.0.labour_factor),
+                        "{at}"
+                    );
+                    assert_eq!(rng.next_u64(), reference.1.clone().next_u64(), "{at}");
+                }
+                signed += reference.0.signed[0] + reference.0.signed[1];
+                crate::dynamics::step(&mut world, &scenario, &mut streams);
+            }
+            assert!(signed > 0, "consider {consider}: no agreement was signed");
+        }
+    }
 }

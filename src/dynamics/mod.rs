@@ -188,7 +188,7 @@ pub fn step_portable(world: &mut World, scenario: &Scenario, streams: &mut Strea
     pressure::step(world, scenario);
     forums::step_portable(world, scenario, &mut streams.forums);
     treaties::step_portable(world, scenario, &mut streams.treaties);
-    bilateral::step(world, scenario, &mut streams.bilateral);
+    bilateral::step_portable(world, scenario, &mut streams.bilateral);
     policy::step_portable(world, scenario, &mut streams.choices);
     world.year += 1;
 }
@@ -265,6 +265,9 @@ mod tests {
         }
         for t in &world.treaties {
             bits.extend(t.party.iter().map(|&p| u64::from(p)));
+        }
+        for a in &world.agreements {
+            bits.extend([a.origin, a.destination, u32::from(a.readmission)].map(u64::from));
         }
         bits
     }

@@ -238,6 +238,12 @@ pub struct World {
     pub bilateral_index: Vec<(u32, u32, u32)>,
     /// Per candidate, whether it holds an agreement this year: bit 0 labour, bit 1 readmission.
     pub bilateral_held: Vec<u8>,
+    /// The candidates that consider an agreement of each kind this year (labour, readmission),
+    /// with room for one more: `dynamics::bilateral::consider` writes every candidate and keeps
+    /// the considered ones without a branch.
+    pub scratch_considered: [Vec<u32>; 2],
+    /// The (candidate, kind) pairs, as `2 * candidate + kind`, whose sides would sign this year.
+    pub scratch_accepted: Vec<u32>,
     /// Each State's share of its region's poverty-weighted population (its weight in the
     /// coverage of a corridor).
     pub origin_share: Vec<f64>,
@@ -714,6 +720,8 @@ impl World {
             treaties,
             agreements,
             bilateral_held: vec![0; bilateral_candidates.len()],
+            scratch_considered: std::array::from_fn(|_| vec![0; bilateral_candidates.len() + 1]),
+            scratch_accepted: Vec::with_capacity(2 * bilateral_candidates.len()),
             bilateral_index,
             bilateral_candidates,
             origin_share,
