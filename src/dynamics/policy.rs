@@ -16,7 +16,8 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::flows::{
-    AdmissionTerms, ShareMoments, admission, anticipated_inflow_lanes, share_moments_lanes,
+    AdmissionTerms, Admitted, ShareMoments, admission, anticipated_inflow_lanes,
+    share_moments_lanes,
 };
 use super::forums::{agenda, effective_anchor, norm_strength, norm_weight};
 use super::math::{LANES, Lanes, Real, exp, exp_lanes, fmax, fmin, pos};
@@ -249,6 +250,9 @@ struct Gains<'a> {
     f0: Lanes,
     l0: Lanes,
     flow0: Lanes,
+    /// Admission at last year's arrivals and instruments: a move of trafficking protection
+    /// changes what follows admission, not admission itself.
+    admitted0: Admitted<Lanes>,
     domain0: [Lanes; N_DOMAINS],
 }
 
@@ -264,7 +268,8 @@ impl<'a> Gains<'a> {
         let parts = Parts::new(world, scenario, states);
         let f0 = Lanes::from_fn(|l| world.inflow[FORCED][states[l]]);
         let l0 = Lanes::from_fn(|l| world.inflow[LABOUR][states[l]]);
-        let flow0 = parts.flow(f0, l0, x[0], x[2], x[3], x[4]);
+        let admitted0 = admission(scenario, &parts.terms, l0, f0, x[0], x[3], x[4]);
+        let flow0 = parts.flow_admitted(&admitted0, f0, l0, x[2], x[3]);
         let domain0 = [
             parts.domain(0, x[0], 1),
             parts.domain(1, x[1], 1),
@@ -281,6 +286,7 @@ impl<'a> Gains<'a> {
             f0,
             l0,
             flow0,
+            admitted0,
             domain0,
         }
     }
@@ -313,7 +319,8 @@ impl<'a> Gains<'a> {
             }
             // Trafficking protection moves the victims among irregular arrivals and its domain.
             2 => {
-                parts.flow(f0, l0, x[0], m.v, x[3], x[4]) - flow0 + parts.domain(2, m.v, m.option)
+                parts.flow_admitted(&self.admitted0, f0, l0, m.v, x[3]) - flow0
+                    + parts.domain(2, m.v, m.option)
                     - self.domain0[2]
             }
             // Enforcement deters both streams and costs.
@@ -474,10 +481,24 @@ impl<'a> Parts<'a> {
         e: Lanes,
         l: Lanes,
     ) -> Lanes {
+        let a = admission(self.scenario, &self.terms, labour, forced, p_asylum, e, l);
+        self.flow_admitted(&a, forced, labour, p_traff, e)
+    }
+
+    /// [`Parts::flow`] with the admission of `forced` and `labour` already computed as `a`
+    /// (under the same asylum protection, enforcement and legal channels): the same bits.
+    #[inline(always)]
+    pub fn flow_admitted(
+        &self,
+        a: &Admitted<Lanes>,
+        forced: Lanes,
+        labour: Lanes,
+        p_traff: Lanes,
+        e: Lanes,
+    ) -> Lanes {
         let pp = &self.scenario.policy;
         let ap = &self.scenario.admission;
         let c = Lanes::splat;
-        let a = admission(self.scenario, &self.terms, labour, forced, p_asylum, e, l);
         let victims = a.irregular
             * (c(ap.theta0) + c(ap.theta_enforcement) * e).min(c(1.0))
             * (c(1.0) - p_traff);
