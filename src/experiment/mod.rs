@@ -390,10 +390,10 @@ fn run_replication(
             if forum.met_this_year {
                 attendance_sum[f] += forum.attendance as f64;
                 meetings[f] += 1;
-                for (k, &i) in forum.participants.iter().enumerate() {
-                    if forum.attended[k] {
-                        attended[f][i as usize] += 1;
-                    }
+                // Added without a branch: who attended is a coin flip to the processor.
+                let counts = &mut attended[f];
+                for (&i, &came) in forum.participants.iter().zip(&forum.attended) {
+                    counts[i as usize] += u32::from(came);
                 }
             }
         }
