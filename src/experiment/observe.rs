@@ -217,8 +217,8 @@ pub fn observe(
     for t in &world.treaties {
         let parties = t.n_parties();
         // Counted without a branch: party status is a coin flip to the processor.
-        let high: usize = (0..n)
-            .map(|i| usize::from(t.party[i] & (world.income_group[i] == IncomeGroup::High)))
+        let high: u32 = (t.party.iter().zip(&world.income_group))
+            .map(|(&party, &group)| u32::from(party & (group == IncomeGroup::High)))
             .sum();
         out[k] = parties as f64;
         out[k + 1] = high as f64;
