@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use forumsim::experiment::stream::{BLOCK, Traces};
-use forumsim::stats::summarize;
+use forumsim::stats::summarize_columns;
 use rand::{RngExt, SeedableRng};
 
 /// The built-in status quo's trace columns: its metrics times its years.
@@ -74,7 +74,7 @@ fn main() -> anyhow::Result<()> {
         .num_threads(threads)
         .build()?;
     let start = Instant::now();
-    let summaries = pool.install(|| traces.map_columns(columns, summarize))?;
+    let summaries = pool.install(|| traces.map_column_groups(columns, summarize_columns::<4>))?;
     let seconds = start.elapsed().as_secs_f64();
     // FNV-1a over the bits of every summary.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

@@ -17,7 +17,7 @@ use crate::experiment::sensitivity::{Method, SensitivityOutput};
 use crate::experiment::sweep::SweepOutput;
 use crate::experiment::{ReplicationRecord, RunOutput, seeds};
 use crate::scenario::Scenario;
-use crate::stats::summarize;
+use crate::stats::{summarize, summarize_columns};
 use crate::world::{DOMAINS, Facts};
 
 /// The names a forumsim result, comparison, sweep, calibration, sensitivity or shard folder holds
@@ -1032,7 +1032,8 @@ pub fn write_summary(path: &Path, run: &RunOutput) -> Result<()> {
     w.write_record(SUMMARY_COLUMNS).map_err(csv_err(path))?;
     let nm = run.metrics.len();
     // Every column summarised on the threads of the pool this runs in, then written in order.
-    let summaries = run.traces.map_columns(run.years.len() * nm, summarize)?;
+    // Four columns at a time: their sums run side by side (`stats::summarize_columns`).
+    let summaries = (run.traces).map_column_groups(run.years.len() * nm, summarize_columns::<4>)?;
     for (t, year) in run.years.iter().enumerate() {
         for (m, metric) in run.metrics.iter().enumerate() {
             let Some(s) = summaries[t * nm + m] else {

@@ -20,36 +20,87 @@ pub struct Summary {
 /// Summarises the finite values of `values` (NaN marks "not observed" and is skipped); orders a
 /// copy in `scratch` as far as the quantiles need. `None` when no value is finite.
 pub fn summarize(values: &[f64], scratch: &mut Vec<f64>) -> Option<Summary> {
-    scratch.clear();
-    scratch.extend(values.iter().copied().filter(|x| x.is_finite()));
-    let n = scratch.len();
-    if n == 0 {
-        return None;
+    let [summary] = summarize_columns([values], std::array::from_mut(scratch));
+    summary
+}
+
+/// [`summarize`] of `G` columns at once, the same summaries bit for bit. A column's sum and its
+/// sum of squared deviations are each one chain of additions in index order, whose every step
+/// waits on the last; the columns' chains run side by side, so the processor adds `G` at a time
+/// (at 100,000 replications these two chains were most of the summary's time).
+pub fn summarize_columns<const G: usize>(
+    values: [&[f64]; G],
+    scratch: &mut [Vec<f64>; G],
+) -> [Option<Summary>; G] {
+    for (s, v) in scratch.iter_mut().zip(values) {
+        s.clear();
+        s.extend(v.iter().copied().filter(|x| x.is_finite()));
     }
-    let mean = scratch.iter().sum::<f64>() / n as f64;
-    let sd = if n > 1 {
-        (scratch.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    } else {
-        0.0
-    };
-    let half = if n > 1 {
-        t_975(n - 1) * sd / (n as f64).sqrt()
-    } else {
-        0.0
-    };
-    select_quantile_ranks(scratch);
-    Some(Summary {
-        n,
-        mean,
-        sd,
-        q05: quantile_sorted(scratch, 0.05),
-        q25: quantile_sorted(scratch, 0.25),
-        q50: quantile_sorted(scratch, 0.5),
-        q75: quantile_sorted(scratch, 0.75),
-        q95: quantile_sorted(scratch, 0.95),
-        ci_low: mean - half,
-        ci_high: mean + half,
+    let lens = scratch.each_ref().map(|s| s.len());
+    let sums = chained_sums(scratch, [0.0; G], |x, _| x);
+    let means: [f64; G] = std::array::from_fn(|g| sums[g] / lens[g] as f64);
+    let squares = chained_sums(scratch, means, |x, mean| (x - mean).powi(2));
+    std::array::from_fn(|g| {
+        let (n, mean) = (lens[g], means[g]);
+        if n == 0 {
+            return None;
+        }
+        let sd = if n > 1 {
+            (squares[g] / (n - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
+        let half = if n > 1 {
+            t_975(n - 1) * sd / (n as f64).sqrt()
+        } else {
+            0.0
+        };
+        let sorted = &mut scratch[g];
+        select_quantile_ranks(sorted);
+        Some(Summary {
+            n,
+            mean,
+            sd,
+            q05: quantile_sorted(sorted, 0.05),
+            q25: quantile_sorted(sorted, 0.25),
+            q50: quantile_sorted(sorted, 0.5),
+            q75: quantile_sorted(sorted, 0.75),
+            q95: quantile_sorted(sorted, 0.95),
+            ci_low: mean - half,
+            ci_high: mean + half,
+        })
     })
+}
+
+/// Per column `g`, the sum of `term(x, at[g])` over its values in index order, as
+/// `Iterator::sum` adds them (from its neutral element, one addition after another), with the
+/// columns' additions interleaved: over the length they share, then each column's rest.
+#[inline]
+// Index k walks the G columns side by side (heads[g][k]), which an iterator over one does not
+// express.
+#[allow(clippy::needless_range_loop)]
+fn chained_sums<const G: usize>(
+    columns: &[Vec<f64>; G],
+    at: [f64; G],
+    term: impl Fn(f64, f64) -> f64,
+) -> [f64; G] {
+    // The neutral element `Iterator::sum` starts from (-0.0 or 0.0, by the standard library's
+    // version), so that a column of zeros keeps the sign of zero it had.
+    let neutral: f64 = std::iter::empty::<f64>().sum();
+    let mut sums = [neutral; G];
+    let shared = columns.iter().map(Vec::len).min().unwrap_or(0);
+    let heads: [&[f64]; G] = std::array::from_fn(|g| &columns[g][..shared]);
+    for k in 0..shared {
+        for g in 0..G {
+            sums[g] += term(heads[g][k], at[g]);
+        }
+    }
+    for g in 0..G {
+        for &x in &columns[g][shared..] {
+            sums[g] += term(x, at[g]);
+        }
+    }
+    sums
 }
 
 /// The quantiles [`summarize`] reports.
@@ -77,7 +128,15 @@ fn select_quantile_ranks(values: &mut [f64]) {
     }
     let ranks = &mut ranks[..k];
     ranks.sort_unstable();
-    select_ranks(values, 0, ranks);
+    // Selected as integers: the key of `f64::total_cmp` (the bits, with those after the sign
+    // flipped for negative values) orders as `total_cmp` does, and is one comparison instead of
+    // a transformation of both sides at every comparison. The map is its own inverse, so the
+    // values come back with their bits.
+    let keys: &mut [i64] = bytemuck::cast_slice_mut(values);
+    let flip = |k: &mut i64| *k ^= (((*k >> 63) as u64) >> 1) as i64;
+    keys.iter_mut().for_each(flip);
+    select_ranks(keys, 0, ranks);
+    keys.iter_mut().for_each(flip);
 }
 
 /// Puts at each of `ranks` (ascending, distinct, each at least `first`, the position of
@@ -85,13 +144,13 @@ fn select_quantile_ranks(values: &mut [f64]) {
 /// selected first, then the ranks below it in the part below and those above it in the part
 /// above, so each value takes part in a few selections only, and a rank next to one selected
 /// already costs a scan for the minimum or maximum.
-fn select_ranks(values: &mut [f64], first: usize, ranks: &[usize]) {
+fn select_ranks(values: &mut [i64], first: usize, ranks: &[usize]) {
     if ranks.is_empty() {
         return;
     }
     let mid = ranks.len() / 2;
     let at = ranks[mid] - first;
-    values.select_nth_unstable_by(at, f64::total_cmp);
+    values.select_nth_unstable(at);
     let (below, above) = values.split_at_mut(at);
     select_ranks(below, first, &ranks[..mid]);
     select_ranks(&mut above[1..], first + at + 1, &ranks[mid + 1..]);
@@ -227,6 +286,71 @@ mod tests {
                 by_sort,
                 "n = {n}, kind {kind}"
             );
+        }
+    }
+
+    /// Columns summarised four at a time give each the bits of the formulas one column at a time
+    /// (the standard library's sums, in index order), whatever their lengths after the NaN are
+    /// dropped: none left, one value, zeros of either sign, and columns of unequal lengths.
+    #[test]
+    fn columns_summarised_together_equal_each_alone() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let bits = |s: &Summary| {
+            [
+                s.mean, s.sd, s.q05, s.q25, s.q50, s.q75, s.q95, s.ci_low, s.ci_high,
+            ]
+            .map(f64::to_bits)
+        };
+        let column = |rng: &mut rand_chacha::ChaCha8Rng, kind: u32| -> Vec<f64> {
+            let n = rng.random_range(0..300usize);
+            (0..n)
+                .map(|_| match kind {
+                    0 => f64::NAN,
+                    1 => -0.0,
+                    2 if rng.random_range(0..3u32) == 0 => f64::NAN,
+                    _ => rng.random::<f64>() * 1e3 - 400.0,
+                })
+                .collect()
+        };
+        let mut scratch: [Vec<f64>; 4] = Default::default();
+        let mut alone = Vec::new();
+        for case in 0..200u32 {
+            let columns: [Vec<f64>; 4] = std::array::from_fn(|g| {
+                let kind = if case % 5 == 0 {
+                    g as u32
+                } else {
+                    2 + (case + g as u32) % 2
+                };
+                let mut c = column(&mut rng, kind);
+                if case % 7 == 0 && g == 3 {
+                    c.truncate(1);
+                }
+                c
+            });
+            let together =
+                summarize_columns(columns.each_ref().map(|c| c.as_slice()), &mut scratch);
+            for (g, c) in columns.iter().enumerate() {
+                let finite: Vec<f64> = c.iter().copied().filter(|x| x.is_finite()).collect();
+                let one = summarize(c, &mut alone);
+                assert_eq!(
+                    together[g].map(|s| bits(&s)),
+                    one.map(|s| bits(&s)),
+                    "case {case}"
+                );
+                let Some(s) = one else {
+                    assert!(finite.is_empty());
+                    continue;
+                };
+                let n = finite.len() as f64;
+                let mean = finite.iter().sum::<f64>() / n;
+                assert_eq!(s.mean.to_bits(), mean.to_bits(), "case {case}");
+                if finite.len() > 1 {
+                    let squares = finite.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+                    let sd = (squares / (n - 1.0)).sqrt();
+                    assert_eq!(s.sd.to_bits(), sd.to_bits(), "case {case}");
+                }
+            }
         }
     }
 

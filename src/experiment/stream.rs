@@ -71,6 +71,17 @@ impl Traces {
         n: usize,
         f: impl Fn(&[f64], &mut Vec<f64>) -> T + Sync,
     ) -> Result<Vec<T>> {
+        self.map_column_groups(n, |[values], [scratch]| [f(values, scratch)])
+    }
+
+    /// [`Traces::map_columns`] with `f` given `G` consecutive columns at a time (and a scratch
+    /// vector for each), so that it can interleave work on several columns; the last group of
+    /// a run short of `G` columns repeats its last column, whose extra results are dropped.
+    pub fn map_column_groups<const G: usize, T: Send>(
+        &self,
+        n: usize,
+        f: impl Fn([&[f64]; G], &mut [Vec<f64>; G]) -> [T; G] + Sync,
+    ) -> Result<Vec<T>> {
         use rayon::prelude::*;
         let run = self.reader().run();
         let runs: Vec<std::ops::Range<usize>> =
@@ -78,14 +89,21 @@ impl Traces {
         let parts = runs
             .into_par_iter()
             .map_init(
-                || (self.reader(), Vec::new(), Vec::new()),
+                || {
+                    let vectors = || std::array::from_fn::<Vec<f64>, G, _>(|_| Vec::new());
+                    (self.reader(), vectors(), vectors())
+                },
                 |(reader, values, scratch), columns| {
-                    columns
-                        .map(|c| {
-                            reader.column(c, values)?;
-                            Ok(f(values, scratch))
-                        })
-                        .collect::<Result<Vec<T>>>()
+                    let mut out = Vec::with_capacity(columns.len());
+                    for first in columns.clone().step_by(G) {
+                        let count = G.min(columns.end - first);
+                        for (g, v) in values.iter_mut().enumerate() {
+                            reader.column(first + g.min(count - 1), v)?;
+                        }
+                        let results = f(values.each_ref().map(|v| v.as_slice()), scratch);
+                        out.extend(results.into_iter().take(count));
+                    }
+                    Ok(out)
                 },
             )
             .collect::<Result<Vec<Vec<T>>>>()?;
@@ -954,5 +972,13 @@ mod tests {
         for (c, &(a, b)) in mapped.iter().enumerate() {
             assert_eq!((a, b), (c as f64, (800 + c) as f64), "column {c}");
         }
+        // In groups of three: the last run of columns (five) ends in a short group, whose
+        // repeated last column's results are dropped.
+        let grouped = pool
+            .install(|| {
+                traces.map_column_groups(columns, |v: [&[f64]; 3], _| v.map(|v| (v[0], v[8])))
+            })
+            .expect("read");
+        assert_eq!(grouped, mapped);
     }
 }
