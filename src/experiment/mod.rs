@@ -168,9 +168,20 @@ impl Records {
 
     /// One value of each record, in replication order.
     pub fn column(&self, f: impl Fn(&ReplicationRecord) -> f64) -> Result<Vec<f64>> {
-        let mut values = Vec::with_capacity(self.len());
+        let [values] = self.columns([&f])?;
+        Ok(values)
+    }
+
+    /// [`Records::column`] of each of `fs`, in one pass over the records.
+    pub fn columns<const G: usize>(
+        &self,
+        fs: [&dyn Fn(&ReplicationRecord) -> f64; G],
+    ) -> Result<[Vec<f64>; G]> {
+        let mut values: [Vec<f64>; G] = std::array::from_fn(|_| Vec::with_capacity(self.len()));
         self.for_each(&mut |r| {
-            values.push(f(r));
+            for (v, f) in values.iter_mut().zip(fs) {
+                v.push(f(r));
+            }
             Ok(())
         })?;
         Ok(values)
@@ -195,8 +206,8 @@ pub struct Headline {
 }
 
 impl Headline {
-    /// Reads the headline figures of `run` (one pass over its records per figure, the passes on
-    /// the run's threads).
+    /// Reads the headline figures of `run` (one pass over its records per four figures, the
+    /// passes on the run's threads).
     pub fn of(run: &RunOutput, scenario: &Scenario) -> Result<Headline> {
         use rayon::prelude::*;
         type Figure = Box<dyn Fn(&ReplicationRecord) -> f64 + Sync>;
@@ -214,15 +225,24 @@ impl Headline {
         figures.extend(
             (0..forums).map(|k| Box::new(move |r: &ReplicationRecord| r.attendance[k]) as Figure),
         );
+        // Four figures per pass over the records, summarised together (their sums side by side,
+        // `stats::summarize_columns`); the last pass repeats its last figure where it is short.
+        let groups: Vec<[&Figure; 4]> = figures
+            .chunks(4)
+            .map(|g| std::array::from_fn(|k| &g[k.min(g.len() - 1)]))
+            .collect();
         let summaries = thread_pool(run.threads)?.install(|| {
-            figures
+            groups
                 .par_iter()
-                .map_init(Vec::new, |scratch, f| {
-                    Ok(crate::stats::summarize(&run.records.column(f)?, scratch))
+                .map_init(<[Vec<f64>; 4]>::default, |scratch, group| {
+                    let fs = group.map(|f| f.as_ref() as &dyn Fn(&ReplicationRecord) -> f64);
+                    let columns = run.records.columns(fs)?;
+                    let values = columns.each_ref().map(|c| c.as_slice());
+                    Ok(crate::stats::summarize_columns(values, scratch))
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
-        let mut next = summaries.into_iter();
+        let mut next = (summaries.into_iter().flatten()).take(figures.len());
         let mut take = |k: usize| next.by_ref().take(k).collect::<Vec<_>>();
         let (rtb, domain_figures) = (take(2), take(2 * domains));
         Ok(Headline {
