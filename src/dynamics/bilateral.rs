@@ -201,22 +201,7 @@ fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
         world.bilateral_next += 1;
     }
     let bp = world.bilateral.clone();
-    let before = world.agreements.len();
-    let lifetime = bp.lifetime as i32;
-    world.agreements.retain(|a| year - a.since < lifetime);
-    let mut changed = settings_changed || world.agreements.len() != before;
-    // Which candidate pairs hold an agreement of each kind: a flag per candidate instead of a
-    // search of the agreements per pair considered (the same answer, in time linear in both).
-    world.bilateral_held.fill(0);
-    for a in &world.agreements {
-        hold(
-            &world.bilateral_index,
-            &mut world.bilateral_held,
-            a.slot,
-            (a.origin, a.destination),
-            a.readmission,
-        );
-    }
+    let mut changed = lapse(world) | settings_changed;
     // Two draws per candidate pair (one per kind) and one per State, whatever happens.
     let nc = world.bilateral_candidates.len();
     let mut words = std::mem::take(&mut world.scratch_words);
@@ -239,42 +224,75 @@ fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
         if world.bilateral_held[c] & (1 << kind) != 0 {
             continue;
         }
-        let readmission = kind == 1;
-        let (o, j) = world.bilateral_candidates[c];
-        world.signed[kind] += 1;
-        let first = slot(&world.bilateral_index, o, j);
-        hold(
-            &world.bilateral_index,
-            &mut world.bilateral_held,
-            first,
-            (o, j),
-            readmission,
-        );
-        world.agreements.push(Agreement {
-            origin: o,
-            destination: j,
-            readmission,
-            since: year,
-            rights: if readmission { 0.0 } else { bp.new_rights },
-            slot: first,
-        });
+        sign(world, c, kind);
         changed = true;
     }
     world.scratch_considered = considered;
     world.scratch_accepted = accepted;
-    let n = world.n_states;
-    fill_words(rng, &mut words[..n]);
-    let loss = scenario.forum_dynamics.reputation_loss;
-    for (j, &word) in words[..n].iter().enumerate() {
-        let forced = world.inflow[FORCED][j];
-        if world.readmitted[j] > 0.0 && forced > 0.0 && to_uniform(word) < bp.transparency {
-            let seen = world.readmitted[j] / forced;
-            world.reputation[j] = (world.reputation[j] - loss * seen).max(0.0);
-        }
-    }
+    seen_removals(world, scenario, rng, &mut words);
     world.scratch_words = words;
     if changed {
         rebuild(world);
+    }
+}
+
+/// Lapses the agreements older than their lifetime and flags, per candidate pair, the kinds it
+/// holds (a flag per candidate instead of a search of the agreements per pair considered: the
+/// same answer, in time linear in both). Whether any lapsed.
+fn lapse(world: &mut World) -> bool {
+    let (year, lifetime) = (world.year, world.bilateral.lifetime as i32);
+    let before = world.agreements.len();
+    world.agreements.retain(|a| year - a.since < lifetime);
+    world.bilateral_held.fill(0);
+    for a in &world.agreements {
+        hold(
+            &world.bilateral_index,
+            &mut world.bilateral_held,
+            a.slot,
+            (a.origin, a.destination),
+            a.readmission,
+        );
+    }
+    world.agreements.len() != before
+}
+
+/// Candidate `c` signs an agreement of kind `kind` (0 labour, 1 readmission) this year, and
+/// every candidate of its pair is flagged as holding it.
+fn sign(world: &mut World, c: usize, kind: usize) {
+    let readmission = kind == 1;
+    let (o, j) = world.bilateral_candidates[c];
+    world.signed[kind] += 1;
+    let first = slot(&world.bilateral_index, o, j);
+    let held = &mut world.bilateral_held;
+    hold(&world.bilateral_index, held, first, (o, j), readmission);
+    world.agreements.push(Agreement {
+        origin: o,
+        destination: j,
+        readmission,
+        since: world.year,
+        rights: if readmission {
+            0.0
+        } else {
+            world.bilateral.new_rights
+        },
+        slot: first,
+    });
+}
+
+/// Removals under readmission agreements are seen with probability `transparency` and cost the
+/// destination reputation in proportion to the share of its forced arrivals removed. One draw
+/// per State, whatever happens, into `words`.
+fn seen_removals(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng, words: &mut [u32]) {
+    let n = world.n_states;
+    fill_words(rng, &mut words[..n]);
+    let loss = scenario.forum_dynamics.reputation_loss;
+    let transparency = world.bilateral.transparency;
+    for (j, &word) in words[..n].iter().enumerate() {
+        let forced = world.inflow[FORCED][j];
+        if world.readmitted[j] > 0.0 && forced > 0.0 && to_uniform(word) < transparency {
+            let seen = world.readmitted[j] / forced;
+            world.reputation[j] = (world.reputation[j] - loss * seen).max(0.0);
+        }
     }
 }
 
@@ -377,28 +395,14 @@ mod tests {
     /// Formation as first written: one candidate and kind at a time, each decided and signed
     /// before the next is considered. The reference the three passes of [`step`] must match.
     fn step_one_at_a_time(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
-        let year = world.year;
         let bp = world.bilateral.clone();
-        let lifetime = bp.lifetime as i32;
-        let before = world.agreements.len();
-        world.agreements.retain(|a| year - a.since < lifetime);
-        let mut changed = world.agreements.len() != before;
-        world.bilateral_held.fill(0);
-        for a in &world.agreements {
-            let (o, j) = (a.origin, a.destination);
-            hold(
-                &world.bilateral_index,
-                &mut world.bilateral_held,
-                a.slot,
-                (o, j),
-                a.readmission,
-            );
-        }
+        let mut changed = lapse(world);
         let nc = world.bilateral_candidates.len();
         let mut words = vec![0; 2 * nc.max(world.n_states)];
         fill_words(rng, &mut words[..2 * nc]);
         let mu = scenario.admission.mu;
-        for (c, &(o, j)) in world.bilateral_candidates.iter().enumerate() {
+        for c in 0..nc {
+            let (o, j) = world.bilateral_candidates[c];
             for kind in 0..2 {
                 let u = to_uniform(words[2 * c + kind]);
                 if u >= bp.consider_prob || world.bilateral_held[c] & (1 << kind) != 0 {
@@ -426,32 +430,12 @@ mod tests {
                 };
                 let gain = gain_dest.min(gain_origin) - bp.fixed_cost;
                 if u / bp.consider_prob < logistic(gain / bp.temperature) {
-                    world.signed[kind] += 1;
-                    let first = slot(&world.bilateral_index, o, j);
-                    let held = &mut world.bilateral_held;
-                    hold(&world.bilateral_index, held, first, (o, j), readmission);
-                    world.agreements.push(Agreement {
-                        origin: o,
-                        destination: j,
-                        readmission,
-                        since: year,
-                        rights: if readmission { 0.0 } else { bp.new_rights },
-                        slot: first,
-                    });
+                    sign(world, c, kind);
                     changed = true;
                 }
             }
         }
-        let n = world.n_states;
-        fill_words(rng, &mut words[..n]);
-        let loss = scenario.forum_dynamics.reputation_loss;
-        for (j, &word) in words[..n].iter().enumerate() {
-            let forced = world.inflow[FORCED][j];
-            if world.readmitted[j] > 0.0 && forced > 0.0 && to_uniform(word) < bp.transparency {
-                let seen = world.readmitted[j] / forced;
-                world.reputation[j] = (world.reputation[j] - loss * seen).max(0.0);
-            }
-        }
+        seen_removals(world, scenario, rng, &mut words);
         if changed {
             rebuild(world);
         }
