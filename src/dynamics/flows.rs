@@ -80,10 +80,13 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
         world.pool[FORCED * nr + r] = fp.g_forced * base * (1.0 + c);
         world.pool[LABOUR * nr + r] = fp.g_labour * base * (1.0 + fp.crisis_labour_weight * c);
     }
+    // Each destination's attraction, the exponential of its utility: the utilities first, then
+    // their exponentials four at a time (`exp_lanes`, the same bits as one at a time).
     for s in [FORCED, LABOUR] {
         let d = stream_domain(s);
-        for j in 0..n {
-            let w = destination_utility(
+        let attract = &mut world.scratch_attract[s * n..(s + 1) * n];
+        for (j, a) in attract.iter_mut().enumerate() {
+            *a = destination_utility(
                 scenario,
                 s,
                 world.income[j],
@@ -92,7 +95,14 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
                 world.legal[j],
                 world.log_size[j],
             );
-            world.scratch_attract[s * n + j] = exp(w);
+        }
+        let mut blocks = attract.chunks_exact_mut(LANES);
+        for a in &mut blocks {
+            let e = exp_lanes([a[0], a[1], a[2], a[3]]);
+            a.copy_from_slice(&e);
+        }
+        for a in blocks.into_remainder() {
+            *a = exp(*a);
         }
     }
     let far = exp(-fp.beta_far);
