@@ -7,8 +7,8 @@
 //! `cargo run --release --example summary_costs [REPLICATIONS] [COLUMNS] [--threads T] [--file PATH]`
 //!
 //! The defaults are the status quo's columns (its metrics times its years: 6,150, a 4.9 GB file
-//! at 100,000 replications) on two threads. It prints the time and a checksum of the summaries, so that a faster version
-//! can be checked to give the same bits.
+//! at 100,000 replications) on two threads. It prints the time and a checksum of the summaries,
+//! so that a faster version can be checked to give the same bits.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1033,7 +1033,10 @@ pub fn write_summary(path: &Path, run: &RunOutput) -> Result<()> {
     let nm = run.metrics.len();
     // Every column summarised on the threads of the pool this runs in, then written in order.
     // Four columns at a time: their sums run side by side (`stats::summarize_columns`).
-    let summaries = (run.traces).map_column_groups(run.years.len() * nm, summarize_columns::<4>)?;
+    let columns = run.years.len() * nm;
+    let summaries = run
+        .traces
+        .map_column_groups(columns, summarize_columns::<4>)?;
     for (t, year) in run.years.iter().enumerate() {
         for (m, metric) in run.metrics.iter().enumerate() {
             let Some(s) = summaries[t * nm + m] else {

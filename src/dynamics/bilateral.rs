@@ -308,9 +308,10 @@ fn consider(
     lists: &mut [Vec<u32>; 2],
 ) -> [usize; 2] {
     let mut counts = [0usize; 2];
+    // Room for every candidate and one more: the last written is kept only if it counts.
+    let room = words.len() / 2 + 1;
     let [labour, readmission] = lists;
-    let (labour, readmission) = (&mut labour[..words.len() / 2 + 1], &mut readmission[..]);
-    let readmission = &mut readmission[..labour.len()];
+    let (labour, readmission) = (&mut labour[..room], &mut readmission[..room]);
     for (c, (pair, &held)) in words.chunks_exact(2).zip(&world.bilateral_held).enumerate() {
         let [w_labour, w_readmission] = [pair[0], pair[1]];
         labour[counts[0]] = c as u32;
@@ -487,6 +488,7 @@ mod tests {
                 }
                 world.bilateral_held.resize(nc, 0);
                 world.scratch_considered = std::array::from_fn(|_| vec![0; nc + 1]);
+                world.scratch_accepted = Vec::with_capacity(2 * nc);
             }
             let mut signed = 0;
             for year in 0..scenario.n_years() {

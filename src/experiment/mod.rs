@@ -242,7 +242,7 @@ impl Headline {
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
-        let mut next = (summaries.into_iter().flatten()).take(figures.len());
+        let mut next = summaries.into_iter().flatten().take(figures.len());
         let mut take = |k: usize| next.by_ref().take(k).collect::<Vec<_>>();
         let (rtb, domain_figures) = (take(2), take(2 * domains));
         Ok(Headline {

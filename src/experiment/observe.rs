@@ -217,7 +217,10 @@ pub fn observe(
     for t in &world.treaties {
         let parties = t.n_parties();
         // Counted without a branch: party status is a coin flip to the processor.
-        let high: u32 = (t.party.iter().zip(&world.income_group))
+        let high: u32 = t
+            .party
+            .iter()
+            .zip(&world.income_group)
             .map(|(&party, &group)| u32::from(party & (group == IncomeGroup::High)))
             .sum();
         out[k] = parties as f64;
