@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use forumsim::experiment::stream::{BLOCK, Traces};
+use forumsim::experiment::stream::{BLOCK, Traces, block_bytes, direct_trace};
 use forumsim::stats::summarize_columns;
 use rand::{RngExt, SeedableRng};
 
@@ -54,7 +54,7 @@ fn main() -> anyhow::Result<()> {
     let blocks: Vec<usize> = (0..reps.div_ceil(BLOCK))
         .map(|k| BLOCK.min(reps - k * BLOCK))
         .collect();
-    let bytes = (reps * columns * 8) as u64;
+    let bytes: u64 = blocks.iter().map(|&b| block_bytes(b, columns) as u64).sum();
     if std::fs::metadata(&path).map(|m| m.len()).ok() != Some(bytes) {
         let start = Instant::now();
         write_trace(&path, columns, &blocks)?;
@@ -69,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         path,
         columns,
         blocks,
+        direct: direct_trace(reps),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -94,7 +95,8 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A trace file in the layout of a streamed run: blocks of replications, each column by column.
+/// A trace file in the layout of a streamed run: blocks of replications, each column by column
+/// and padded with zeros.
 /// Each column has its own centre and spread, with a few repeated values and outliers.
 fn write_trace(path: &PathBuf, columns: usize, blocks: &[usize]) -> anyhow::Result<()> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2016);
@@ -115,6 +117,7 @@ fn write_trace(path: &PathBuf, columns: usize, blocks: &[usize]) -> anyhow::Resu
                 out.write_all(&v.to_le_bytes())?;
             }
         }
+        out.write_all(&vec![0; block_bytes(b, columns) - b * columns * 8])?;
     }
     out.flush()?;
     Ok(())

@@ -8,6 +8,7 @@ pub mod abc;
 pub mod calibration;
 pub mod compare;
 pub mod design;
+pub mod direct_io;
 pub mod explain;
 pub mod observe;
 pub mod rerun;

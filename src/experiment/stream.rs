@@ -11,10 +11,11 @@
 //! very end, so a partial result is never mistaken for a complete one.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::direct_io::{self, AppendFile, ReadFile};
 use super::shard::{Layout, decode, encode, f64s};
 use super::{
     Accumulator, Failure, ReplicationOutput, RunConfig, RunOutput, chunk_size,
@@ -33,13 +34,35 @@ pub const BLOCK: usize = 256;
 pub enum Traces {
     /// One trace per replication, in memory.
     Memory(Vec<Vec<f64>>),
-    /// A trace file of blocks of [`BLOCK`] replications, each stored column by column.
+    /// A trace file of blocks of [`BLOCK`] replications, each stored column by column and
+    /// padded with zeros to a multiple of [`direct_io::ALIGN`] bytes.
     File {
         path: PathBuf,
         columns: usize,
         /// Replications stored in each block (fewer than [`BLOCK`] where some failed).
         blocks: Vec<usize>,
+        /// Whether to read it past the page cache ([`direct_trace`]).
+        direct: bool,
     },
+}
+
+/// Bytes of a block of `replications` replications of `columns` trace columns in the trace
+/// file, its padding included.
+pub fn block_bytes(replications: usize, columns: usize) -> usize {
+    direct_io::padded(replications * columns * 8)
+}
+
+/// The least bytes per read of a block for which a summary reads the trace file past the page
+/// cache: smaller direct reads wait on the disk more than the page cache costs.
+const DIRECT_READ: usize = 128 << 10;
+
+/// Whether a streamed run of `reps` replications writes and reads its trace past the page cache
+/// ([`direct_io`]): where its summary's reads of a block ([`read_ahead`] over the replications,
+/// times a block) are at least [`DIRECT_READ`] bytes, up to 8,192 replications. A larger run
+/// writes through the cache, which still holds the trace when the summary reads it back in
+/// smaller pieces.
+pub fn direct_trace(reps: usize) -> bool {
+    read_ahead(reps) / (8 * reps.max(1)) * BLOCK * 8 >= DIRECT_READ
 }
 
 impl Traces {
@@ -136,7 +159,7 @@ fn read_ahead(reps: usize) -> usize {
 /// its read-ahead ([`read_ahead`]).
 pub struct ColumnReader<'a> {
     traces: &'a Traces,
-    file: Option<File>,
+    file: Option<ReadFile>,
     /// Columns `cached` of every block, block after block, each column's values contiguous.
     cache: Vec<f64>,
     cached: std::ops::Range<usize>,
@@ -152,7 +175,7 @@ impl ColumnReader<'_> {
     /// The values of trace column `c` over the replications, in replication order.
     pub fn column(&mut self, c: usize, out: &mut Vec<f64>) -> Result<()> {
         out.clear();
-        let (path, columns, blocks) = match self.traces {
+        let (path, columns, blocks, direct) = match self.traces {
             Traces::Memory(traces) => {
                 out.extend(traces.iter().map(|t| t[c]));
                 return Ok(());
@@ -161,30 +184,38 @@ impl ColumnReader<'_> {
                 path,
                 columns,
                 blocks,
-            } => (path, *columns, blocks),
+                direct,
+            } => (path, *columns, blocks, *direct),
         };
         if !self.cached.contains(&c) {
             let read_err = |source| Error::Read {
                 file: path.clone(),
                 source,
             };
-            // Past the last column, the read fails as a short file.
+            if c >= columns {
+                let past = format!("column {c} of a trace of {columns} columns");
+                return Err(read_err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    past,
+                )));
+            }
             let run = self.run().min(columns.saturating_sub(c).max(1));
             let f = match &mut self.file {
                 Some(f) => f,
-                None => self.file.insert(File::open(path).map_err(read_err)?),
+                None => self
+                    .file
+                    .insert(ReadFile::open(path, direct).map_err(read_err)?),
             };
-            // Straight into the cache's own bytes: the file holds little-endian doubles, which
-            // are the cache's bytes as they are on a little-endian processor.
+            // Into the cache's own bytes: the file holds little-endian doubles, which are the
+            // cache's bytes as they are on a little-endian processor.
             self.cache.resize(run * blocks.iter().sum::<usize>(), 0.0);
             let (mut start, mut at) = (0usize, 0usize);
             for &b in blocks {
                 // Columns c..c + run of a block are contiguous.
-                let offset = (start * columns + c * b) * 8;
-                f.seek(SeekFrom::Start(offset as u64)).map_err(read_err)?;
+                let offset = start + c * b * 8;
                 let into = bytemuck::cast_slice_mut(&mut self.cache[at..at + run * b]);
-                f.read_exact(into).map_err(read_err)?;
-                start += b;
+                f.read_exact_at(into, offset as u64).map_err(read_err)?;
+                start += block_bytes(b, columns);
                 at += run * b;
             }
             if cfg!(target_endian = "big") {
@@ -630,10 +661,9 @@ pub fn run_streaming(
             File::create(&records_path).map_err(Error::write(&records_path))?;
         }
     }
-    let mut traces_file = OpenOptions::new()
-        .append(true)
-        .open(&traces_path)
-        .map_err(Error::write(&traces_path))?;
+    let mut traces_file =
+        AppendFile::open(&traces_path, direct_trace(config.replications as usize))
+            .map_err(Error::write(&traces_path))?;
     let mut records_file = OpenOptions::new()
         .append(true)
         .open(&records_path)
@@ -642,6 +672,7 @@ pub fn run_streaming(
     let total = config.replications as usize;
     // One block of traces in memory, written column by column when complete.
     let mut block: Vec<Vec<f64>> = Vec::with_capacity(BLOCK);
+    let mut block_buf = Vec::new();
     let mut records_buf = Vec::new();
     let first = (blocks_done * BLOCK).min(total);
     progress(first as u64);
@@ -675,17 +706,26 @@ pub fn run_streaming(
                 Err(failure) => failures.push(failure),
             }
             if r + 1 == block_end {
-                // The block, column by column, then the records, then the checkpoint.
-                let mut bytes = Vec::with_capacity(block.len() * columns * 8);
+                // The block, column by column and padded, then the records, then the
+                // checkpoint.
+                let len = block.len() * columns * 8;
+                let bytes =
+                    direct_io::aligned_mut(&mut block_buf, block_bytes(block.len(), columns));
+                let mut values = bytes.chunks_exact_mut(8);
                 for c in 0..columns {
-                    for t in &block {
-                        bytes.extend_from_slice(&t[c].to_le_bytes());
+                    for (t, v) in block.iter().zip(&mut values) {
+                        v.copy_from_slice(&t[c].to_le_bytes());
                     }
                 }
-                append_synced(&mut traces_file, &traces_path, &bytes)?;
+                traces_file
+                    .append_synced(bytes)
+                    .map_err(Error::write(&traces_path))?;
                 append_synced(&mut records_file, &records_path, &records_buf)?;
                 block_sizes.push(block.len());
-                block_crc32.push([crc32fast::hash(&bytes), crc32fast::hash(&records_buf)]);
+                block_crc32.push([
+                    crc32fast::hash(&bytes[..len]),
+                    crc32fast::hash(&records_buf),
+                ]);
                 let mut checkpoint = Checkpoint {
                     run: identity.clone(),
                     block_sizes: block_sizes.clone(),
@@ -715,6 +755,7 @@ pub fn run_streaming(
             path: traces_path,
             columns,
             blocks: block_sizes,
+            direct: traces_file.is_direct(),
         },
         super::Records::File(RecordFile {
             path: records_path,
@@ -761,13 +802,20 @@ fn verify_blocks(
     records_path: &Path,
     record_layout: Layout,
 ) -> Result<()> {
-    let kept: usize = c.block_sizes.iter().sum();
     let total = config.replications as usize;
     for (which, path, width) in [
         (0, traces_path, columns * 8),
         (1, records_path, record_layout.len() * 8),
     ] {
-        let len = (kept * width) as u64;
+        // A trace block is padded; the records are not.
+        let stored = |size: usize| {
+            if which == 0 {
+                block_bytes(size, columns)
+            } else {
+                size * width
+            }
+        };
+        let len: u64 = c.block_sizes.iter().map(|&b| stored(b) as u64).sum();
         // Missing or shorter than the checkpoint says: the data it vouches for are gone, and
         // extending the file would pad it with zeros that read as results.
         let damaged =
@@ -796,13 +844,14 @@ fn verify_blocks(
         );
         let mut bytes = Vec::new();
         for (k, &size) in c.block_sizes.iter().enumerate() {
-            bytes.resize(size * width, 0);
+            bytes.resize(stored(size), 0);
             reader
                 .read_exact(&mut bytes)
                 .map_err(|source| Error::Read {
                     file: path.to_path_buf(),
                     source,
                 })?;
+            bytes.truncate(size * width);
             if crc32fast::hash(&bytes) != c.block_crc32[k][which] {
                 return Err(damaged(format!(
                     "block {k} does not match the checksum in checkpoint.json: the file was damaged or edited"
@@ -901,7 +950,7 @@ mod tests {
 
     /// A trace file in `dir` of blocks of 3, 2 and 4 replications with `columns` columns, value
     /// 100 r + c in replication r and column c.
-    fn trace_file(dir: &Path, columns: usize) -> Traces {
+    fn trace_file(dir: &Path, columns: usize, direct: bool) -> Traces {
         let path = dir.join("traces.bin");
         let blocks = vec![3, 2, 4];
         let mut bytes = Vec::new();
@@ -912,6 +961,7 @@ mod tests {
                     bytes.extend_from_slice(&((100 * r + c) as f64).to_le_bytes());
                 }
             }
+            bytes.resize(bytes.len() + block_bytes(b, columns) - b * columns * 8, 0);
             first += b;
         }
         fs::write(&path, bytes).expect("write");
@@ -919,42 +969,48 @@ mod tests {
             path,
             columns,
             blocks,
+            direct,
         }
     }
 
     /// A trace file of blocks of 3, 2 and 4 replications with 7 columns, value 100 r + c, read
-    /// back column by column in order, backwards and with read-aheads of one column and more; a
-    /// column past the last, or one of a file cut short, is an error.
+    /// back column by column in order, backwards and with read-aheads of one column and more,
+    /// through the page cache and past it; a column past the last, or one of a file cut short,
+    /// is an error.
     #[test]
     fn columns_read_back_in_replication_order() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let columns = 7;
-        let traces = trace_file(dir.path(), columns);
-        let expected = |c: usize| (0..9).map(|r| (100 * r + c) as f64).collect::<Vec<_>>();
-        let mut out = Vec::new();
-        for columns_ahead in [1, 2, 3, 100] {
-            let mut reader = traces.reader();
-            reader.read_ahead = columns_ahead * 9 * 8;
-            for c in (0..columns).chain((0..columns).rev()) {
-                reader.column(c, &mut out).expect("read");
-                assert_eq!(out, expected(c), "column {c}, {columns_ahead} ahead");
+        for direct in [false, true] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let columns = 7;
+            let traces = trace_file(dir.path(), columns, direct);
+            let expected = |c: usize| (0..9).map(|r| (100 * r + c) as f64).collect::<Vec<_>>();
+            let mut out = Vec::new();
+            for columns_ahead in [1, 2, 3, 100] {
+                let mut reader = traces.reader();
+                reader.read_ahead = columns_ahead * 9 * 8;
+                for c in (0..columns).chain((0..columns).rev()) {
+                    reader.column(c, &mut out).expect("read");
+                    assert_eq!(out, expected(c), "column {c}, {columns_ahead} ahead");
+                }
             }
+            let mut reader = traces.reader();
+            assert!(reader.column(columns, &mut out).is_err(), "past the end");
+            // A file cut short in its last block's last column: the columns still whole read,
+            // the last one fails.
+            let Traces::File { path, .. } = &traces else {
+                panic!("a file")
+            };
+            let last = block_bytes(3, columns) + block_bytes(2, columns);
+            let cut = std::fs::read(path).expect("read")[..last + (4 * columns - 1) * 8].to_vec();
+            std::fs::write(path, cut).expect("write");
+            let mut reader = traces.reader();
+            reader.read_ahead = 9 * 8;
+            reader
+                .column(0, &mut out)
+                .expect("the first column is whole");
+            assert_eq!(out, expected(0));
+            assert!(reader.column(columns - 1, &mut out).is_err(), "cut short");
         }
-        let mut reader = traces.reader();
-        assert!(reader.column(columns, &mut out).is_err(), "past the end");
-        // A file cut short: the columns still whole read, the last one fails.
-        let Traces::File { path, .. } = &traces else {
-            panic!("a file")
-        };
-        let cut = std::fs::read(path).expect("read")[..(9 * columns - 1) * 8].to_vec();
-        std::fs::write(path, cut).expect("write");
-        let mut reader = traces.reader();
-        reader.read_ahead = 9 * 8;
-        reader
-            .column(0, &mut out)
-            .expect("the first column is whole");
-        assert_eq!(out, expected(0));
-        assert!(reader.column(columns - 1, &mut out).is_err(), "cut short");
     }
 
     /// Columns mapped on two threads, in runs of a read-ahead each (here three runs, the last
@@ -963,7 +1019,7 @@ mod tests {
     fn columns_mapped_in_parallel_come_back_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let columns = 2 * (READ_AHEAD / (8 * 9)) + 5;
-        let traces = trace_file(dir.path(), columns);
+        let traces = trace_file(dir.path(), columns, true);
         let pool = thread_pool(2).expect("pool");
         let mapped = pool
             .install(|| traces.map_columns(columns, |v, _| (v[0], v[8])))
