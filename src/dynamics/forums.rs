@@ -141,8 +141,8 @@ pub fn meets(f: &ForumState, year: i32) -> bool {
 
 /// Voice-weighted `q`-quantile of `pairs` (value, weight): the smallest value, among those of
 /// positive weight, at which the cumulative weight of the values up to it reaches `q` times the
-/// total (at `q` = 1, the largest value of positive weight). Reorders `pairs`. An empty slice
-/// gives 0; a slice without weight gives its smallest value.
+/// total (at `q` = 1, the largest value of positive weight). Leaves `pairs` overwritten (a
+/// scratch buffer). An empty slice gives 0; a slice without weight gives its smallest value.
 #[inline(always)]
 pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
     let [v] = weighted_quantiles([pairs], q);
@@ -228,14 +228,16 @@ pub fn weighted_quantiles<const D: usize>(pairs: [&mut [(f64, f64)]; D], q: f64)
             result[d] = top[d];
             continue;
         };
-        // Gather the chosen bin's pairs at the front, sort them and walk up to the target.
+        // Gather the chosen bin's pairs at the front in their order, sort them and walk up to
+        // the target. Every pair is written at the front's end, which moves on past a pair of
+        // the bin only: no branch on a coin flip to the processor (the pairs left behind are
+        // overwritten, not kept).
         let pairs = &mut *pairs[d];
         let mut m = 0;
         for k in 0..len {
-            if bin(pairs[k].0, d) == chosen {
-                pairs.swap(m, k);
-                m += 1;
-            }
+            let p = pairs[k];
+            pairs[m] = p;
+            m += usize::from(bin(p.0, d) == chosen);
         }
         let range = &mut pairs[..m];
         insertion_sort(range);
@@ -542,10 +544,11 @@ mod tests {
 
     #[test]
     fn weighted_quantile_picks_lowest_at_zero_and_median_at_half() {
-        let mut v = vec![(0.5, 1.0), (0.1, 1.0), (0.9, 1.0)];
-        assert_eq!(weighted_quantile(&mut v, 0.0), 0.1);
-        assert_eq!(weighted_quantile(&mut v, 0.5), 0.5);
-        assert_eq!(weighted_quantile(&mut v, 1.0), 0.9);
+        // Each call gets its own copy: a call leaves its pairs overwritten.
+        let v = [(0.5, 1.0), (0.1, 1.0), (0.9, 1.0)];
+        assert_eq!(weighted_quantile(&mut v.clone(), 0.0), 0.1);
+        assert_eq!(weighted_quantile(&mut v.clone(), 0.5), 0.5);
+        assert_eq!(weighted_quantile(&mut v.clone(), 1.0), 0.9);
         // A dominant voice moves the median to its own level.
         let mut v = vec![(0.5, 1.0), (0.1, 1.0), (0.9, 10.0)];
         assert_eq!(weighted_quantile(&mut v, 0.5), 0.9);
