@@ -103,31 +103,40 @@ fn year(table: &'static str, s: &str) -> Result<i32> {
     Ok(x as i32)
 }
 
-/// Reads a table into rows keyed by column name.
-fn rows(table: &'static str, text: &str) -> Result<Vec<BTreeMap<String, String>>> {
+/// A row of a table: its fields, found by column name.
+struct Row {
+    header: std::rc::Rc<[String]>,
+    fields: csv::StringRecord,
+}
+
+/// Reads a table into rows whose fields are found by column name (the header is shared, each
+/// row's fields are one record: no map and no string per field).
+fn rows(table: &'static str, text: &str) -> Result<Vec<Row>> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = reader
+    let header: std::rc::Rc<[String]> = reader
         .headers()
         .map_err(|e| data_err(table, e.to_string()))?
         .iter()
         .map(str::to_string)
         .collect();
-    let mut out = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| data_err(table, e.to_string()))?;
-        out.push(
-            header
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(str::to_string))
-                .collect(),
-        );
-    }
-    Ok(out)
+    reader
+        .records()
+        .map(|rec| {
+            Ok(Row {
+                header: header.clone(),
+                fields: rec.map_err(|e| data_err(table, e.to_string()))?,
+            })
+        })
+        .collect()
 }
 
-fn field<'a>(row: &'a BTreeMap<String, String>, key: &str) -> &'a str {
-    row.get(key).map(String::as_str).unwrap_or("")
+/// The field of `row` in column `key`; empty where the table has no such column.
+fn field<'a>(row: &'a Row, key: &str) -> &'a str {
+    row.header
+        .iter()
+        .position(|h| h == key)
+        .and_then(|k| row.fields.get(k))
+        .unwrap_or("")
 }
 
 impl History {
