@@ -103,40 +103,28 @@ fn year(table: &'static str, s: &str) -> Result<i32> {
     Ok(x as i32)
 }
 
-/// A row of a table: its fields, found by column name.
-struct Row {
-    header: std::rc::Rc<[String]>,
-    fields: csv::StringRecord,
-}
-
-/// Reads a table into rows whose fields are found by column name (the header is shared, each
-/// row's fields are one record: no map and no string per field).
-fn rows(table: &'static str, text: &str) -> Result<Vec<Row>> {
+/// Calls `f` with the fields of each row of a table in the columns `names`, in order (empty
+/// where the table has no such column): the columns are found once, and every row is read into
+/// the same record.
+fn each_row<const K: usize>(
+    table: &'static str,
+    text: &str,
+    names: [&str; K],
+    mut f: impl FnMut([&str; K]) -> Result<()>,
+) -> Result<()> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header: std::rc::Rc<[String]> = reader
+    let header = reader
         .headers()
+        .map_err(|e| data_err(table, e.to_string()))?;
+    let columns = names.map(|name| header.iter().position(|h| h == name));
+    let mut record = csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
         .map_err(|e| data_err(table, e.to_string()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    reader
-        .records()
-        .map(|rec| {
-            Ok(Row {
-                header: header.clone(),
-                fields: rec.map_err(|e| data_err(table, e.to_string()))?,
-            })
-        })
-        .collect()
-}
-
-/// The field of `row` in column `key`; empty where the table has no such column.
-fn field<'a>(row: &'a Row, key: &str) -> &'a str {
-    row.header
-        .iter()
-        .position(|h| h == key)
-        .and_then(|k| row.fields.get(k))
-        .unwrap_or("")
+    {
+        f(columns.map(|c| c.and_then(|k| record.get(k)).unwrap_or("")))?;
+    }
+    Ok(())
 }
 
 impl History {
@@ -162,74 +150,109 @@ impl History {
             ..History::default()
         };
         const T: &str = "treaty_parties_to_2007.csv";
-        for r in rows(T, TREATY_PARTIES_CSV)? {
-            let Some(i) = state(T, field(&r, "iso3"))? else {
-                continue;
-            };
-            let years = h
-                .ratified
-                .entry(field(&r, "treaty").to_string())
-                .or_insert_with(|| vec![None; n]);
-            let y = field(&r, "year");
-            if !y.trim().is_empty() {
-                years[i as usize] = Some(year(T, y)?);
-            }
-        }
+        each_row(
+            T,
+            TREATY_PARTIES_CSV,
+            ["iso3", "treaty", "year"],
+            |[code, treaty, y]| {
+                let Some(i) = state(T, code)? else {
+                    return Ok(());
+                };
+                let years = h
+                    .ratified
+                    .entry(treaty.to_string())
+                    .or_insert_with(|| vec![None; n]);
+                if !y.trim().is_empty() {
+                    years[i as usize] = Some(year(T, y)?);
+                }
+                Ok(())
+            },
+        )?;
         const A: &str = "asylum_decisions_2000_2012.csv";
-        for r in rows(A, ASYLUM_CSV)? {
-            let Some(i) = state(A, field(&r, "iso3"))? else {
-                continue;
-            };
-            let granted = number(A, field(&r, "dec_recognized"), "dec_recognized")?
-                + number(A, field(&r, "dec_other"), "dec_other")?;
-            h.asylum[i as usize].push(AsylumYear {
-                year: year(A, field(&r, "year"))?,
-                granted,
-                rejected: number(A, field(&r, "dec_rejected"), "dec_rejected")?,
-            });
-        }
+        let columns = [
+            "iso3",
+            "year",
+            "dec_recognized",
+            "dec_other",
+            "dec_rejected",
+        ];
+        each_row(
+            A,
+            ASYLUM_CSV,
+            columns,
+            |[code, y, recognised, other, rejected]| {
+                let Some(i) = state(A, code)? else {
+                    return Ok(());
+                };
+                let granted =
+                    number(A, recognised, "dec_recognized")? + number(A, other, "dec_other")?;
+                h.asylum[i as usize].push(AsylumYear {
+                    year: year(A, y)?,
+                    granted,
+                    rejected: number(A, rejected, "dec_rejected")?,
+                });
+                Ok(())
+            },
+        )?;
         const R: &str = "refugees_by_host_2000_2015.csv";
-        for r in rows(R, REFUGEES_CSV)? {
-            let Some(i) = state(R, field(&r, "host_iso3"))? else {
-                continue;
-            };
-            h.refugees[i as usize].push((
-                year(R, field(&r, "year"))?,
-                number(R, field(&r, "refugees"), "refugees")?,
-            ));
-        }
+        each_row(
+            R,
+            REFUGEES_CSV,
+            ["host_iso3", "year", "refugees"],
+            |[code, y, refugees]| {
+                let Some(i) = state(R, code)? else {
+                    return Ok(());
+                };
+                h.refugees[i as usize].push((year(R, y)?, number(R, refugees, "refugees")?));
+                Ok(())
+            },
+        )?;
         const I: &str = "impic_1980_2007.csv";
-        for r in rows(I, IMPIC_CSV)? {
-            let Some(i) = state(I, field(&r, "iso3"))? else {
-                continue;
+        const COLUMNS: [&str; 9] = [
+            "iso3",
+            "year",
+            "immpol_overall",
+            "extreg_labour",
+            "intreg_labour",
+            "reg_asylum",
+            "control_external",
+            "control_internal",
+            "control_overall",
+        ];
+        each_row(I, IMPIC_CSV, COLUMNS, |fields| {
+            let Some(i) = state(I, fields[0])? else {
+                return Ok(());
             };
-            let x = |k: &str| number(I, field(&r, k), k);
+            let x = |k: usize| number(I, fields[k], COLUMNS[k]);
             h.impic[i as usize].push(Impic {
-                year: year(I, field(&r, "year"))?,
-                overall: x("immpol_overall")?,
-                external_labour: x("extreg_labour")?,
-                internal_labour: x("intreg_labour")?,
-                asylum: x("reg_asylum")?,
-                control_external: x("control_external")?,
-                control_internal: x("control_internal")?,
-                control_overall: x("control_overall")?,
+                year: year(I, fields[1])?,
+                overall: x(2)?,
+                external_labour: x(3)?,
+                internal_labour: x(4)?,
+                asylum: x(5)?,
+                control_external: x(6)?,
+                control_internal: x(7)?,
+                control_overall: x(8)?,
             });
-        }
+            Ok(())
+        })?;
         const S: &str = "bilateral_stock_1990_2015.csv";
-        for r in rows(S, BILATERAL_STOCK_CSV)? {
-            let y = year(S, field(&r, "year"))?;
-            let Some(j) = state(S, field(&r, "dest_iso3"))? else {
-                continue;
+        let columns = ["year", "dest_iso3", "orig_iso3", "stock_total"];
+        each_row(S, BILATERAL_STOCK_CSV, columns, |[y, dest, orig, stock]| {
+            let y = year(S, y)?;
+            let Some(j) = state(S, dest)? else {
+                return Ok(());
             };
-            let stock = number(S, field(&r, "stock_total"), "stock_total")?;
-            match state(S, field(&r, "orig_iso3"))? {
+            let stock = number(S, stock, "stock_total")?;
+            match state(S, orig)? {
                 Some(o) => h.bilateral.entry(y).or_default().push((o, j, stock)),
                 None => {
                     h.bilateral_unknown.entry(y).or_insert_with(|| vec![0.0; n])[j as usize] +=
                         stock
                 }
             }
-        }
+            Ok(())
+        })?;
         for v in h.bilateral.values_mut() {
             v.sort_by_key(|&(o, j, _)| (o, j));
         }
@@ -343,27 +366,31 @@ fn read_agreements(
     const B: &str = "bilateral_labour_agreements_to_2007.csv";
     const P: &str = "bilateral_labour_agreement_provisions_to_2007.csv";
     let mut provisions: BTreeMap<String, (f64, bool)> = BTreeMap::new();
-    for r in rows(P, BLA_PROVISIONS_CSV)? {
-        let on = |k: &str| -> Result<bool> { Ok(number(P, field(&r, k), k)? > 0.0) };
-        let rights = [
-            "prot_equal",
-            "wage_prot",
-            "social_security",
-            "recruit_cost_mig",
-            "disputes_emp_mig",
-            "perm_resid",
-        ];
+    // The treaty, its quota flag and its six rights provisions.
+    const COLUMNS: [&str; 8] = [
+        "treaty_id",
+        "quota",
+        "prot_equal",
+        "wage_prot",
+        "social_security",
+        "recruit_cost_mig",
+        "disputes_emp_mig",
+        "perm_resid",
+    ];
+    each_row(P, BLA_PROVISIONS_CSV, COLUMNS, |fields| {
+        let on = |k: usize| -> Result<bool> { Ok(number(P, fields[k], COLUMNS[k])? > 0.0) };
         let mut count = 0.0;
-        for k in rights {
+        for k in 2..COLUMNS.len() {
             if on(k)? {
                 count += 1.0;
             }
         }
         provisions.insert(
-            field(&r, "treaty_id").to_string(),
-            (count / rights.len() as f64, on("quota")?),
+            fields[0].to_string(),
+            (count / (COLUMNS.len() - 2) as f64, on(1)?),
         );
-    }
+        Ok(())
+    })?;
     let mut hosted_1990: BTreeMap<u32, f64> = BTreeMap::new();
     for &(_, j, s) in h.bilateral.get(&1990).into_iter().flatten() {
         *hosted_1990.entry(j).or_default() += s;
@@ -373,36 +400,41 @@ fn read_agreements(
         hosted_1990.get(&j).copied().unwrap_or(0.0) + unknown_1990.map_or(0.0, |u| u[j as usize])
     };
     let mut out = Vec::new();
-    for r in rows(B, BLA_CSV)? {
-        let (Some(a), Some(b)) = (state(B, field(&r, "isoA"))?, state(B, field(&r, "isoB"))?)
-        else {
-            continue;
-        };
-        if a == b {
-            continue;
-        }
-        let y = year(B, field(&r, "year"))?;
-        let table_year = (y - (y - 1990).rem_euclid(5)).clamp(1990, 2005);
-        let (ab, ba) = (h.stock(table_year, a, b), h.stock(table_year, b, a));
-        let (origin, destination) = if ab > ba {
-            (a, b)
-        } else if ba > ab {
-            (b, a)
-        } else if hosted(b) >= hosted(a) {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        let coded = provisions.get(field(&r, "treaty_id")).copied();
-        out.push(LabourAgreement {
-            origin,
-            destination,
-            year: y,
-            coded: coded.is_some(),
-            rights: coded.map_or(0.0, |c| c.0),
-            quota: coded.is_some_and(|c| c.1),
-        });
-    }
+    each_row(
+        B,
+        BLA_CSV,
+        ["isoA", "isoB", "year", "treaty_id"],
+        |[a, b, y, treaty]| {
+            let (Some(a), Some(b)) = (state(B, a)?, state(B, b)?) else {
+                return Ok(());
+            };
+            if a == b {
+                return Ok(());
+            }
+            let y = year(B, y)?;
+            let table_year = (y - (y - 1990).rem_euclid(5)).clamp(1990, 2005);
+            let (ab, ba) = (h.stock(table_year, a, b), h.stock(table_year, b, a));
+            let (origin, destination) = if ab > ba {
+                (a, b)
+            } else if ba > ab {
+                (b, a)
+            } else if hosted(b) >= hosted(a) {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let coded = provisions.get(treaty).copied();
+            out.push(LabourAgreement {
+                origin,
+                destination,
+                year: y,
+                coded: coded.is_some(),
+                rights: coded.map_or(0.0, |c| c.0),
+                quota: coded.is_some_and(|c| c.1),
+            });
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
