@@ -215,6 +215,33 @@ mod tests {
         }
     }
 
+    /// A direct transfer the file system refuses (here a length that is not a multiple of the
+    /// alignment, which Linux refuses on every file system that takes direct transfers) is made
+    /// through the page cache, and so is every later one; the file holds every byte once.
+    #[test]
+    fn a_refused_direct_append_goes_through_the_page_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("refused.bin");
+        File::create(&path).expect("create");
+        let mut file = AppendFile::open(&path, true).expect("open");
+        let direct = file.is_direct();
+        let mut buf = Vec::new();
+        let bytes = aligned_mut(&mut buf, ALIGN + 100);
+        for (k, b) in bytes.iter_mut().enumerate() {
+            *b = (k % 7) as u8;
+        }
+        let expected = bytes.to_vec();
+        file.append_synced(bytes).expect("append");
+        file.append_synced(&expected[..3]).expect("append");
+        assert!(
+            !file.is_direct(),
+            "refused, so through the cache (direct at first: {direct})"
+        );
+        let mut all = expected.clone();
+        all.extend_from_slice(&expected[..3]);
+        assert_eq!(std::fs::read(&path).expect("read"), all);
+    }
+
     fn appended_blocks_read_back(direct_writes: bool) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("blocks.bin");
