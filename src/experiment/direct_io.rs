@@ -15,7 +15,7 @@
 //! and so are the results.
 
 use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// Alignment of direct transfers: offsets, lengths and buffers are multiples of it.
@@ -156,15 +156,18 @@ impl ReadFile {
                 Err(e) => return Err(e),
             }
         }
-        read_exact_at(&self.buffered, out, offset)
+        let mut file = &self.buffered;
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(out)
     }
 }
 
 /// Reads into `buf` from `offset` until it is full or the file ends; the bytes read.
-fn read_up_to(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+fn read_up_to(mut file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    file.seek(SeekFrom::Start(offset))?;
     let mut done = 0;
     while done < buf.len() {
-        match read_at(file, &mut buf[done..], offset + done as u64) {
+        match file.read(&mut buf[done..]) {
             Ok(0) => break,
             Ok(n) => done += n,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -172,23 +175,6 @@ fn read_up_to(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize
         }
     }
     Ok(done)
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
-}
-
-fn read_exact_at(file: &File, out: &mut [u8], offset: u64) -> std::io::Result<()> {
-    match read_up_to(file, out, offset)? {
-        n if n == out.len() => Ok(()),
-        _ => Err(ErrorKind::UnexpectedEof.into()),
-    }
 }
 
 #[cfg(test)]

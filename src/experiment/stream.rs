@@ -62,7 +62,13 @@ const DIRECT_READ: usize = 128 << 10;
 /// writes through the cache, which still holds the trace when the summary reads it back in
 /// smaller pieces.
 pub fn direct_trace(reps: usize) -> bool {
-    read_ahead(reps) / (8 * reps.max(1)) * BLOCK * 8 >= DIRECT_READ
+    columns_per_read(read_ahead(reps), reps) * BLOCK * 8 >= DIRECT_READ
+}
+
+/// The trace columns a read-ahead of `read_ahead` bytes holds over `reps` replications (at
+/// least one).
+fn columns_per_read(read_ahead: usize, reps: usize) -> usize {
+    (read_ahead / (8 * reps.max(1))).max(1)
 }
 
 impl Traces {
@@ -169,7 +175,7 @@ pub struct ColumnReader<'a> {
 impl ColumnReader<'_> {
     /// The columns one read-ahead holds.
     fn run(&self) -> usize {
-        (self.read_ahead / (8 * self.traces.replications().max(1))).max(1)
+        columns_per_read(self.read_ahead, self.traces.replications())
     }
 
     /// The values of trace column `c` over the replications, in replication order.
@@ -199,7 +205,7 @@ impl ColumnReader<'_> {
                     past,
                 )));
             }
-            let run = self.run().min(columns.saturating_sub(c).max(1));
+            let run = self.run().min(columns - c);
             let f = match &mut self.file {
                 Some(f) => f,
                 None => self
