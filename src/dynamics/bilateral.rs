@@ -372,7 +372,7 @@ fn accept(
         // The logistic of gain / T, 1 / (1 + e^{-gain / T}).
         let p_sign = c(1.0) / (c(1.0) + (-(gain / c(bp.temperature))).exp());
         let u = Lanes::from_fn(|l| to_uniform(words[2 * cs[l] + kind]));
-        let signs = p_sign.gt(u / c(bp.consider_prob));
+        let signs = p_sign.gt(u / c(bp.consider_prob)).to_bools();
         for l in 0..LANES.min(list.len() - first) {
             if signs[l] {
                 accepted.push(2 * cs[l] as u32 + kind as u32);

@@ -298,12 +298,15 @@ impl AdmissionTerms {
         scenario: &Scenario,
         states: [usize; LANES],
     ) -> AdmissionTerms<Lanes> {
-        let terms = states.map(|j| AdmissionTerms::of(world, scenario, j));
+        // The operations of [`AdmissionTerms::of`], in its order, per lane.
+        let gather = |v: &[f64]| Lanes::gather(v, states);
         AdmissionTerms {
-            quota_per_legal: Lanes::from_fn(|l| terms[l].quota_per_legal),
-            bilateral_share: Lanes::from_fn(|l| terms[l].bilateral_share),
-            readmission_share: Lanes::from_fn(|l| terms[l].readmission_share),
-            readmission_removal: Lanes::from_fn(|l| terms[l].readmission_removal),
+            quota_per_legal: Lanes::splat(scenario.admission.kappa_quota)
+                * gather(&world.population)
+                * gather(&world.income),
+            bilateral_share: gather(&world.bilateral_share),
+            readmission_share: gather(&world.readmission_share),
+            readmission_removal: Lanes::splat(world.bilateral.readmission_removal),
         }
     }
 }
@@ -498,8 +501,8 @@ pub fn share_moments(world: &World, s: usize, j: usize) -> ShareMoments {
 pub fn share_moments_lanes(world: &World, s: usize, states: [usize; LANES]) -> ShareMoments<Lanes> {
     let k = states.map(|j| s * world.n_states + j);
     ShareMoments {
-        moments: std::array::from_fn(|n| Lanes::from_fn(|l| world.moments[n][k[l]])),
-        max_share: Lanes::from_fn(|l| world.max_share[k[l]]),
+        moments: std::array::from_fn(|n| Lanes::gather(&world.moments[n], k)),
+        max_share: Lanes::gather(&world.max_share, k),
     }
 }
 
@@ -525,8 +528,9 @@ pub fn anticipated_inflow(world: &World, s: usize, j: usize, m: &ShareMoments, k
     exact_inflow(world, s, j, k)
 }
 
-/// [`anticipated_inflow`] of four States, a lane each: the series of the four at once, and the
-/// exact sum for every lane when a lane's change is too large for the series (rare).
+/// [`anticipated_inflow`] of four States, a lane each, whose inflows this year are `current`:
+/// the series of the four at once, and the exact sum for every lane when a lane's change is too
+/// large for the series (rare).
 #[inline(always)]
 pub fn anticipated_inflow_lanes(
     world: &World,
@@ -534,12 +538,12 @@ pub fn anticipated_inflow_lanes(
     states: [usize; LANES],
     m: &ShareMoments<Lanes>,
     k: Lanes,
+    current: Lanes,
 ) -> Lanes {
     let x = k - Lanes::splat(1.0);
-    let unit: [bool; LANES] = std::array::from_fn(|l| k.0[l] == 1.0);
-    let within: [bool; LANES] =
-        std::array::from_fn(|l| unit[l] || m.max_share.0[l] * x.0[l].abs() <= SERIES_BOUND);
-    if within.contains(&false) {
+    let unit = k.eq(Lanes::splat(1.0));
+    let within = unit.or((m.max_share * x.abs()).le(Lanes::splat(SERIES_BOUND)));
+    if !within.all() {
         return Lanes::from_fn(|l| {
             let one = ShareMoments {
                 moments: m.moments.map(|v| v.0[l]),
@@ -548,14 +552,7 @@ pub fn anticipated_inflow_lanes(
             anticipated_inflow(world, s, states[l], &one, k.0[l])
         });
     }
-    let series = moment_series(m, k);
-    Lanes::from_fn(|l| {
-        if unit[l] {
-            world.inflow[s][states[l]]
-        } else {
-            series.0[l]
-        }
-    })
+    Lanes::select(unit, current, moment_series(m, k))
 }
 
 /// The series $k \sum_n (-x)^{n-1} M_n$ of [`anticipated_inflow`], $x = k - 1$.

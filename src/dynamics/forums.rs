@@ -416,12 +416,12 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         let s = k.map(|k| &snapshot[forum.participants[k] as usize]);
         let x: [Lanes; N_DOMAINS] = std::array::from_fn(|d| Lanes::from_fn(|l| s[l].x[d]));
         let gap = binding.map_or(c(0.0), |a| shortfall(&agenda, &a, &x));
-        let t = Lanes::from_fn(|l| forum.trust[k[l]]);
+        let t = Lanes::gather(&forum.trust, k);
         let pressure = Lanes::from_fn(|l| s[l].pressure);
         let logit = c(fd.attend_base) + c(fd.attend_trust) * t - c(obligation) * pressure * gap;
         // The logistic of the logit, 1 / (1 + e^{-logit}).
         let p_attend = c(1.0) / (c(1.0) + (-logit).exp());
-        let came: [bool; LANES] = std::array::from_fn(|l| to_uniform(draws[k[l]]) < p_attend.0[l]);
+        let came = Lanes::from_fn(|l| to_uniform(draws[k[l]])).lt(p_attend);
         let gained = t + c(fd.trust_gain) * (c(1.0) - t);
         let lost = t - c(fd.trust_decay) * t;
         let trust = Lanes::select(came, gained, lost);
@@ -434,11 +434,11 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         };
         let judged = c(lens) * Lanes::from_fn(|l| s[l].cut_score)
             + c(1.0 - lens) * Lanes::from_fn(|l| s[l].gain_score);
-        let voice = Lanes::from_fn(|l| forum.voice[k[l]]);
+        let voice = Lanes::gather(&forum.voice, k);
         // Never negative; 0 for a non-attendee, whose terms below then add exactly nothing.
         let weight = Lanes::select(came, voice * (c(1.0 - w) * judged + c(w) * rights), c(0.0));
         let end = first + LANES.min(np - first);
-        forum.attended[first..end].copy_from_slice(&came[..end - first]);
+        forum.attended[first..end].copy_from_slice(&came.to_bools()[..end - first]);
         forum.trust[first..end].copy_from_slice(&trust.0[..end - first]);
         forum.scratch_weight[first..end].copy_from_slice(&weight.0[..end - first]);
     }

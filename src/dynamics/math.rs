@@ -187,16 +187,56 @@ impl Lanes {
         Lanes(std::array::from_fn(f))
     }
 
-    /// Lane by lane, `a` where `mask` holds and `b` elsewhere.
+    /// `v[at[l]]` in lane `l`: one vector load where the positions follow each other (every
+    /// block of States but a world's last), a load per lane elsewhere. The same values either way.
     #[inline(always)]
-    pub fn select(mask: [bool; LANES], a: Lanes, b: Lanes) -> Lanes {
-        Lanes::from_fn(|l| if mask[l] { a.0[l] } else { b.0[l] })
+    pub fn gather(v: &[f64], at: [usize; LANES]) -> Lanes {
+        let first = at[0];
+        if (1..LANES).all(|l| at[l] == first + l)
+            && let Some(block) = v.get(first..first + LANES)
+        {
+            return Lanes(std::array::from_fn(|l| block[l]));
+        }
+        Lanes::from_fn(|l| v[at[l]])
     }
 
-    /// Per lane, whether `self` is above `other`.
+    /// Lane by lane, `a` where `mask` holds and `b` elsewhere: a choice of bits, exact, one
+    /// blend instruction under AVX2.
     #[inline(always)]
-    pub fn gt(self, other: Lanes) -> [bool; LANES] {
-        std::array::from_fn(|l| self.0[l] > other.0[l])
+    pub fn select(mask: Mask, a: Lanes, b: Lanes) -> Lanes {
+        Lanes::from_fn(|l| {
+            f64::from_bits((a.0[l].to_bits() & mask.0[l]) | (b.0[l].to_bits() & !mask.0[l]))
+        })
+    }
+
+    /// Per lane, whether `self` is above `other` (false where either is NaN).
+    #[inline(always)]
+    pub fn gt(self, other: Lanes) -> Mask {
+        Mask::from_fn(|l| self.0[l] > other.0[l])
+    }
+
+    /// Per lane, whether `self` is below `other` (false where either is NaN).
+    #[inline(always)]
+    pub fn lt(self, other: Lanes) -> Mask {
+        Mask::from_fn(|l| self.0[l] < other.0[l])
+    }
+
+    /// Per lane, whether `self` is at least `other` (false where either is NaN).
+    #[inline(always)]
+    pub fn ge(self, other: Lanes) -> Mask {
+        Mask::from_fn(|l| self.0[l] >= other.0[l])
+    }
+
+    /// Per lane, whether `self` is at most `other` (false where either is NaN).
+    #[inline(always)]
+    pub fn le(self, other: Lanes) -> Mask {
+        Mask::from_fn(|l| self.0[l] <= other.0[l])
+    }
+
+    /// Per lane, whether `self` equals `other` (IEEE: 0 equals -0, NaN equals nothing).
+    #[inline(always)]
+    pub fn eq(self, other: Lanes) -> Mask {
+        Mask::from_fn(|l| self.0[l] == other.0[l])
     }
 
     /// The absolute value per lane (a bit operation: exact).
@@ -209,6 +249,56 @@ impl Lanes {
     #[inline(always)]
     pub fn exp(self) -> Lanes {
         Lanes(exp_lanes(self.0))
+    }
+}
+
+/// A condition per lane, as a comparison of [`Lanes`] leaves it in a vector register: every bit
+/// set where it holds, none where it does not. [`Lanes::select`] on it is one blend; on an array
+/// of `bool` the compiler chose lane by lane, with a conditional move and a scalar load each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mask(pub [u64; LANES]);
+
+impl Mask {
+    /// Lane `l` holds where `f(l)` is true.
+    #[inline(always)]
+    pub fn from_fn(mut f: impl FnMut(usize) -> bool) -> Mask {
+        Mask(std::array::from_fn(|l| if f(l) { u64::MAX } else { 0 }))
+    }
+
+    /// Whether lane `l` holds.
+    #[inline(always)]
+    pub fn lane(self, l: usize) -> bool {
+        self.0[l] != 0
+    }
+
+    /// Whether every lane holds: one test of the lanes' common bits, not a branch per lane.
+    #[inline(always)]
+    pub fn all(self) -> bool {
+        self.0.iter().fold(u64::MAX, |a, &b| a & b) != 0
+    }
+
+    /// Whether any lane holds.
+    #[inline(always)]
+    pub fn any(self) -> bool {
+        self.0.iter().fold(0, |a, &b| a | b) != 0
+    }
+
+    /// Both conditions, per lane.
+    #[inline(always)]
+    pub fn and(self, other: Mask) -> Mask {
+        Mask(std::array::from_fn(|l| self.0[l] & other.0[l]))
+    }
+
+    /// Either condition, per lane.
+    #[inline(always)]
+    pub fn or(self, other: Mask) -> Mask {
+        Mask(std::array::from_fn(|l| self.0[l] | other.0[l]))
+    }
+
+    /// The lanes where the condition holds, as `bool`s.
+    #[inline(always)]
+    pub fn to_bools(self) -> [bool; LANES] {
+        std::array::from_fn(|l| self.lane(l))
     }
 }
 
@@ -314,6 +404,63 @@ mod tests {
             assert_eq!(exp_lanes(lanes).map(f64::to_bits), want, "{lanes:?}");
         }
         assert!(checked > 38_000);
+    }
+
+    /// A gather gives `v[at[l]]` per lane whether the positions follow each other (one load)
+    /// or not, and at the slice's end.
+    #[test]
+    fn gather_reads_each_lanes_position() {
+        let v: Vec<f64> = (0..10).map(|i| i as f64 * 1.5).collect();
+        for at in [
+            [0, 1, 2, 3],
+            [6, 7, 8, 9],
+            [3, 0, 1, 2],
+            [9, 9, 9, 9],
+            [2, 3, 4, 4],
+        ] {
+            assert_eq!(Lanes::gather(&v, at).0, at.map(|i| v[i]), "{at:?}");
+        }
+    }
+
+    /// Masks from comparisons select lane by lane with the bits of `if`, signed zeros and NaN
+    /// included, and `all` and `any` read every lane.
+    #[test]
+    fn masks_select_like_if() {
+        let a = Lanes([1.0, -0.0, f64::NAN, 2.0]);
+        let b = Lanes([0.0, 0.0, 1.0, 2.0]);
+        let (x, y) = (
+            Lanes([10.0, 20.0, 30.0, 40.0]),
+            Lanes([-1.0, -2.0, -3.0, -4.0]),
+        );
+        let cases = [
+            (a.gt(b), [true, false, false, false]),
+            (a.lt(b), [false, false, false, false]),
+            (a.ge(b), [true, true, false, true]),
+            (a.le(b), [false, true, false, true]),
+            (a.eq(b), [false, true, false, true]),
+        ];
+        for (mask, want) in cases {
+            assert_eq!(mask.to_bools(), want);
+            let picked = Lanes::select(mask, x, y);
+            let by_if: [f64; LANES] =
+                std::array::from_fn(|l| if want[l] { x.0[l] } else { y.0[l] });
+            assert_eq!(picked.0.map(f64::to_bits), by_if.map(f64::to_bits));
+            assert_eq!(mask.all(), want.iter().all(|&w| w));
+            assert_eq!(mask.any(), want.iter().any(|&w| w));
+        }
+        let neg = Lanes::select(
+            Mask::from_fn(|l| l == 1),
+            Lanes::splat(-0.0),
+            Lanes::splat(0.0),
+        );
+        assert_eq!(
+            neg.0.map(f64::to_bits),
+            [0.0, -0.0, 0.0, 0.0].map(f64::to_bits)
+        );
+        let (m, n) = (Mask::from_fn(|l| l < 2), Mask::from_fn(|l| l % 2 == 0));
+        assert_eq!(m.and(n).to_bools(), [true, false, false, false]);
+        assert_eq!(m.or(n).to_bools(), [true, true, true, false]);
+        assert!(Mask::from_fn(|_| true).all() && !Mask::from_fn(|_| false).any());
     }
 
     #[test]

@@ -20,9 +20,9 @@ use super::flows::{
     share_moments_lanes,
 };
 use super::forums::{agenda, effective_anchor, norm_strength, norm_weight};
-use super::math::{LANES, Lanes, Real, exp, exp_lanes, fmax, fmin, pos};
+use super::math::{LANES, Lanes, Mask, Real, exp, fmin, pos};
 use super::treaties::{effective_floors, shortfall_cost};
-use super::uniform;
+use super::{fill_words, to_uniform};
 use crate::scenario::Scenario;
 use crate::world::{FORCED, LABOUR, N_DOMAINS, World};
 
@@ -43,40 +43,41 @@ super::dispatch::simd_dispatch! {
 }
 
 /// The States choose in blocks of [`LANES`], a State per lane: their options and utilities four
-/// at a time ([`Kernel::choices`]), then the logit draws one instrument at a time. The last
-/// block of a world whose size is not a multiple of the lanes repeats its last State in the
-/// empty lanes and drops them.
+/// at a time ([`Kernel::choose`]), each instrument's logit draw as soon as its options are known.
+/// The last block of a world whose size is not a multiple of the lanes repeats its last State in
+/// the empty lanes and drops them.
 #[inline(always)]
 fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     build_penalties(world, scenario);
     let kernel = Kernel::new(scenario);
     let n = world.n_states;
+    // Five draws per State, in State order, whatever the lanes: the year's draws in one call.
+    let mut words = std::mem::take(&mut world.scratch_words);
+    fill_words(rng, &mut words[..N_INSTRUMENTS * n]);
+    let mut chosen = std::mem::take(&mut world.scratch_policy);
     for first in (0..n).step_by(LANES) {
         let lanes = LANES.min(n - first);
         let states = block(first, n);
         let mut u = [[0.0; LANES]; N_INSTRUMENTS];
         for l in 0..lanes {
-            // Five draws per State, in State order, whatever the lanes.
-            for draw in u.iter_mut() {
-                draw[l] = uniform(rng);
+            for (k, draw) in u.iter_mut().enumerate() {
+                draw[l] = to_uniform(words[N_INSTRUMENTS * (first + l) + k]);
             }
         }
-        let options = kernel.choices(world, scenario, states);
-        for (k, (utility, levels)) in options.iter().enumerate() {
-            let pick = logit_pick_lanes(&utility.map(|v| v.0), kernel.temperature, &u[k]);
-            for l in 0..lanes {
-                world.scratch_policy[first + l][k] = levels[pick[l]].0[l];
-            }
+        let levels = kernel.choose(world, scenario, states, &u);
+        for l in 0..lanes {
+            chosen[first + l] = std::array::from_fn(|k| levels[k].0[l]);
         }
     }
-    for i in 0..world.n_states {
-        let c = world.scratch_policy[i];
+    world.scratch_words = words;
+    for (i, c) in chosen.iter().enumerate() {
         for (k, v) in c.iter().enumerate() {
             let before = world.instrument(i, k);
             world.set_instrument(i, k, *v);
             world.last_move[i][k] = world.instrument(i, k) - before;
         }
     }
+    world.scratch_policy = chosen;
 }
 
 /// The States of the block starting at `first`: `first..first + LANES`, the last of the world
@@ -138,7 +139,7 @@ impl Kernel {
         } else {
             self.down[b]
         });
-        if !m.nominal.contains(&false) {
+        if m.nominal.all() {
             return full;
         }
         Lanes::select(
@@ -160,8 +161,8 @@ impl Kernel {
             v,
             change,
             option,
-            room: std::array::from_fn(|l| change.0[l] != 0.0),
-            nominal: std::array::from_fn(|l| raw.0[l] == v.0[l]),
+            room: Mask::from_fn(|l| change.0[l] != 0.0),
+            nominal: raw.eq(v),
         }
     }
 
@@ -192,8 +193,8 @@ impl Kernel {
     }
 
     /// The options of each instrument of the block's States, the others at last year's values,
-    /// as [`Kernel::options`] gives them.
-    #[inline(always)]
+    /// as [`Kernel::options`] gives them (what [`Kernel::choose`] draws from; for tests).
+    #[cfg(test)]
     fn choices(
         &self,
         world: &World,
@@ -201,17 +202,38 @@ impl Kernel {
         states: [usize; LANES],
     ) -> [([Lanes; 3], [Lanes; 3]); N_INSTRUMENTS] {
         let gains = Gains::new(self, world, scenario, states);
+        let taste = lanes_of(|l| world.taste[states[l]]);
+        let lowest = lowest_of(world, states);
+        std::array::from_fn(|k| self.options(&gains, k, gains.x[k], lowest[k], taste[k]))
+    }
+
+    /// The level each instrument of the block's States moves to, the others at last year's
+    /// values: the logit draw `u[k]` among the options [`Kernel::options`] gives.
+    #[inline(always)]
+    fn choose(
+        &self,
+        world: &World,
+        scenario: &Scenario,
+        states: [usize; LANES],
+        u: &[[f64; LANES]; N_INSTRUMENTS],
+    ) -> [Lanes; N_INSTRUMENTS] {
+        let gains = Gains::new(self, world, scenario, states);
         let x = gains.x;
         let taste = lanes_of(|l| world.taste[states[l]]);
-        let lowest = lanes_of(|l| world.lowest_instruments(states[l]));
+        let lowest = lowest_of(world, states);
         // A loop, not `std::array::from_fn`: its closure would be compiled on its own, outside
         // the AVX2 build of the step (it was, at a third of the policy's time).
-        let stay = [x[0]; 3];
-        let mut options = [(stay, stay); N_INSTRUMENTS];
-        for (k, option) in options.iter_mut().enumerate() {
-            *option = self.options(&gains, k, x[k], lowest[k], taste[k]);
+        let mut chosen = x;
+        for k in 0..N_INSTRUMENTS {
+            let (utility, levels) = self.options(&gains, k, x[k], lowest[k], taste[k]);
+            let (past_0, past_1) = logit_draw(&utility, self.temperature, Lanes(u[k]));
+            chosen[k] = Lanes::select(
+                past_1,
+                levels[2],
+                Lanes::select(past_0, levels[1], levels[0]),
+            );
         }
-        options
+        chosen
     }
 }
 
@@ -225,16 +247,50 @@ struct Move {
     /// 0 down, 2 up.
     option: usize,
     /// Whether the bounds leave room for the move (its change is not 0).
-    room: [bool; LANES],
+    room: Mask,
     /// Whether the move is the full step (not clamped at a bound).
-    nominal: [bool; LANES],
+    nominal: Mask,
 }
 
-/// Five values per State of a block, as five lanes of the block's States.
+/// Five values per State of a block, as five lanes of the block's States. Loops, not
+/// `std::array::from_fn`, whose closures would be compiled on their own, outside the AVX2 build.
 #[inline(always)]
 fn lanes_of(f: impl Fn(usize) -> [f64; N_INSTRUMENTS]) -> [Lanes; N_INSTRUMENTS] {
-    let rows: [[f64; N_INSTRUMENTS]; LANES] = std::array::from_fn(f);
-    std::array::from_fn(|k| Lanes::from_fn(|l| rows[l][k]))
+    let mut out = [Lanes::splat(0.0); N_INSTRUMENTS];
+    for l in 0..LANES {
+        let row = f(l);
+        for (lanes, v) in out.iter_mut().zip(row) {
+            lanes.0[l] = v;
+        }
+    }
+    out
+}
+
+/// The instruments of the block's States, a lane each ([`World::instruments`]).
+#[inline(always)]
+fn instruments_of(world: &World, states: [usize; LANES]) -> [Lanes; N_INSTRUMENTS] {
+    let gather = |v: &[f64]| Lanes::gather(v, states);
+    [
+        gather(&world.protection[0]),
+        gather(&world.protection[1]),
+        gather(&world.protection[2]),
+        gather(&world.enforcement),
+        gather(&world.legal),
+    ]
+}
+
+/// The lowest level each instrument of the block's States can take, a lane each
+/// ([`World::lowest_instruments`]).
+#[inline(always)]
+fn lowest_of(world: &World, states: [usize; LANES]) -> [Lanes; N_INSTRUMENTS] {
+    let zero = Lanes::splat(0.0);
+    [
+        zero,
+        zero,
+        zero,
+        Lanes::gather(&world.enforcement_floor, states),
+        Lanes::gather(&world.legal_floor, states),
+    ]
 }
 
 /// The utility gain of a move of each instrument for the States of a block, the others held at
@@ -264,10 +320,10 @@ impl<'a> Gains<'a> {
         scenario: &'a Scenario,
         states: [usize; LANES],
     ) -> Gains<'a> {
-        let x = lanes_of(|l| world.instruments(states[l]));
+        let x = instruments_of(world, states);
         let parts = Parts::new(world, scenario, states);
-        let f0 = Lanes::from_fn(|l| world.inflow[FORCED][states[l]]);
-        let l0 = Lanes::from_fn(|l| world.inflow[LABOUR][states[l]]);
+        let f0 = Lanes::gather(&world.inflow[FORCED], states);
+        let l0 = Lanes::gather(&world.inflow[LABOUR], states);
         let admitted0 = admission(scenario, &parts.terms, l0, f0, x[0], x[3], x[4]);
         let flow0 = parts.flow_admitted(&admitted0, f0, l0, x[2], x[3]);
         let domain0 = [
@@ -294,8 +350,12 @@ impl<'a> Gains<'a> {
     /// The anticipated inflows of stream `s` if the attraction changed by `factor`.
     #[inline(always)]
     fn anticipated(&self, s: usize, factor: Lanes) -> Lanes {
-        let m = if s == FORCED { &self.mf } else { &self.ml };
-        anticipated_inflow_lanes(self.world, s, self.states, m, factor)
+        let (m, current) = if s == FORCED {
+            (&self.mf, self.f0)
+        } else {
+            (&self.ml, self.l0)
+        };
+        anticipated_inflow_lanes(self.world, s, self.states, m, factor, current)
     }
 
     /// The gain of move `m` of instrument `k`.
@@ -361,7 +421,7 @@ pub fn calibrate_tastes(world: &mut World, scenario: &Scenario) {
     for first in (0..n).step_by(LANES) {
         let states = block(first, n);
         let gains = Gains::new(&kernel, world, scenario, states);
-        let lowest = lanes_of(|l| world.lowest_instruments(states[l]));
+        let lowest = lowest_of(world, states);
         let taste: [Lanes; N_INSTRUMENTS] = std::array::from_fn(|k| {
             let x = gains.x[k];
             // A side the bounds leave no room for stays at x and gains nothing.
@@ -383,12 +443,6 @@ pub fn calibrate_tastes(world: &mut World, scenario: &Scenario) {
     }
 }
 
-/// One value per lane.
-#[inline(always)]
-fn lanes<T>(f: impl FnMut(usize) -> T) -> [T; LANES] {
-    std::array::from_fn(f)
-}
-
 /// Index of the option drawn by logit with temperature `t` from uniform `u`: one lane of
 /// [`logit_pick_lanes`].
 pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
@@ -396,37 +450,38 @@ pub fn logit_pick(utility: &[f64; 3], t: f64, u: f64) -> usize {
 }
 
 /// Index of the option drawn by logit with temperature `t` from uniform `u`, for [`LANES`]
-/// draws at once: `utility[option][lane]`. Each lane gets the IEEE operations of one draw, in
-/// the same order, so the draws do not depend on which lanes they share.
+/// draws at once: `utility[option][lane]` ([`logit_draw`], as indices).
+pub fn logit_pick_lanes(utility: &[[f64; LANES]; 3], t: f64, u: &[f64; LANES]) -> [usize; LANES] {
+    let (past_0, past_1) = logit_draw(&utility.map(Lanes), t, Lanes(*u));
+    std::array::from_fn(|l| usize::from(past_0.lane(l)) + usize::from(past_1.lane(l)))
+}
+
+/// The logit draw with temperature `t` from uniform `u` among three options, for [`LANES`]
+/// draws at once: where the draw falls past option 0, and where past option 1 (the option
+/// drawn is the number of the two that hold). Each lane gets the IEEE operations of one draw,
+/// in the same order, so the draws do not depend on which lanes they share.
 ///
 /// Written without a branch: which option is best, and which is drawn, are coin flips the
-/// processor cannot predict, and a select per lane vectorises. The best option's weight is
+/// processor cannot predict, and a select per lane is one blend. The best option's weight is
 /// exp(0) = 1 exactly, so only the other two are computed: the same weights, two exponentials
 /// instead of three.
 #[inline(always)]
-pub fn logit_pick_lanes(utility: &[[f64; LANES]; 3], t: f64, u: &[f64; LANES]) -> [usize; LANES] {
-    let inverse = 1.0 / t;
-    let max = lanes(|l| fmax(fmax(utility[0][l], utility[1][l]), utility[2][l]));
-    let d = utility.map(|v| lanes(|l| (v[l] - max[l]) * inverse));
+pub fn logit_draw(utility: &[Lanes; 3], t: f64, u: Lanes) -> (Mask, Mask) {
+    let inverse = Lanes::splat(1.0 / t);
+    let max = utility[0].max(utility[1]).max(utility[2]);
+    let d = utility.map(|v| (v - max) * inverse);
     // One of the three is 0, the best. With the best at 0: exponentials of 1 and 2; at 1: of 0
     // and 2; at 2: of 0 and 1. Ties give exp(0) = 1 wherever they fall.
-    let best_0 = d[0].map(|v| v == 0.0);
-    let best_2 = d[2].map(|v| v == 0.0);
-    let first = exp_lanes(lanes(|l| if best_0[l] { d[1][l] } else { d[0][l] }));
-    let second = exp_lanes(lanes(|l| if best_2[l] { d[1][l] } else { d[2][l] }));
-    let w0 = lanes(|l| if best_0[l] { 1.0 } else { first[l] });
-    let w1 = lanes(|l| {
-        if best_0[l] {
-            first[l]
-        } else if best_2[l] {
-            second[l]
-        } else {
-            1.0
-        }
-    });
-    let w2 = lanes(|l| if best_2[l] { 1.0 } else { second[l] });
-    let target = lanes(|l| u[l] * (w0[l] + w1[l] + w2[l]));
-    lanes(|l| usize::from(target[l] >= w0[l]) + usize::from(target[l] >= w0[l] + w1[l]))
+    let (zero, one) = (Lanes::splat(0.0), Lanes::splat(1.0));
+    let best_0 = d[0].eq(zero);
+    let best_2 = d[2].eq(zero);
+    let first = Lanes::select(best_0, d[1], d[0]).exp();
+    let second = Lanes::select(best_2, d[1], d[2]).exp();
+    let w0 = Lanes::select(best_0, one, first);
+    let w1 = Lanes::select(best_0, first, Lanes::select(best_2, second, one));
+    let w2 = Lanes::select(best_2, one, second);
+    let target = u * (w0 + w1 + w2);
+    (target.ge(w0), target.ge(w0 + w1))
 }
 
 /// The parts of the utility of the States of a block (a lane each) that one instrument can
@@ -450,7 +505,7 @@ pub struct Parts<'a> {
 impl<'a> Parts<'a> {
     #[inline(always)]
     pub fn new(world: &'a World, scenario: &'a Scenario, states: [usize; LANES]) -> Parts<'a> {
-        let of = |v: &[f64]| Lanes::from_fn(|l| v[states[l]]);
+        let of = |v: &[f64]| Lanes::gather(v, states);
         let cover = states.map(|i| world.scratch_cover[i]);
         let penalty = states.map(|i| world.scratch_penalty[i]);
         Parts {
@@ -677,7 +732,7 @@ mod tests {
         let states = [0, 17, 64, 180];
         let parts = Parts::new(&world, &scenario, states);
         let lane = |f: &dyn Fn(usize) -> f64| Lanes::from_fn(|l| f(states[l]));
-        let x = lanes_of(|l| world.instruments(states[l]));
+        let x = instruments_of(&world, states);
         let f0 = lane(&|i| world.inflow[FORCED][i]);
         let l0 = lane(&|i| world.inflow[LABOUR][i]);
         let (pp, c) = (&scenario.policy, Lanes::splat);
@@ -738,12 +793,16 @@ mod tests {
         };
         let mut checked = 0;
         for first in (0..world.n_states - LANES).step_by(3) {
-            let mixed = [first + 3, first, first + 1, first + 2].map(|i| i % world.n_states);
-            let shared = kernel.choices(&world, &scenario, mixed);
-            for (l, &i) in mixed.iter().enumerate() {
-                let alone = kernel.choices(&world, &scenario, [i; LANES]);
-                assert_eq!(bits(&shared, l), bits(&alone, 0), "State {i} in lane {l}");
-                checked += 1;
+            // Out of order (a load per lane) and in order (one load per array).
+            let mixed = [first + 3, first, first + 1, first + 2];
+            let ordered = [first, first + 1, first + 2, first + 3];
+            for states in [mixed, ordered] {
+                let shared = kernel.choices(&world, &scenario, states);
+                for (l, &i) in states.iter().enumerate() {
+                    let alone = kernel.choices(&world, &scenario, [i; LANES]);
+                    assert_eq!(bits(&shared, l), bits(&alone, 0), "State {i} in lane {l}");
+                    checked += 1;
+                }
             }
         }
         assert!(checked > 200, "{checked}");
@@ -774,7 +833,7 @@ mod tests {
                 );
                 let (gd, gu) = (gains.of(k, &down), gains.of(k, &up));
                 for (l, &i) in states.iter().enumerate().take(LANES.min(n - first)) {
-                    if !(down.room[l] && up.room[l]) {
+                    if !(down.room.lane(l) && up.room.lane(l)) {
                         continue;
                     }
                     let taste = world.taste[i][k];
@@ -798,6 +857,7 @@ mod tests {
     /// random utilities with ties, each lane of a call with its own utilities and uniform.
     #[test]
     fn logit_pick_agrees_with_three_exponentials() {
+        use crate::dynamics::math::fmax;
         use rand::{RngExt, SeedableRng};
         let three = |utility: &[f64; 3], t: f64, u: f64| {
             let max = fmax(fmax(utility[0], utility[1]), utility[2]);
