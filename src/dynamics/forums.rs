@@ -22,7 +22,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::math::{LANES, Lanes, Real, fmax, fmin, pos};
-use super::{fill_words, logistic, to_uniform};
+use super::{fill_words, to_uniform};
 use crate::scenario::{ForumDynamics, Scenario};
 use crate::world::{ForumState, N_DOMAINS, World, forum_voice, mean_of_domains};
 
@@ -307,21 +307,35 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     let rights_scale = 2.0 / scenario.policy.delta.max(1e-9);
     // The start-of-step snapshot every forum reads, contiguous per State, and each State's
     // success at cutting irregular arrivals (the same in every forum it attends).
-    for i in 0..world.n_states {
-        let cut =
-            (world.entries_irregular_prev[i] - world.entries_irregular[i]) * world.per_mille[i];
-        let gain =
-            (world.arrivals_regular[i] - world.arrivals_regular_prev[i]) * world.per_mille[i];
-        world.scratch_snapshot[i] = Snapshot {
-            x: world.instruments(i),
-            pressure: world.pressure[i],
-            // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
-            cut_score: logistic(cut * cut_scale),
-            gain_score: logistic(gain * gain_scale),
-            rights_score: std::array::from_fn(|d| logistic(world.last_move[i][d] * rights_scale)),
-            practice: world.last_move[i],
-            destination: world.destination[i],
-        };
+    // Four States at a time: their five scores are logistics, twenty exponentials in five
+    // vector calls (the bits of one at a time). The last block repeats the world's last State.
+    let n = world.n_states;
+    for first in (0..n).step_by(LANES) {
+        let states: [usize; LANES] = std::array::from_fn(|l| (first + l).min(n - 1));
+        let at = |v: &[f64]| Lanes::gather(v, states);
+        let per_mille = at(&world.per_mille);
+        let cut = (at(&world.entries_irregular_prev) - at(&world.entries_irregular)) * per_mille;
+        let gain = (at(&world.arrivals_regular) - at(&world.arrivals_regular_prev)) * per_mille;
+        // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
+        let c = Lanes::splat;
+        let logistic = |x: Lanes| c(1.0) / (c(1.0) + (-x).exp());
+        let cut_score = logistic(cut * c(cut_scale));
+        let gain_score = logistic(gain * c(gain_scale));
+        let mut rights_score = [c(0.0); N_DOMAINS];
+        for (d, score) in rights_score.iter_mut().enumerate() {
+            *score = logistic(Lanes::from_fn(|l| world.last_move[states[l]][d]) * c(rights_scale));
+        }
+        for (l, &i) in states.iter().enumerate().take(n - first) {
+            world.scratch_snapshot[i] = Snapshot {
+                x: world.instruments(i),
+                pressure: world.pressure[i],
+                cut_score: cut_score.0[l],
+                gain_score: gain_score.0[l],
+                rights_score: [0, 1, 2].map(|d| rights_score[d].0[l]),
+                practice: world.last_move[i],
+                destination: world.destination[i],
+            };
+        }
     }
     let mut forums = std::mem::take(&mut world.forums);
     for ((forum, spec), rng) in forums.iter_mut().zip(&scenario.forums).zip(rngs.iter_mut()) {

@@ -29,7 +29,7 @@
 //! # References
 //! Sun Microsystems (1993), fdlibm `s_log1p.c`, from which the constants come (in bits).
 
-use super::{LANES, Lanes, Real};
+use super::{LANES, Lanes, Mask, Real};
 
 /// $\ln 2$ in two parts: the high part has 32 significant bits, so `k * LN2_HI` is exact.
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
@@ -194,46 +194,36 @@ fn extraordinary(x: f64) -> bool {
     !(x >= 0.0 && x < f64::from_bits(HUGE_FROM)) | ((x >= f64::from_bits(REDUCE_FROM)) & short)
 }
 
-/// [`ln_1p`] of four arguments none of which is [`extraordinary`], without a branch.
+/// [`ln_1p`] of four arguments none of which is [`extraordinary`], without a branch: each
+/// choice of [`ln_1p`] is a select between both sides, computed for every lane.
 #[inline(always)]
 fn four_ordinary(x: [f64; LANES]) -> [f64; LANES] {
-    let u = x.map(|v| 1.0 + v);
-    let ubits = u.map(f64::to_bits);
+    let c1 = Lanes::splat;
+    let x = Lanes(x);
+    let u = c1(1.0) + x;
+    let ubits = u.0.map(f64::to_bits);
     let mantissa = ubits.map(|b| b & MANTISSA);
-    let halve = mantissa.map(|m| m >= SQRT2_MANTISSA);
-    let reduce = x.map(|v| v >= f64::from_bits(REDUCE_FROM));
-    let normal: [f64; LANES] = std::array::from_fn(|l| {
-        let exponent = if halve[l] { 0.5f64 } else { 1.0f64 };
-        f64::from_bits(mantissa[l] | exponent.to_bits())
-    });
+    let halve = Mask::from_fn(|l| mantissa[l] >= SQRT2_MANTISSA);
+    let reduce = x.ge(c1(f64::from_bits(REDUCE_FROM)));
+    let exponent_bits = Lanes::select(halve, c1(0.5), c1(1.0)).0.map(f64::to_bits);
+    let normal = Lanes::from_fn(|l| f64::from_bits(mantissa[l] | exponent_bits[l]));
     // The biased exponent $e$ of $1 + x$ as a double, exactly: the bits of $2^{52} + e$.
-    let exponent = ubits.map(|b| f64::from_bits(TWO52.to_bits() | (b >> 52)) - TWO52);
-    let f = Lanes::from_fn(|l| if reduce[l] { normal[l] - 1.0 } else { x[l] });
-    let k = Lanes::from_fn(|l| {
-        if reduce[l] {
-            exponent[l] - if halve[l] { 1022.0 } else { 1023.0 }
-        } else {
-            0.0
-        }
-    });
-    let error: [f64; LANES] = std::array::from_fn(|l| {
-        if u[l] >= 2.0 {
-            1.0 - (u[l] - x[l])
-        } else {
-            x[l] - (u[l] - 1.0)
-        }
-    });
-    let c = Lanes::from_fn(|l| if reduce[l] { error[l] / u[l] } else { 0.0 });
+    let exponent = Lanes(ubits.map(|b| f64::from_bits(TWO52.to_bits() | (b >> 52)))) - c1(TWO52);
+    let f = Lanes::select(reduce, normal - c1(1.0), x);
+    let k = Lanes::select(
+        reduce,
+        exponent - Lanes::select(halve, c1(1022.0), c1(1023.0)),
+        c1(0.0),
+    );
+    let error = Lanes::select(u.ge(c1(2.0)), c1(1.0) - (u - x), x - (u - c1(1.0)));
+    let c = Lanes::select(reduce, error / u, c1(0.0));
     let v = from_reduced(f, k, c);
-    std::array::from_fn(|l| {
-        if x[l] >= f64::from_bits(TINY_BELOW) {
-            v.0[l]
-        } else if x[l] >= f64::from_bits(NEGLIGIBLE_BELOW) {
-            x[l] - x[l] * x[l] * 0.5
-        } else {
-            x[l]
-        }
-    })
+    let small = Lanes::select(
+        x.ge(c1(f64::from_bits(NEGLIGIBLE_BELOW))),
+        x - x * x * c1(0.5),
+        x,
+    );
+    Lanes::select(x.ge(c1(f64::from_bits(TINY_BELOW))), v, small).0
 }
 
 #[cfg(test)]
