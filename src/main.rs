@@ -20,6 +20,7 @@ use forumsim::world::DOMAINS;
 use forumsim::{Error, Scenario, output};
 
 fn main() -> ExitCode {
+    forumsim::experiment::memory::keep_freed_memory();
     let cli = Cli::parse();
     let overrides = match &cli.command {
         Some(Command::Run(a)) => a

@@ -96,13 +96,17 @@ pub fn start(
 /// of the year before do not depend on the institutions. So the factual world is `world` under
 /// the factual institutions ([`World::under`]), not a second world built and initialised.
 pub fn factual_start(
-    world: &World,
+    world: &mut World,
     scenario: &Scenario,
     facts: &Facts,
     key: u64,
 ) -> (World, Vec<ChaCha8Rng>) {
     use crate::experiment::seeds;
     use std::borrow::Cow;
+    // The corridor arrays of destination choice and bilateral coverage are not read before the
+    // first year: the factual world is copied without them (at 100,000 States they are most of
+    // a world's memory). A read of one there would fail loudly, on an empty array.
+    let corridors = world.take_corridors();
     // Under its own institutions, the factual scenario differs from the scenario only by its
     // scheduled events, which nothing before the first year reads (they act in `shocks`): the
     // scenario and a copy of its world serve, with nothing rebuilt.
@@ -113,6 +117,7 @@ pub fn factual_start(
         let fw = world.under(facts, &factual);
         (Cow::Owned(factual), fw)
     };
+    world.put_corridors(corridors);
     let start = factual.run.start_year;
     let fd = &factual.forum_dynamics;
     // Forums that met before the start, and the discourse they give.

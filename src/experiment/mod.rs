@@ -10,6 +10,7 @@ pub mod compare;
 pub mod design;
 pub mod direct_io;
 pub mod explain;
+pub mod memory;
 pub mod observe;
 pub mod rerun;
 pub mod robustness;

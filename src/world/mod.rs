@@ -102,6 +102,16 @@ impl TreatyState {
     }
 }
 
+/// The per-corridor arrays of a [`World`], moved out of it ([`World::take_corridors`]).
+pub struct Corridors {
+    network: Vec<f64>,
+    scratch_network: Vec<f64>,
+    coverage_labour: Vec<f64>,
+    coverage_readmission: Vec<f64>,
+    labour_factor: Vec<f64>,
+    covered_labour: Vec<f64>,
+}
+
 /// The world of one replication.
 #[derive(Debug, Clone)]
 pub struct World {
@@ -740,6 +750,30 @@ impl World {
         };
         crate::dynamics::bilateral::rebuild(&mut world);
         world
+    }
+
+    /// Moves out the arrays of one value per corridor (origin region and destination) that only
+    /// the yearly steps of flows and bilateral agreements read: the network and its factors, and
+    /// the bilateral coverage. [`World::put_corridors`] puts them back.
+    pub fn take_corridors(&mut self) -> Corridors {
+        Corridors {
+            network: std::mem::take(&mut self.network),
+            scratch_network: std::mem::take(&mut self.scratch_network),
+            coverage_labour: std::mem::take(&mut self.coverage_labour),
+            coverage_readmission: std::mem::take(&mut self.coverage_readmission),
+            labour_factor: std::mem::take(&mut self.labour_factor),
+            covered_labour: std::mem::take(&mut self.covered_labour),
+        }
+    }
+
+    /// Puts back the arrays [`World::take_corridors`] moved out.
+    pub fn put_corridors(&mut self, c: Corridors) {
+        self.network = c.network;
+        self.scratch_network = c.scratch_network;
+        self.coverage_labour = c.coverage_labour;
+        self.coverage_readmission = c.coverage_readmission;
+        self.labour_factor = c.labour_factor;
+        self.covered_labour = c.covered_labour;
     }
 
     /// This world under the institutions of `scenario`, a scenario with this world's parameters
