@@ -312,18 +312,21 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     let n = world.n_states;
     for first in (0..n).step_by(LANES) {
         let states: [usize; LANES] = std::array::from_fn(|l| (first + l).min(n - 1));
-        let at = |v: &[f64]| Lanes::gather(v, states);
-        let per_mille = at(&world.per_mille);
-        let cut = (at(&world.entries_irregular_prev) - at(&world.entries_irregular)) * per_mille;
-        let gain = (at(&world.arrivals_regular) - at(&world.arrivals_regular_prev)) * per_mille;
+        let per_mille = Lanes::gather(&world.per_mille, states);
+        let cut = (Lanes::gather(&world.entries_irregular_prev, states)
+            - Lanes::gather(&world.entries_irregular, states))
+            * per_mille;
+        let gain = (Lanes::gather(&world.arrivals_regular, states)
+            - Lanes::gather(&world.arrivals_regular_prev, states))
+            * per_mille;
         // 1/2 + tanh(c)/2 is the logistic of 2c: one exponential instead of tanh.
         let c = Lanes::splat;
-        let logistic = |x: Lanes| c(1.0) / (c(1.0) + (-x).exp());
-        let cut_score = logistic(cut * c(cut_scale));
-        let gain_score = logistic(gain * c(gain_scale));
+        let cut_score = (cut * c(cut_scale)).logistic();
+        let gain_score = (gain * c(gain_scale)).logistic();
         let mut rights_score = [c(0.0); N_DOMAINS];
         for (d, score) in rights_score.iter_mut().enumerate() {
-            *score = logistic(Lanes::from_fn(|l| world.last_move[states[l]][d]) * c(rights_scale));
+            let moved = Lanes([0, 1, 2, 3].map(|l| world.last_move[states[l]][d]));
+            *score = (moved * c(rights_scale)).logistic();
         }
         for (l, &i) in states.iter().enumerate().take(n - first) {
             world.scratch_snapshot[i] = Snapshot {
@@ -456,29 +459,41 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         forum.trust[first..end].copy_from_slice(&trust.0[..end - first]);
         forum.scratch_weight[first..end].copy_from_slice(&weight.0[..end - first]);
     }
-    // Then the sums, in participant order.
-    let participants = forum
-        .participants
-        .iter()
-        .zip(&forum.voice)
-        .zip(&forum.attended)
-        .zip(&forum.scratch_weight);
-    for (k, (((&i, &voice), &came), &wt)) in participants.enumerate() {
-        let s = &snapshot[i as usize];
-        forum.attendees[attendance] = k as u32;
+    // Then the sums, in participant order: the members first (who also state the joint
+    // statement), then the observers. Two loops rather than a test per participant, so the
+    // compiler lays out one body each.
+    let attendees = &mut forum.attendees[..np];
+    let [q0, q1, q2] = &mut forum.scratch_quantile;
+    let (q0, q1, q2) = (
+        &mut q0[..n_members],
+        &mut q1[..n_members],
+        &mut q2[..n_members],
+    );
+    for k in 0..n_members {
+        let (voice, came, wt) = (forum.voice[k], forum.attended[k], forum.scratch_weight[k]);
+        let s = &snapshot[forum.participants[k] as usize];
+        attendees[attendance] = k as u32;
         attendance += usize::from(came);
         total += wt;
         for (sum, move_k) in sums.iter_mut().zip(&s.practice) {
             *sum += wt * move_k;
         }
-        if k < n_members {
-            for (d, buffer) in forum.scratch_quantile.iter_mut().enumerate() {
-                buffer[members] = (s.x[d], voice);
-            }
-            members += usize::from(came);
-            let counts = f64::from(u8::from(came & s.destination));
-            dest_voice += voice * counts;
-            dest_enforcement += voice * s.x[3] * counts;
+        q0[members] = (s.x[0], voice);
+        q1[members] = (s.x[1], voice);
+        q2[members] = (s.x[2], voice);
+        members += usize::from(came);
+        let counts = f64::from(u8::from(came & s.destination));
+        dest_voice += voice * counts;
+        dest_enforcement += voice * s.x[3] * counts;
+    }
+    for k in n_members..np {
+        let (came, wt) = (forum.attended[k], forum.scratch_weight[k]);
+        let s = &snapshot[forum.participants[k] as usize];
+        attendees[attendance] = k as u32;
+        attendance += usize::from(came);
+        total += wt;
+        for (sum, move_k) in sums.iter_mut().zip(&s.practice) {
+            *sum += wt * move_k;
         }
     }
     forum.attendance = attendance;

@@ -250,6 +250,13 @@ impl Lanes {
     pub fn exp(self) -> Lanes {
         Lanes(exp_lanes(self.0))
     }
+
+    /// [`logistic`] per lane (the same bits).
+    #[inline(always)]
+    pub fn logistic(self) -> Lanes {
+        let one = Lanes::splat(1.0);
+        one / (one + (-self).exp())
+    }
 }
 
 /// A condition per lane, as a comparison of [`Lanes`] leaves it in a vector register: every bit
@@ -461,6 +468,20 @@ mod tests {
         assert_eq!(m.and(n).to_bools(), [true, false, false, false]);
         assert_eq!(m.or(n).to_bools(), [true, true, true, false]);
         assert!(Mask::from_fn(|_| true).all() && !Mask::from_fn(|_| false).any());
+    }
+
+    /// The logistic of four lanes gives the bits of four calls, out to where it saturates.
+    #[test]
+    fn lanes_logistic_agrees_with_logistic() {
+        let mut x = -800.0;
+        while x < 800.0 {
+            let lanes = Lanes([x, -x * 0.37, x * 1e-3, x * 1e-7]);
+            assert_eq!(
+                lanes.logistic().0.map(f64::to_bits),
+                lanes.0.map(|v| logistic(v).to_bits())
+            );
+            x += 0.173;
+        }
     }
 
     #[test]
