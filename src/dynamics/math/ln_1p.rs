@@ -163,17 +163,18 @@ pub fn ln_1p_slice(x: &[f64], out: &mut [f64]) {
     let (x, out) = (x, &mut out[..x.len()]);
     let mut outs = out.chunks_exact_mut(LANES);
     let mut xs = x.chunks_exact(LANES);
+    // Whether any block holds an extraordinary element, from the values its four lanes compute
+    // anyway (the elements of the remainder take the full scalar path).
+    let mut flagged = Mask([0; LANES]);
     for (o, x) in (&mut outs).zip(&mut xs) {
-        o.copy_from_slice(&four_ordinary([x[0], x[1], x[2], x[3]]));
+        let (v, extra) = four_ordinary([x[0], x[1], x[2], x[3]]);
+        o.copy_from_slice(&v);
+        flagged = flagged.or(extra);
     }
     for (o, &x) in outs.into_remainder().iter_mut().zip(xs.remainder()) {
         *o = ln_1p(x);
     }
-    let mut any = false;
-    for &v in x {
-        any |= extraordinary(v);
-    }
-    if any {
+    if flagged.any() {
         for (o, &v) in out.iter_mut().zip(x) {
             if extraordinary(v) {
                 *o = ln_1p(v);
@@ -195,9 +196,10 @@ fn extraordinary(x: f64) -> bool {
 }
 
 /// [`ln_1p`] of four arguments none of which is [`extraordinary`], without a branch: each
-/// choice of [`ln_1p`] is a select between both sides, computed for every lane.
+/// choice of [`ln_1p`] is a select between both sides, computed for every lane. With it, which
+/// lanes are [`extraordinary`] (their values are then not those of [`ln_1p`]).
 #[inline(always)]
-fn four_ordinary(x: [f64; LANES]) -> [f64; LANES] {
+fn four_ordinary(x: [f64; LANES]) -> ([f64; LANES], Mask) {
     let c1 = Lanes::splat;
     let x = Lanes(x);
     let u = c1(1.0) + x;
@@ -205,6 +207,16 @@ fn four_ordinary(x: [f64; LANES]) -> [f64; LANES] {
     let mantissa = ubits.map(|b| b & MANTISSA);
     let halve = Mask::from_fn(|l| mantissa[l] >= SQRT2_MANTISSA);
     let reduce = x.ge(c1(f64::from_bits(REDUCE_FROM)));
+    // [`extraordinary`], lane by lane, from the same mantissas.
+    let short = Mask::from_fn(|l| {
+        if halve.lane(l) {
+            mantissa[l] > 0xf_fffc << 32
+        } else {
+            mantissa[l] >> 32 == 0
+        }
+    });
+    let ordinary_range = x.ge(c1(0.0)).and(x.lt(c1(f64::from_bits(HUGE_FROM))));
+    let extra = Mask::from_fn(|l| !ordinary_range.lane(l) | (reduce.lane(l) & short.lane(l)));
     let exponent_bits = Lanes::select(halve, c1(0.5), c1(1.0)).0.map(f64::to_bits);
     let normal = Lanes::from_fn(|l| f64::from_bits(mantissa[l] | exponent_bits[l]));
     // The biased exponent $e$ of $1 + x$ as a double, exactly: the bits of $2^{52} + e$.
@@ -223,7 +235,10 @@ fn four_ordinary(x: [f64; LANES]) -> [f64; LANES] {
         x - x * x * c1(0.5),
         x,
     );
-    Lanes::select(x.ge(c1(f64::from_bits(TINY_BELOW))), v, small).0
+    (
+        Lanes::select(x.ge(c1(f64::from_bits(TINY_BELOW))), v, small).0,
+        extra,
+    )
 }
 
 #[cfg(test)]
