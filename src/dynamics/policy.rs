@@ -223,10 +223,17 @@ impl Kernel {
         let lowest = lowest_of(world, states);
         // A loop, not `std::array::from_fn`: its closure would be compiled on its own, outside
         // the AVX2 build of the step (it was, at a third of the policy's time).
+        // All options first, then the five draws: each draw is a long chain (exponentials,
+        // sums, comparisons), and the five are independent, so the processor runs them side
+        // by side.
+        let stay = [x[0]; 3];
+        let mut options = [(stay, stay); N_INSTRUMENTS];
+        for (k, option) in options.iter_mut().enumerate() {
+            *option = self.options(&gains, k, x[k], lowest[k], taste[k]);
+        }
         let mut chosen = x;
-        for k in 0..N_INSTRUMENTS {
-            let (utility, levels) = self.options(&gains, k, x[k], lowest[k], taste[k]);
-            let (past_0, past_1) = logit_draw(&utility, self.temperature, Lanes(u[k]));
+        for (k, (utility, levels)) in options.iter().enumerate() {
+            let (past_0, past_1) = logit_draw(utility, self.temperature, Lanes(u[k]));
             chosen[k] = Lanes::select(
                 past_1,
                 levels[2],
