@@ -88,7 +88,9 @@ pub fn start(
 /// * treaty parties from the ratification history before the start year;
 /// * each State's tastes set so that its start-year policy is its best response to all of it;
 ///
-/// and the streams of the factual scenario's treaties as their spin-up left them.
+/// and the streams of the factual scenario's treaties as their spin-up left them. The factual
+/// world comes without the per-corridor arrays ([`World::take_corridors`]): it is for reading
+/// those start values, not for stepping.
 ///
 /// `world` is the replication's world as [`World::new`] built it from the world stream of `key`
 /// and [`flows::initialise`] prepared it: its States are those of the factual world, since the
@@ -105,7 +107,7 @@ pub fn factual_start(
     use std::borrow::Cow;
     // The corridor arrays of destination choice and bilateral coverage are not read before the
     // first year: the factual world is copied without them (at 100,000 States they are most of
-    // a world's memory). A read of one there would fail loudly, on an empty array.
+    // a world's memory). An index into one there would panic on the empty array.
     let corridors = world.take_corridors();
     // Under its own institutions, the factual scenario differs from the scenario only by its
     // scheduled events, which nothing before the first year reads (they act in `shocks`): the
@@ -275,6 +277,25 @@ mod tests {
             bits.extend([a.origin, a.destination, u32::from(a.readmission)].map(u64::from));
         }
         bits
+    }
+
+    /// Taking a world's corridor arrays out and putting them back leaves it as it was, and the
+    /// arrays are out in between (the factual world of `factual_start` is copied then).
+    #[test]
+    fn corridors_come_back_as_they_went() {
+        use crate::experiment::seeds;
+        let scenario = Scenario::builtin_default().expect("scenario");
+        let facts = scenario.facts().expect("facts");
+        let mut world = World::new(&facts, &scenario, &mut seeds::stream(4, seeds::WORLD));
+        flows::initialise(&mut world, &scenario);
+        let before = (fingerprint(&world), world.labour_factor.clone());
+        let corridors = world.take_corridors();
+        assert!(world.network.is_empty() && world.labour_factor.is_empty());
+        let copy = world.clone();
+        assert!(copy.network.is_empty() && copy.coverage_labour.is_empty());
+        world.put_corridors(corridors);
+        assert_eq!((fingerprint(&world), world.labour_factor.clone()), before);
+        assert_eq!(world.network.len(), world.n_states * world.n_regions);
     }
 
     /// The AVX2 build of every mechanism gives the same bits as the baseline build, on the

@@ -816,6 +816,49 @@ mod tests {
         assert!(checked > 200, "{checked}");
     }
 
+    /// The level `Kernel::choose` draws for each instrument is the option the logit pick's
+    /// index names among the options of `Kernel::choices`: its two masks and selects give the
+    /// index's level, in every lane, States at their bounds included.
+    #[test]
+    fn choose_takes_the_level_the_logit_pick_names() {
+        use rand::{RngExt, SeedableRng};
+        let scenario = Scenario::builtin_default().expect("scenario");
+        let facts = scenario.facts().expect("facts");
+        let mut world = World::new(&facts, &scenario, &mut seeds::stream(6, seeds::WORLD));
+        flows::initialise(&mut world, &scenario);
+        calibrate_tastes(&mut world, &scenario);
+        build_penalties(&mut world, &scenario);
+        for i in (0..world.n_states).step_by(5) {
+            world.protection[i % 3][i] = if i % 2 == 0 { 0.0 } else { 1.0 };
+        }
+        let kernel = Kernel::new(&scenario);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        let mut picked = [0usize; 3];
+        for round in 0..20 {
+            for first in (0..world.n_states).step_by(LANES) {
+                let states = block(first, world.n_states);
+                let u: [[f64; LANES]; N_INSTRUMENTS] =
+                    std::array::from_fn(|_| std::array::from_fn(|_| rng.random::<f64>()));
+                let chosen = kernel.choose(&world, &scenario, states, &u);
+                let options = kernel.choices(&world, &scenario, states);
+                for (k, (utility, levels)) in options.iter().enumerate() {
+                    let picks = logit_pick_lanes(&utility.map(|v| v.0), kernel.temperature, &u[k]);
+                    for l in 0..LANES {
+                        let want = levels[picks[l]].0[l];
+                        assert_eq!(
+                            chosen[k].0[l].to_bits(),
+                            want.to_bits(),
+                            "round {round}, State {}, instrument {k}",
+                            states[l]
+                        );
+                        picked[picks[l]] += 1;
+                    }
+                }
+            }
+        }
+        assert!(picked.iter().all(|&p| p > 100), "{picked:?}");
+    }
+
     /// With its tastes, a State's start-year policy is its domestic best response: the moves
     /// down and up of every instrument gain the same (neither is favoured), and staying is the
     /// best option for every interior instrument (the quadratic running costs and the cost of
@@ -902,6 +945,25 @@ mod tests {
             }
         }
         assert!(seen.iter().all(|&s| s > 10_000), "{seen:?}");
+        // Weights that underflow to 0 (a gap of thousands of temperatures), ties, and every
+        // place of the best option, each lane its own case.
+        let edges = [
+            ([0.0, -50.0, 0.0], 0.005),
+            ([-50.0, 0.0, -50.0], 0.005),
+            ([0.0, 0.0, -50.0], 0.005),
+            ([-50.0, -50.0, 0.0], 0.005),
+            ([0.1, 0.1, 0.1], 0.02),
+            ([1e-300, 0.0, -1e-300], 0.02),
+        ];
+        for (utility, t) in edges {
+            for u in [0.0, 1e-12, 0.25, 0.5, 0.75, 1.0 - 1e-12] {
+                assert_eq!(
+                    logit_pick(&utility, t, u),
+                    three(&utility, t, u),
+                    "{utility:?} t {t} u {u}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -752,9 +752,10 @@ impl World {
         world
     }
 
-    /// Moves out the arrays of one value per corridor (origin region and destination) that only
-    /// the yearly steps of flows and bilateral agreements read: the network and its factors, and
-    /// the bilateral coverage. [`World::put_corridors`] puts them back.
+    /// Moves out the arrays of one value per corridor (origin region and destination) that,
+    /// within a replication, only the yearly steps of flows and bilateral agreements read: the
+    /// network and its factors, and the bilateral coverage (validation and calibration read the
+    /// network too, of a whole world). [`World::put_corridors`] puts them back.
     pub fn take_corridors(&mut self) -> Corridors {
         Corridors {
             network: std::mem::take(&mut self.network),

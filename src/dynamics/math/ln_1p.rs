@@ -155,9 +155,10 @@ pub fn ln_1p(x: f64) -> f64 {
 /// elements at a time in one vector register (under AVX2 and FMA, see `dispatch.rs`).
 ///
 /// The four-lane path covers $0 \le x < 2^{53}$ except where $|f| < 2^{-20}$ (about one
-/// argument in $10^6$, and $x = 2^j - 1$); a second pass finds those and any negative, NaN or
-/// huge element, and recomputes them one at a time. Two passes and no branch per block: a
-/// branch to the scalar path inside the block loop keeps the compiler from vectorising it.
+/// argument in $10^6$, and $x = 2^j - 1$): the four-lane pass flags those and any negative, NaN
+/// or huge element, and only when a block flagged one does a second pass find them and recompute
+/// them one at a time. No branch per block: a branch to the scalar path inside the block loop
+/// keeps the compiler from vectorising it.
 #[inline(always)]
 pub fn ln_1p_slice(x: &[f64], out: &mut [f64]) {
     let (x, out) = (x, &mut out[..x.len()]);
