@@ -779,20 +779,27 @@ mod tests {
         }
     }
 
+    /// The status quo's start-year world of stream `seed`, tastes calibrated and penalties
+    /// built, with one protection domain of every `every`-th State at a bound (0 or 1), so that
+    /// blocks mix clamped and full moves.
+    fn world_with_states_at_bounds(seed: u64, every: usize) -> (Scenario, World) {
+        let scenario = Scenario::builtin_default().expect("scenario");
+        let facts = scenario.facts().expect("facts");
+        let mut world = World::new(&facts, &scenario, &mut seeds::stream(seed, seeds::WORLD));
+        flows::initialise(&mut world, &scenario);
+        calibrate_tastes(&mut world, &scenario);
+        build_penalties(&mut world, &scenario);
+        for i in (0..world.n_states).step_by(every) {
+            world.protection[i % 3][i] = if i % 2 == 0 { 0.0 } else { 1.0 };
+        }
+        (scenario, world)
+    }
+
     /// A State's options and utilities are the same bits whichever States share its block:
     /// alone in all four lanes, or with three others, in any lane.
     #[test]
     fn a_states_options_do_not_depend_on_its_lanes() {
-        let scenario = Scenario::builtin_default().expect("scenario");
-        let facts = scenario.facts().expect("facts");
-        let mut world = World::new(&facts, &scenario, &mut seeds::stream(5, seeds::WORLD));
-        flows::initialise(&mut world, &scenario);
-        calibrate_tastes(&mut world, &scenario);
-        build_penalties(&mut world, &scenario);
-        // Some States at their bounds, so that blocks mix clamped and full moves.
-        for i in (0..world.n_states).step_by(7) {
-            world.protection[i % 3][i] = if i % 2 == 0 { 0.0 } else { 1.0 };
-        }
+        let (scenario, world) = world_with_states_at_bounds(5, 7);
         let kernel = Kernel::new(&scenario);
         let bits = |o: &[([Lanes; 3], [Lanes; 3]); N_INSTRUMENTS], l: usize| -> Vec<u64> {
             o.iter()
@@ -822,15 +829,7 @@ mod tests {
     #[test]
     fn choose_takes_the_level_the_logit_pick_names() {
         use rand::{RngExt, SeedableRng};
-        let scenario = Scenario::builtin_default().expect("scenario");
-        let facts = scenario.facts().expect("facts");
-        let mut world = World::new(&facts, &scenario, &mut seeds::stream(6, seeds::WORLD));
-        flows::initialise(&mut world, &scenario);
-        calibrate_tastes(&mut world, &scenario);
-        build_penalties(&mut world, &scenario);
-        for i in (0..world.n_states).step_by(5) {
-            world.protection[i % 3][i] = if i % 2 == 0 { 0.0 } else { 1.0 };
-        }
+        let (scenario, world) = world_with_states_at_bounds(6, 5);
         let kernel = Kernel::new(&scenario);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
         let mut picked = [0usize; 3];
