@@ -369,8 +369,7 @@ fn accept(
         };
         // `f64::min` per lane, as the formula reads (it treats NaN as the scalar code did).
         let gain = Lanes::from_fn(|l| gain_dest.0[l].min(gain_origin.0[l])) - c(bp.fixed_cost);
-        // The logistic of gain / T, 1 / (1 + e^{-gain / T}).
-        let p_sign = c(1.0) / (c(1.0) + (-(gain / c(bp.temperature))).exp());
+        let p_sign = (gain / c(bp.temperature)).logistic();
         let u = Lanes::from_fn(|l| to_uniform(words[2 * cs[l] + kind]));
         let signs = p_sign.gt(u / c(bp.consider_prob)).to_bools();
         for l in 0..LANES.min(list.len() - first) {

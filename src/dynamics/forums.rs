@@ -21,7 +21,7 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::math::{LANES, Lanes, Real, fmax, fmin, pos};
+use super::math::{LANES, Lanes, Real, block, fmax, fmin, pos};
 use super::{fill_words, to_uniform};
 use crate::scenario::{ForumDynamics, Scenario};
 use crate::world::{ForumState, N_DOMAINS, World, forum_voice, mean_of_domains};
@@ -311,7 +311,7 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
     // vector calls (the bits of one at a time). The last block repeats the world's last State.
     let n = world.n_states;
     for first in (0..n).step_by(LANES) {
-        let states: [usize; LANES] = std::array::from_fn(|l| (first + l).min(n - 1));
+        let states = block(first, n);
         let per_mille = Lanes::gather(&world.per_mille, states);
         let cut = (Lanes::gather(&world.entries_irregular_prev, states)
             - Lanes::gather(&world.entries_irregular, states))
@@ -325,7 +325,7 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
         let gain_score = (gain * c(gain_scale)).logistic();
         let mut rights_score = [c(0.0); N_DOMAINS];
         for (d, score) in rights_score.iter_mut().enumerate() {
-            let moved = Lanes([0, 1, 2, 3].map(|l| world.last_move[states[l]][d]));
+            let moved = Lanes::from_fn(|l| world.last_move[states[l]][d]);
             *score = (moved * c(rights_scale)).logistic();
         }
         for (l, &i) in states.iter().enumerate().take(n - first) {
@@ -334,7 +334,7 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
                 pressure: world.pressure[i],
                 cut_score: cut_score.0[l],
                 gain_score: gain_score.0[l],
-                rights_score: [0, 1, 2].map(|d| rights_score[d].0[l]),
+                rights_score: rights_score.map(|s| s.0[l]),
                 practice: world.last_move[i],
                 destination: world.destination[i],
             };
@@ -429,15 +429,14 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     // repeats the last participant in its empty lanes and drops them.
     let c = Lanes::splat;
     for first in (0..np).step_by(LANES) {
-        let k: [usize; LANES] = std::array::from_fn(|l| (first + l).min(np - 1));
+        let k = block(first, np);
         let s = k.map(|k| &snapshot[forum.participants[k] as usize]);
         let x: [Lanes; N_DOMAINS] = std::array::from_fn(|d| Lanes::from_fn(|l| s[l].x[d]));
         let gap = binding.map_or(c(0.0), |a| shortfall(&agenda, &a, &x));
         let t = Lanes::gather(&forum.trust, k);
         let pressure = Lanes::from_fn(|l| s[l].pressure);
         let logit = c(fd.attend_base) + c(fd.attend_trust) * t - c(obligation) * pressure * gap;
-        // The logistic of the logit, 1 / (1 + e^{-logit}).
-        let p_attend = c(1.0) / (c(1.0) + (-logit).exp());
+        let p_attend = logit.logistic();
         let came = Lanes::from_fn(|l| to_uniform(draws[k[l]])).lt(p_attend);
         let gained = t + c(fd.trust_gain) * (c(1.0) - t);
         let lost = t - c(fd.trust_decay) * t;

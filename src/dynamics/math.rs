@@ -259,6 +259,14 @@ impl Lanes {
     }
 }
 
+/// The positions of the block of [`LANES`] starting at `first` among `n`: `first..first +
+/// LANES`, the last (`n - 1`) repeated where they end. Every block's lanes then hold real
+/// values; the repeated lanes are dropped.
+#[inline(always)]
+pub fn block(first: usize, n: usize) -> [usize; LANES] {
+    std::array::from_fn(|l| (first + l).min(n - 1))
+}
+
 /// A condition per lane, as a comparison of [`Lanes`] leaves it in a vector register: every bit
 /// set where it holds, none where it does not. [`Lanes::select`] on it is one blend; on an array
 /// of `bool` the compiler chose lane by lane, with a conditional move and a scalar load each.

@@ -20,7 +20,7 @@ use super::flows::{
     share_moments_lanes,
 };
 use super::forums::{agenda, effective_anchor, norm_strength, norm_weight};
-use super::math::{LANES, Lanes, Mask, Real, exp, fmin, pos};
+use super::math::{LANES, Lanes, Mask, Real, block, exp, fmin, pos};
 use super::treaties::{effective_floors, shortfall_cost};
 use super::{fill_words, to_uniform};
 use crate::scenario::Scenario;
@@ -78,13 +78,6 @@ fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
         }
     }
     world.scratch_policy = chosen;
-}
-
-/// The States of the block starting at `first`: `first..first + LANES`, the last of the world
-/// repeated where the world ends.
-#[inline(always)]
-fn block(first: usize, n: usize) -> [usize; LANES] {
-    std::array::from_fn(|l| (first + l).min(n - 1))
 }
 
 /// The constants of a year's policy choice.
@@ -287,8 +280,8 @@ fn instruments_of(world: &World, states: [usize; LANES]) -> [Lanes; N_INSTRUMENT
     ]
 }
 
-/// The lowest level each instrument of the block's States can take, a lane each
-/// ([`World::lowest_instruments`]).
+/// The lowest level each instrument of the block's States can take, a lane each: 0 for the
+/// protection domains, the floors events set on enforcement and legal channels.
 #[inline(always)]
 fn lowest_of(world: &World, states: [usize; LANES]) -> [Lanes; N_INSTRUMENTS] {
     let zero = Lanes::splat(0.0);

@@ -814,19 +814,6 @@ impl World {
         (ap.recognition_base + ap.recognition_protection * self.protection[0][i]).min(1.0)
     }
 
-    /// The lowest level State `i` may choose for each instrument (the floors events set on
-    /// enforcement and legal channels).
-    #[inline]
-    pub fn lowest_instruments(&self, i: usize) -> [f64; 5] {
-        [
-            0.0,
-            0.0,
-            0.0,
-            self.enforcement_floor[i],
-            self.legal_floor[i],
-        ]
-    }
-
     /// Total migrant stock of State `i`.
     #[inline]
     pub fn stock(&self, i: usize) -> f64 {

@@ -187,7 +187,12 @@ pub fn ln_1p_slice(x: &[f64], out: &mut [f64]) {
 /// Whether `x` needs the paths of [`ln_1p`] that [`four_ordinary`] leaves out.
 #[inline(always)]
 fn extraordinary(x: f64) -> bool {
-    let mantissa = (1.0 + x).to_bits() & MANTISSA;
+    extraordinary_given(x, (1.0 + x).to_bits() & MANTISSA)
+}
+
+/// [`extraordinary`] of `x`, with `mantissa` the mantissa bits of `1 + x`.
+#[inline(always)]
+fn extraordinary_given(x: f64, mantissa: u64) -> bool {
     let short = if mantissa >= SQRT2_MANTISSA {
         mantissa > 0xf_fffc << 32
     } else {
@@ -209,15 +214,7 @@ fn four_ordinary(x: [f64; LANES]) -> ([f64; LANES], Mask) {
     let halve = Mask::from_fn(|l| mantissa[l] >= SQRT2_MANTISSA);
     let reduce = x.ge(c1(f64::from_bits(REDUCE_FROM)));
     // [`extraordinary`], lane by lane, from the same mantissas.
-    let short = Mask::from_fn(|l| {
-        if halve.lane(l) {
-            mantissa[l] > 0xf_fffc << 32
-        } else {
-            mantissa[l] >> 32 == 0
-        }
-    });
-    let ordinary_range = x.ge(c1(0.0)).and(x.lt(c1(f64::from_bits(HUGE_FROM))));
-    let extra = Mask::from_fn(|l| !ordinary_range.lane(l) | (reduce.lane(l) & short.lane(l)));
+    let extra = Mask::from_fn(|l| extraordinary_given(x.0[l], mantissa[l]));
     let exponent_bits = Lanes::select(halve, c1(0.5), c1(1.0)).0.map(f64::to_bits);
     let normal = Lanes::from_fn(|l| f64::from_bits(mantissa[l] | exponent_bits[l]));
     // The biased exponent $e$ of $1 + x$ as a double, exactly: the bits of $2^{52} + e$.
