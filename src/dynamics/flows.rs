@@ -109,16 +109,13 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
     let size_term = (n as f64 / REFERENCE_STATES).ln();
     let outside = [exp(fp.v0_forced + size_term), exp(fp.v0_labour + size_term)];
     // Network factors, times the cost of distance outside a destination's own region.
-    for (stock, net) in world
+    for (r, (stock, net)) in world
         .network
         .chunks_exact(n)
         .zip(world.scratch_network.chunks_exact_mut(n))
+        .enumerate()
     {
-        network_factors(stock, net, fp.beta_network, far);
-    }
-    for j in 0..n {
-        let own = world.region[j] as usize * n + j;
-        world.scratch_network[own] = network_factor(world.network[own], fp.beta_network);
+        network_factors(stock, net, fp.beta_network, far, &world.region, r as u16);
     }
     // Logit denominators per stream and origin region; a labour migrant's corridor also carries
     // the pull of the bilateral agreements that cover it. Four regions at a time, each its own
@@ -211,17 +208,21 @@ fn denominators<const L: usize>(world: &mut World, r0: usize, outside: [f64; 2])
     world.scratch_denominator[LABOUR * nr + r0..LABOUR * nr + r0 + L].copy_from_slice(&dl);
 }
 
-/// Network factors of one origin region's row, times the cost of distance `far` (the caller
-/// resets the own-region entries).
+/// Network factors of the row of origin region `r`: the pull of each destination's stock, times
+/// the cost of distance `far` where the destination's region (`region`) is not `r`. The pull of
+/// the own region's destinations is taken in the same pass as the others' (a select per
+/// element), not again one at a time afterwards.
 #[inline(always)]
-fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64) {
+fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64, region: &[u16], r: u16) {
+    let (out, region) = (&mut out[..stock.len()], &region[..stock.len()]);
+    let distance = |pull: f64, region: u16| if region == r { pull } else { far * pull };
     if beta == 0.5 {
-        for (o, s) in out.iter_mut().zip(stock) {
-            *o = far * (1.0 + s).sqrt();
+        for ((o, s), &g) in out.iter_mut().zip(stock).zip(region) {
+            *o = distance((1.0 + s).sqrt(), g);
         }
     } else if beta == 1.0 || beta == 0.0 {
-        for (o, s) in out.iter_mut().zip(stock) {
-            *o = far * network_factor(*s, beta);
+        for ((o, s), &g) in out.iter_mut().zip(stock).zip(region) {
+            *o = distance(network_factor(*s, beta), g);
         }
     } else {
         // The power $e^{\beta \ln(1+S)}$, its logarithms and exponentials four at a time (the
@@ -229,14 +230,15 @@ fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64) {
         // a year's largest cost.
         ln_1p_slice(stock, out);
         let mut outs = out.chunks_exact_mut(LANES);
-        for o in &mut outs {
+        let mut regions = region.chunks_exact(LANES);
+        for (o, g) in (&mut outs).zip(&mut regions) {
             let e = exp_lanes([beta * o[0], beta * o[1], beta * o[2], beta * o[3]]);
             for l in 0..LANES {
-                o[l] = far * e[l];
+                o[l] = distance(e[l], g[l]);
             }
         }
-        for o in outs.into_remainder() {
-            *o = far * exp(beta * *o);
+        for (o, &g) in outs.into_remainder().iter_mut().zip(regions.remainder()) {
+            *o = distance(exp(beta * *o), g);
         }
     }
 }
@@ -583,6 +585,35 @@ fn exact_inflow(world: &World, s: usize, j: usize, k: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A row's network factors are, bit for bit, the pull of each stock one at a time, times the
+    /// cost of distance only where the destination lies outside the row's region: under every
+    /// path of the exponent and for a row whose length leaves a remainder of lanes.
+    #[test]
+    fn network_factors_are_the_pull_times_distance_outside_the_region() {
+        let stock: Vec<f64> = (0..23)
+            .map(|j| match j % 5 {
+                0 => 0.0,
+                1 => 1e-7 * j as f64,
+                2 => 0.3 * j as f64,
+                3 => 2.0f64.powi(j) - 1.0,
+                _ => 1234.5 * j as f64,
+            })
+            .collect();
+        let region: Vec<u16> = (0..23).map(|j| (j * 7 % 3) as u16).collect();
+        let far = (-1.7f64).exp();
+        for beta in [0.5, 1.0, 0.0, 0.37, 1.9] {
+            for r in 0..3u16 {
+                let mut out = vec![f64::NAN; stock.len()];
+                network_factors(&stock, &mut out, beta, far, &region, r);
+                for (j, (&s, &o)) in stock.iter().zip(&out).enumerate() {
+                    let pull = network_factor(s, beta);
+                    let expected = if region[j] == r { pull } else { far * pull };
+                    assert_eq!(o.to_bits(), expected.to_bits(), "beta {beta}, r {r}, j {j}");
+                }
+            }
+        }
+    }
 
     /// The moment series agrees with the exact logit response.
     #[test]
