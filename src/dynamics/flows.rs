@@ -230,15 +230,18 @@ fn network_factors(stock: &[f64], out: &mut [f64], beta: f64, far: f64, region: 
         // a year's largest cost.
         ln_1p_slice(stock, out);
         let mut outs = out.chunks_exact_mut(LANES);
-        let mut regions = region.chunks_exact(LANES);
-        for (o, g) in (&mut outs).zip(&mut regions) {
+        for o in &mut outs {
             let e = exp_lanes([beta * o[0], beta * o[1], beta * o[2], beta * o[3]]);
-            for l in 0..LANES {
-                o[l] = distance(e[l], g[l]);
-            }
+            o.copy_from_slice(&e);
         }
-        for (o, &g) in outs.into_remainder().iter_mut().zip(regions.remainder()) {
-            *o = distance(exp(beta * *o), g);
+        for o in outs.into_remainder() {
+            *o = exp(beta * *o);
+        }
+        // The cost of distance in a pass of its own: a loop the compiler vectorises, comparing
+        // the regions of several destinations at once (inside the loop above, it compared them
+        // one at a time).
+        for (o, &g) in out.iter_mut().zip(region) {
+            *o = distance(*o, g);
         }
     }
 }
