@@ -155,27 +155,27 @@ pub fn ln_1p(x: f64) -> f64 {
 /// elements at a time in one vector register (under AVX2 and FMA, see `dispatch.rs`).
 ///
 /// The four-lane path covers $0 \le x < 2^{53}$ except where $|f| < 2^{-20}$ (about one
-/// argument in $10^6$, and $x = 2^j - 1$): the four-lane pass flags those and any negative, NaN
-/// or huge element, and only when a block flagged one does a second pass find them and recompute
-/// them one at a time. No branch per block: a branch to the scalar path inside the block loop
-/// keeps the compiler from vectorising it.
+/// argument in $10^6$, and $x = 2^j - 1$): the four-lane pass tells which blocks it surely
+/// covers, and only when a block is not sure does a second pass find the elements that need
+/// the scalar path and recompute them one at a time. No branch per block: a branch to the
+/// scalar path inside the block loop keeps the compiler from vectorising it.
 #[inline(always)]
 pub fn ln_1p_slice(x: &[f64], out: &mut [f64]) {
     let (x, out) = (x, &mut out[..x.len()]);
     let mut outs = out.chunks_exact_mut(LANES);
     let mut xs = x.chunks_exact(LANES);
-    // Whether any block holds an extraordinary element, from the values its four lanes compute
+    // Whether every block's lanes are surely ordinary, from the values its four lanes compute
     // anyway (the elements of the remainder take the full scalar path).
-    let mut flagged = Mask([0; LANES]);
+    let mut sure = Mask([u64::MAX; LANES]);
     for (o, x) in (&mut outs).zip(&mut xs) {
-        let (v, extra) = four_ordinary([x[0], x[1], x[2], x[3]]);
+        let (v, ordinary) = four_ordinary([x[0], x[1], x[2], x[3]]);
         o.copy_from_slice(&v);
-        flagged = flagged.or(extra);
+        sure = sure.and(ordinary);
     }
     for (o, &x) in outs.into_remainder().iter_mut().zip(xs.remainder()) {
         *o = ln_1p(x);
     }
-    if flagged.any() {
+    if !sure.all() {
         for (o, &v) in out.iter_mut().zip(x) {
             if extraordinary(v) {
                 *o = ln_1p(v);
@@ -184,15 +184,12 @@ pub fn ln_1p_slice(x: &[f64], out: &mut [f64]) {
     }
 }
 
-/// Whether `x` needs the paths of [`ln_1p`] that [`four_ordinary`] leaves out.
+/// Whether `x` needs the paths of [`ln_1p`] that [`four_ordinary`] leaves out: outside
+/// $0 \le x < 2^{53}$, or reduced ($x \ge 0.41422$) to $|f| < 2^{-20}$, the short series (for
+/// $f < 0$, the mantissa test below holds down to $f = -1.5 \cdot 2^{-20}$).
 #[inline(always)]
 fn extraordinary(x: f64) -> bool {
-    extraordinary_given(x, (1.0 + x).to_bits() & MANTISSA)
-}
-
-/// [`extraordinary`] of `x`, with `mantissa` the mantissa bits of `1 + x`.
-#[inline(always)]
-fn extraordinary_given(x: f64, mantissa: u64) -> bool {
+    let mantissa = (1.0 + x).to_bits() & MANTISSA;
     let short = if mantissa >= SQRT2_MANTISSA {
         mantissa > 0xf_fffc << 32
     } else {
@@ -201,9 +198,15 @@ fn extraordinary_given(x: f64, mantissa: u64) -> bool {
     !(x >= 0.0 && x < f64::from_bits(HUGE_FROM)) | ((x >= f64::from_bits(REDUCE_FROM)) & short)
 }
 
+/// $2^{-19}$: a reduced argument with $|f|$ below it may take the short series of [`ln_1p`]
+/// (which needs $-1.5 \cdot 2^{-20} \le f < 2^{-20}$).
+const NEAR_ONE: f64 = f64::from_bits(0x3ec0_0000_0000_0000);
+
 /// [`ln_1p`] of four arguments none of which is [`extraordinary`], without a branch: each
-/// choice of [`ln_1p`] is a select between both sides, computed for every lane. With it, which
-/// lanes are [`extraordinary`] (their values are then not those of [`ln_1p`]).
+/// choice of [`ln_1p`] is a select between both sides, computed for every lane. With it, the
+/// lanes that are surely not [`extraordinary`]: in $0 \le x < 2^{53}$, and not reduced or
+/// reduced to $|f| \ge 2^{-19}$ (a test of four compares on values computed anyway; a lane
+/// it leaves out may still be ordinary, and the caller then asks [`extraordinary`]).
 #[inline(always)]
 fn four_ordinary(x: [f64; LANES]) -> ([f64; LANES], Mask) {
     let c1 = Lanes::splat;
@@ -213,13 +216,17 @@ fn four_ordinary(x: [f64; LANES]) -> ([f64; LANES], Mask) {
     let mantissa = ubits.map(|b| b & MANTISSA);
     let halve = Mask::from_fn(|l| mantissa[l] >= SQRT2_MANTISSA);
     let reduce = x.ge(c1(f64::from_bits(REDUCE_FROM)));
-    // [`extraordinary`], lane by lane, from the same mantissas.
-    let extra = Mask::from_fn(|l| extraordinary_given(x.0[l], mantissa[l]));
     let exponent_bits = Lanes::select(halve, c1(0.5), c1(1.0)).0.map(f64::to_bits);
     let normal = Lanes::from_fn(|l| f64::from_bits(mantissa[l] | exponent_bits[l]));
     // The biased exponent $e$ of $1 + x$ as a double, exactly: the bits of $2^{52} + e$.
     let exponent = Lanes(ubits.map(|b| f64::from_bits(TWO52.to_bits() | (b >> 52)))) - c1(TWO52);
-    let f = Lanes::select(reduce, normal - c1(1.0), x);
+    let reduced = normal - c1(1.0);
+    let f = Lanes::select(reduce, reduced, x);
+    let in_range = x.ge(c1(0.0)).and(x.lt(c1(f64::from_bits(HUGE_FROM))));
+    let ordinary = in_range.and(
+        x.lt(c1(f64::from_bits(REDUCE_FROM)))
+            .or(reduced.abs().ge(c1(NEAR_ONE))),
+    );
     let k = Lanes::select(
         reduce,
         exponent - Lanes::select(halve, c1(1022.0), c1(1023.0)),
@@ -235,7 +242,7 @@ fn four_ordinary(x: [f64; LANES]) -> ([f64; LANES], Mask) {
     );
     (
         Lanes::select(x.ge(c1(f64::from_bits(TINY_BELOW))), v, small).0,
-        extra,
+        ordinary,
     )
 }
 
@@ -342,6 +349,60 @@ mod tests {
             let near = 2f64.powi(e) * (1.0 + rng.random::<f64>() * 1e-6) - 1.0;
             check(near);
         }
+    }
+
+    /// Every argument that needs the scalar path is one the four-lane pass is not sure of, at
+    /// the edges of the short series on both sides of $f = 0$ and of the range; and the pass is
+    /// sure of ordinary arguments (else every block would go through the second pass).
+    #[test]
+    fn the_four_lane_pass_is_never_sure_of_an_extraordinary_argument() {
+        let sure = |x: f64| four_ordinary([x; LANES]).1.all();
+        let (mut extraordinary_seen, mut unsure_ordinary) = (0, 0);
+        let mut probe = |x: f64| {
+            for x in [
+                x,
+                f64::from_bits(x.to_bits() + 1),
+                f64::from_bits(x.to_bits().wrapping_sub(1)),
+            ] {
+                assert!(
+                    !(extraordinary(x) && sure(x)),
+                    "{x:e} ({:#018x})",
+                    x.to_bits()
+                );
+                extraordinary_seen += usize::from(extraordinary(x));
+                unsure_ordinary += usize::from(!extraordinary(x) && !sure(x));
+            }
+        };
+        for x in [
+            0.0,
+            -0.0,
+            -0.5,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e300,
+            2f64.powi(53),
+        ] {
+            probe(x);
+        }
+        // Around $x = 2^e - 1$, where $f$ passes 0: in steps of $10^8$ units in the last place
+        // (about $2 \cdot 10^{-8}$ of $x$) over $\pm 0.15\%$, and at the short series' two ends.
+        for e in 1..60 {
+            let base = 2f64.powi(e) - 1.0;
+            for d in -70_000i64..70_000 {
+                probe(f64::from_bits(
+                    (base.to_bits() as i64 + d * 100_000_000) as u64,
+                ));
+            }
+            probe(base + 2f64.powi(e - 20));
+            probe(base - 1.5 * 2f64.powi(e - 20));
+        }
+        assert!(extraordinary_seen > 1000, "{extraordinary_seen}");
+        for x in [0.1, 0.5, 2.5, 1234.5, 1e12] {
+            assert!(sure(x), "{x}");
+        }
+        // The pass's margin ($|f| < 2^{-19}$) leaves some ordinary arguments to the second pass.
+        assert!(unsure_ordinary > 0);
     }
 
     /// A slice gives the bits of one call per element, whatever its length and wherever the
