@@ -157,6 +157,19 @@ pub fn allocate(world: &mut World, scenario: &Scenario) {
 /// 768 KB, well inside the second-level cache of the machines measured.
 const REGISTER_SHARES_MAX: usize = 32_768;
 
+/// A corridor's share of the origin's pool, from the destination's attraction, the corridor's
+/// network and bilateral factors and the inverse of the origin's logit denominator, and its
+/// terms of the share moments with pool `p`: $p s$, $p s^2$, $p s^3$, $p s^4$ (each the last
+/// times $s$). The one formula of both forms of the share pass.
+#[inline(always)]
+fn share_terms(attract: f64, net: f64, bil: f64, inverse: f64, p: f64) -> (f64, [f64; N_MOMENTS]) {
+    let sh = attract * net * bil * inverse;
+    let t1 = p * sh;
+    let t2 = t1 * sh;
+    let t3 = t2 * sh;
+    (sh, [t1, t2, t3, t3 * sh])
+}
+
 /// The shares of stream `s`, four destinations at a time ([`shares`]).
 #[inline(always)]
 fn shares_in_registers(world: &mut World, s: usize) {
@@ -205,15 +218,12 @@ fn shares_by_region(world: &mut World, s: usize) {
         let (m1, m2, m3, m4) = (&mut m1[..n], &mut m2[..n], &mut m3[..n], &mut m4[..n]);
         let max_share = &mut max_share[..n];
         for j in 0..n {
-            let sh = attract[j] * net[j] * bil[j] * inverse;
+            let (sh, [t1, t2, t3, t4]) = share_terms(attract[j], net[j], bil[j], inverse, p);
             out[j] = sh;
-            let t1 = p * sh;
-            let t2 = t1 * sh;
-            let t3 = t2 * sh;
             m1[j] += t1;
             m2[j] += t2;
             m3[j] += t3;
-            m4[j] += t3 * sh;
+            m4[j] += t4;
             max_share[j] = fmax(max_share[j], sh);
         }
     }
@@ -248,15 +258,11 @@ fn shares<const W: usize>(world: &mut World, s: usize, j: usize) {
         };
         let out = &mut out[j..j + W];
         for l in 0..W {
-            let sh = attract[l] * net[l] * bil[l] * inverse;
+            let (sh, terms) = share_terms(attract[l], net[l], bil[l], inverse, p);
             out[l] = sh;
-            let t1 = p * sh;
-            let t2 = t1 * sh;
-            let t3 = t2 * sh;
-            moments[0][l] += t1;
-            moments[1][l] += t2;
-            moments[2][l] += t3;
-            moments[3][l] += t3 * sh;
+            for (m, t) in moments.iter_mut().zip(terms) {
+                m[l] += t;
+            }
             max_share[l] = fmax(max_share[l], sh);
         }
     }
