@@ -154,8 +154,9 @@ pub fn ln_1p(x: f64) -> f64 {
 /// [`ln_1p`] of every element of `x`, into `out` (of the same length): the same bits, four
 /// elements at a time in one vector register (under AVX2 and FMA, see `dispatch.rs`).
 ///
-/// The four-lane path covers $0 \le x < 2^{53}$ except where $|f| < 2^{-20}$ (about one
-/// argument in $10^6$, and $x = 2^j - 1$): the four-lane pass tells which blocks it surely
+/// The four-lane path covers $0 \le x < 2^{53}$ except the short series, where
+/// $x \ge 0.41422$ and $-1.5 \cdot 2^{-20} \le f < 2^{-20}$ (about one argument in $10^6$, and
+/// $x = 2^j - 1$): the four-lane pass tells which blocks it surely
 /// covers, and only when a block is not sure does a second pass find the elements that need
 /// the scalar path and recompute them one at a time. No branch per block: a branch to the
 /// scalar path inside the block loop keeps the compiler from vectorising it.
