@@ -54,7 +54,6 @@ fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     // Five draws per State, in State order, whatever the lanes: the year's draws in one call.
     let mut words = std::mem::take(&mut world.scratch_words);
     fill_words(rng, &mut words[..N_INSTRUMENTS * n]);
-    let mut chosen = std::mem::take(&mut world.scratch_policy);
     for first in (0..n).step_by(LANES) {
         let lanes = LANES.min(n - first);
         let states = block(first, n);
@@ -65,19 +64,18 @@ fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
             }
         }
         let levels = kernel.choose(world, scenario, states, &u);
+        // A State's choice reads only its own values, so applying the block's choices now gives
+        // what applying every State's after all the choices gives, while its lines are in cache.
         for l in 0..lanes {
-            chosen[first + l] = std::array::from_fn(|k| levels[k].0[l]);
+            let i = first + l;
+            for (k, level) in levels.iter().enumerate() {
+                let before = world.instrument(i, k);
+                world.set_instrument(i, k, level.0[l]);
+                world.last_move[i][k] = world.instrument(i, k) - before;
+            }
         }
     }
     world.scratch_words = words;
-    for (i, c) in chosen.iter().enumerate() {
-        for (k, v) in c.iter().enumerate() {
-            let before = world.instrument(i, k);
-            world.set_instrument(i, k, *v);
-            world.last_move[i][k] = world.instrument(i, k) - before;
-        }
-    }
-    world.scratch_policy = chosen;
 }
 
 /// The constants of a year's policy choice.
@@ -790,6 +788,63 @@ mod tests {
 
     /// A State's options and utilities are the same bits whichever States share its block:
     /// alone in all four lanes, or with three others, in any lane.
+    /// The step applies each block's choices as soon as the block has chosen: what applying
+    /// every State's choice after all the choices gives, bit for bit, as long as a State's choice
+    /// reads no other State's instruments (the States already moved are then read moved).
+    #[test]
+    fn applying_each_blocks_choices_at_once_changes_nothing() {
+        let (scenario, world) = world_with_states_at_bounds(11, 5);
+        let mut stepped = world.clone();
+        let mut rng = seeds::stream(3, seeds::CHOICES);
+        let mut reference_rng = rng.clone();
+        step_body(&mut stepped, &scenario, &mut rng);
+
+        let mut before = world.clone();
+        build_penalties(&mut before, &scenario);
+        let kernel = Kernel::new(&scenario);
+        let n = before.n_states;
+        let mut words = vec![0; N_INSTRUMENTS * n];
+        fill_words(&mut reference_rng, &mut words);
+        let mut chosen = Vec::new();
+        for first in (0..n).step_by(LANES) {
+            let mut u = [[0.0; LANES]; N_INSTRUMENTS];
+            for l in 0..LANES.min(n - first) {
+                for (k, draw) in u.iter_mut().enumerate() {
+                    draw[l] = to_uniform(words[N_INSTRUMENTS * (first + l) + k]);
+                }
+            }
+            let levels = kernel.choose(&before, &scenario, block(first, n), &u);
+            for l in 0..LANES.min(n - first) {
+                chosen.push(levels.map(|v| v.0[l]));
+            }
+        }
+        let mut reference = before;
+        for (i, c) in chosen.iter().enumerate() {
+            for (k, &v) in c.iter().enumerate() {
+                let old = reference.instrument(i, k);
+                reference.set_instrument(i, k, v);
+                reference.last_move[i][k] = reference.instrument(i, k) - old;
+            }
+        }
+        let mut moved = 0;
+        for i in 0..n {
+            for k in 0..N_INSTRUMENTS {
+                assert_eq!(
+                    stepped.instrument(i, k).to_bits(),
+                    reference.instrument(i, k).to_bits(),
+                    "State {i}, instrument {k}"
+                );
+                assert_eq!(
+                    stepped.last_move[i][k].to_bits(),
+                    reference.last_move[i][k].to_bits(),
+                    "move of State {i}, instrument {k}"
+                );
+                moved += usize::from(stepped.last_move[i][k] != 0.0);
+            }
+        }
+        assert!(moved > n, "only {moved} moves");
+    }
+
     #[test]
     fn a_states_options_do_not_depend_on_its_lanes() {
         let (scenario, world) = world_with_states_at_bounds(5, 7);

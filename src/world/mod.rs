@@ -211,7 +211,6 @@ pub struct World {
     pub scratch_denominator: Vec<f64>,
     /// The inverse of each logit denominator, at `s * n_regions + r`.
     pub scratch_inverse: Vec<f64>,
-    pub scratch_policy: Vec<[f64; 5]>,
     /// Summed forum pull (learning, transfers) per State and instrument this year.
     pub scratch_pull: Vec<[f64; 5]>,
     /// Forum attendance this year per State (number of meetings attended), for discourse.
@@ -709,7 +708,6 @@ impl World {
             scratch_staying: vec![0.0; n],
             scratch_denominator: vec![0.0; 2 * nr],
             scratch_inverse: vec![0.0; 2 * nr],
-            scratch_policy: vec![[0.0; 5]; n],
             scratch_pull: vec![[0.0; 5]; n],
             scratch_discourse: vec![0.0; n],
             pressure_shock: vec![0.0; n],
