@@ -274,8 +274,6 @@ pub struct World {
     pub bilateral: crate::scenario::BilateralParams,
     /// Next bilateral timeline change to apply.
     pub bilateral_next: usize,
-    /// A row of ones, one per State (the forced stream's corridor factors).
-    pub ones: Vec<f64>,
 
     /// Targets of each scheduled event: the region index of a crisis, the States of other events.
     pub event_targets: Vec<Vec<u32>>,
@@ -741,7 +739,6 @@ impl World {
             bilateral_touched: Vec::with_capacity(touched),
             bilateral_floor: vec![0.0; n],
             scratch_floor_weight: vec![0.0; n],
-            ones: vec![1.0; n],
             signed: [0, 0],
             bilateral: scenario.bilateral.clone(),
             bilateral_next: 0,
