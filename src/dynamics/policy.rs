@@ -214,15 +214,20 @@ impl Kernel {
         let x = gains.x;
         let taste = lanes_of(|l| world.taste[states[l]]);
         let lowest = lowest_of(world, states);
-        // A loop, not `std::array::from_fn`: its closure would be compiled on its own, outside
-        // the AVX2 build of the step (it was, at a third of the policy's time). All options
-        // first, then the five draws: each draw is a long chain (exponentials, sums,
-        // comparisons), and the five are independent, so the processor runs them side by side.
-        let stay = [x[0]; 3];
-        let mut options = [(stay, stay); N_INSTRUMENTS];
-        for (k, option) in options.iter_mut().enumerate() {
-            *option = self.options(&gains, k, x[k], lowest[k], taste[k]);
-        }
+        // Five calls written out, not `std::array::from_fn` (its closure would be compiled on its
+        // own, outside the AVX2 build of the step: it was, at a third of the policy's time) nor
+        // a loop over the instruments (the instrument is then a constant in each call, so the
+        // compiler resolves `Gains::of`'s match on it and stores no placeholder options: 2.8%
+        // fewer policy instructions). All options first, then the five draws: each draw is a
+        // long chain (exponentials, sums, comparisons), and the five are independent, so the
+        // processor runs them side by side.
+        let options = [
+            self.options(&gains, 0, x[0], lowest[0], taste[0]),
+            self.options(&gains, 1, x[1], lowest[1], taste[1]),
+            self.options(&gains, 2, x[2], lowest[2], taste[2]),
+            self.options(&gains, 3, x[3], lowest[3], taste[3]),
+            self.options(&gains, 4, x[4], lowest[4], taste[4]),
+        ];
         let mut chosen = x;
         for (k, (utility, levels)) in options.iter().enumerate() {
             let (past_0, past_1) = logit_draw(utility, self.temperature, Lanes(u[k]));
