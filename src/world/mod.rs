@@ -225,8 +225,6 @@ pub struct World {
     pub scratch_penalty: Vec<[[f64; 3]; N_DOMAINS]>,
     /// Each State's start-of-step values as forum meetings read them (see `forums::Snapshot`).
     pub scratch_snapshot: Vec<crate::dynamics::forums::Snapshot>,
-    /// Level of each policy option per State: [domain][option].
-    pub scratch_levels: Vec<[[f64; 3]; N_DOMAINS]>,
     /// Regional cover per State: (strength, floors).
     pub scratch_cover: Vec<(f64, [f64; N_DOMAINS])>,
     /// Share of States of each region that are parties, per treaty (scratch).
@@ -718,7 +716,6 @@ impl World {
                 size
             },
             scratch_penalty: vec![[[0.0; 3]; N_DOMAINS]; n],
-            scratch_levels: vec![[[0.0; 3]; N_DOMAINS]; n],
             scratch_snapshot: vec![Default::default(); n],
             scratch_cover: vec![(0.0, [0.0; N_DOMAINS]); n],
             scratch_region_count: vec![0.0; nr],
