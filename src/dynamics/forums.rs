@@ -124,8 +124,6 @@ pub struct Snapshot {
     pub gain_score: f64,
     /// Success at raising rights protection, per domain, in (0, 1) (how a rights agenda judges).
     pub rights_score: [f64; N_DOMAINS],
-    /// The practice the State adopted last year: its own policy move per instrument.
-    pub practice: [f64; 5],
     pub destination: bool,
 }
 
@@ -335,7 +333,6 @@ fn step_body(world: &mut World, scenario: &Scenario, rngs: &mut [ChaCha8Rng]) {
                 cut_score: cut_score.0[l],
                 gain_score: gain_score.0[l],
                 rights_score: rights_score.map(|s| s.0[l]),
-                practice: world.last_move[i],
                 destination: world.destination[i],
             };
         }
@@ -423,6 +420,9 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     let mut sums = [0.0; 5];
     let (mut dest_voice, mut dest_enforcement) = (0.0, 0.0);
     let snapshot = &world.scratch_snapshot;
+    // The practice each State adopted last year (its own policy move per instrument), which no
+    // meeting changes: read where the policy left it rather than copied into the snapshot.
+    let practice = &world.last_move;
     // First each participant's attendance, trust and weight, four participants at a time, a
     // lane each: no participant waits on another, so the long chain of each (shortfall,
     // exponential, division, coin, trust) runs in the lanes of one register. The last block
@@ -470,11 +470,12 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     );
     for k in 0..n_members {
         let (voice, came, wt) = (forum.voice[k], forum.attended[k], forum.scratch_weight[k]);
-        let s = &snapshot[forum.participants[k] as usize];
+        let i = forum.participants[k] as usize;
+        let s = &snapshot[i];
         attendees[attendance] = k as u32;
         attendance += usize::from(came);
         total += wt;
-        for (sum, move_k) in sums.iter_mut().zip(&s.practice) {
+        for (sum, move_k) in sums.iter_mut().zip(&practice[i]) {
             *sum += wt * move_k;
         }
         q0[members] = (s.x[0], voice);
@@ -487,11 +488,11 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
     }
     for k in n_members..np {
         let (came, wt) = (forum.attended[k], forum.scratch_weight[k]);
-        let s = &snapshot[forum.participants[k] as usize];
+        let i = forum.participants[k] as usize;
         attendees[attendance] = k as u32;
         attendance += usize::from(came);
         total += wt;
-        for (sum, move_k) in sums.iter_mut().zip(&s.practice) {
+        for (sum, move_k) in sums.iter_mut().zip(&practice[i]) {
             *sum += wt * move_k;
         }
     }
@@ -523,6 +524,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         let i = forum.participants[k] as usize;
         let wt = forum.scratch_weight[k];
         let s = world.scratch_snapshot[i];
+        let own = world.last_move[i];
         let x = s.x;
         let pull = &mut world.scratch_pull[i];
         // Practice exchange: adopt the success-and-voice-weighted practice (last year's policy
@@ -531,7 +533,7 @@ fn meet(world: &mut World, scenario: &Scenario, forum: &mut ForumState, rng: &mu
         if fd.eta > 0.0 && others > total * 1e-12 {
             let inverse = 1.0 / others;
             for inst in 0..5 {
-                let practice = (sums[inst] - wt * s.practice[inst]) * inverse;
+                let practice = (sums[inst] - wt * own[inst]) * inverse;
                 pull[inst] += fd.eta * agenda[inst] * practice;
             }
         }
