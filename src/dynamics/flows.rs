@@ -525,6 +525,20 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
     let n = world.n_states;
     let nr = world.n_regions;
     let keep = 1.0 - ap.mu;
+    // Last year's arrivals and entries become the previous year's by exchanging the arrays, not
+    // by a copy per State: every State's values for this year are then written below.
+    std::mem::swap(
+        &mut world.arrivals_irregular_prev,
+        &mut world.arrivals_irregular,
+    );
+    std::mem::swap(
+        &mut world.arrivals_regular_prev,
+        &mut world.arrivals_regular,
+    );
+    std::mem::swap(
+        &mut world.entries_irregular_prev,
+        &mut world.entries_irregular,
+    );
     for j in 0..n {
         let Admitted {
             regular,
@@ -537,9 +551,6 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
         let forced = world.inflow[FORCED][j];
         let e = world.enforcement[j];
         let l = world.legal[j];
-        world.arrivals_irregular_prev[j] = world.arrivals_irregular[j];
-        world.arrivals_regular_prev[j] = world.arrivals_regular[j];
-        world.entries_irregular_prev[j] = world.entries_irregular[j];
         world.entries_irregular[j] = forced + pos(world.inflow[LABOUR][j] - regular);
         world.arrivals_regular[j] = regular;
         world.arrivals_refugee[j] = recognised;
