@@ -51,32 +51,42 @@ fn step_body(world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) {
     build_penalties(world, scenario);
     let kernel = Kernel::new(scenario);
     let n = world.n_states;
-    // Five draws per State, in State order, whatever the lanes: the year's draws in one call.
-    let mut words = std::mem::take(&mut world.scratch_words);
-    fill_words(rng, &mut words[..N_INSTRUMENTS * n]);
-    for first in (0..n).step_by(LANES) {
-        let lanes = LANES.min(n - first);
-        let states = block(first, n);
-        let mut u = [[0.0; LANES]; N_INSTRUMENTS];
-        for l in 0..lanes {
-            for (k, draw) in u.iter_mut().enumerate() {
-                draw[l] = to_uniform(words[N_INSTRUMENTS * (first + l) + k]);
+    // Five draws per State, in State order, whatever the lanes: drawn for a run of
+    // `DRAW_STATES` States at a time into a buffer that stays in the first-level cache (the
+    // stream gives the same words however its calls are cut).
+    let mut words = [0u32; N_INSTRUMENTS * DRAW_STATES];
+    for run in (0..n).step_by(DRAW_STATES) {
+        let run_end = (run + DRAW_STATES).min(n);
+        fill_words(rng, &mut words[..N_INSTRUMENTS * (run_end - run)]);
+        for first in (run..run_end).step_by(LANES) {
+            let lanes = LANES.min(n - first);
+            let states = block(first, n);
+            let mut u = [[0.0; LANES]; N_INSTRUMENTS];
+            for l in 0..lanes {
+                for (k, draw) in u.iter_mut().enumerate() {
+                    draw[l] = to_uniform(words[N_INSTRUMENTS * (first - run + l) + k]);
+                }
             }
-        }
-        let levels = kernel.choose(world, scenario, states, &u);
-        // A State's choice reads only its own values, so applying the block's choices now gives
-        // what applying every State's after all the choices gives, while its lines are in cache.
-        for l in 0..lanes {
-            let i = first + l;
-            for (k, level) in levels.iter().enumerate() {
-                let before = world.instrument(i, k);
-                world.set_instrument(i, k, level.0[l]);
-                world.last_move[i][k] = world.instrument(i, k) - before;
+            let levels = kernel.choose(world, scenario, states, &u);
+            // A State's choice reads only its own values, so applying the block's choices now
+            // gives what applying every State's after all the choices gives, while its lines are
+            // in cache.
+            for l in 0..lanes {
+                let i = first + l;
+                for (k, level) in levels.iter().enumerate() {
+                    let before = world.instrument(i, k);
+                    world.set_instrument(i, k, level.0[l]);
+                    world.last_move[i][k] = world.instrument(i, k) - before;
+                }
             }
         }
     }
-    world.scratch_words = words;
 }
+
+/// States whose draws the policy step takes from the stream in one call (a multiple of
+/// [`LANES`], so that a run holds whole blocks).
+const DRAW_STATES: usize = 64;
+const _: () = assert!(DRAW_STATES.is_multiple_of(LANES));
 
 /// The constants of a year's policy choice.
 struct Kernel {
