@@ -1,7 +1,9 @@
 //! Policy choice: each State moves each instrument (asylum, labour and trafficking protection,
 //! enforcement, legal channels) by one of $\{-\delta, 0, +\delta\}$ a year, by logit with
 //! temperature $T$ over its utility, the other instruments held at last year's values and other
-//! States fixed (a noisy myopic best response). All States choose from the same snapshot.
+//! States fixed (a noisy myopic best response). Every State chooses from the world as the year's
+//! policy step found it: a State's choice reads no other State's instruments, so the step may apply
+//! each block's choices as soon as they are made.
 //!
 //! $U_i = -h_i c_{irr} \widehat{irr}_i - h_i c_{vis} \widehat{inflow}_i + (1-h_i) c_{rights} \overline{rv(p_i)} - c_{prot}\overline{p_i^2} + c_{econ} y_i \widehat{reg}_i - c_{enf} e_i^2 - \text{treaty and forum costs} - c_{adj}|\Delta|$,
 //! with arrivals per 1000 inhabitants anticipated from last year's outflows and the exact logit
@@ -38,7 +40,7 @@ pub const INSTRUMENTS: [&str; N_INSTRUMENTS] = [
 ];
 
 super::dispatch::simd_dispatch! {
-    /// Every State's choice of its instruments, applied together.
+    /// Every State's choice of its instruments, each block's applied once it has chosen.
     pub fn step / step_portable (world: &mut World, scenario: &Scenario, rng: &mut ChaCha8Rng) => step_body
 }
 
@@ -825,8 +827,6 @@ mod tests {
         (scenario, world)
     }
 
-    /// A State's options and utilities are the same bits whichever States share its block:
-    /// alone in all four lanes, or with three others, in any lane.
     /// The step applies each block's choices as soon as the block has chosen: what applying
     /// every State's choice after all the choices gives, bit for bit, as long as a State's choice
     /// reads no other State's instruments (the States already moved are then read moved).
@@ -844,17 +844,37 @@ mod tests {
         let n = before.n_states;
         let mut words = vec![0; N_INSTRUMENTS * n];
         fill_words(&mut reference_rng, &mut words);
+        // Strictly: each block's options and utilities, bit for bit, on the world with the
+        // blocks before it applied (as the step finds it) and on the world before any.
+        let options = |w: &World, states| -> Vec<u64> {
+            kernel
+                .choices(w, &scenario, states)
+                .iter()
+                .flat_map(|(u, v)| u.iter().chain(v).flat_map(|x| x.0.map(f64::to_bits)))
+                .collect()
+        };
+        let mut progress = before.clone();
         let mut chosen = Vec::new();
         for first in (0..n).step_by(LANES) {
+            let states = block(first, n);
+            assert_eq!(
+                options(&progress, states),
+                options(&before, states),
+                "block of State {first}"
+            );
             let mut u = [[0.0; LANES]; N_INSTRUMENTS];
             for l in 0..LANES.min(n - first) {
                 for (k, draw) in u.iter_mut().enumerate() {
                     draw[l] = to_uniform(words[N_INSTRUMENTS * (first + l) + k]);
                 }
             }
-            let levels = kernel.choose(&before, &scenario, block(first, n), &u);
+            let levels = kernel.choose(&before, &scenario, states, &u);
             for l in 0..LANES.min(n - first) {
+                let i = first + l;
                 chosen.push(levels.map(|v| v.0[l]));
+                for (k, v) in levels.iter().enumerate() {
+                    progress.set_instrument(i, k, v.0[l]);
+                }
             }
         }
         let mut reference = before;
@@ -884,6 +904,8 @@ mod tests {
         assert!(moved > n, "only {moved} moves");
     }
 
+    /// A State's options and utilities are the same bits whichever States share its block:
+    /// alone in all four lanes, or with three others, in any lane.
     #[test]
     fn a_states_options_do_not_depend_on_its_lanes() {
         let (scenario, world) = world_with_states_at_bounds(5, 7);

@@ -636,8 +636,10 @@ impl World {
                 }
             }
         }
-        // Five draws per State for a year's policy choice, two per bilateral candidate pair.
-        let words = (5 * n).max(2 * bilateral_candidates.len());
+        // Two draws per participant of a forum's meeting (participants are distinct States), one
+        // per State for a treaty, two per bilateral candidate pair (the policy draws into a
+        // buffer of its own).
+        let words = (2 * n).max(2 * bilateral_candidates.len());
         // Every agreement in force covers one corridor: at most the record's and two per
         // candidate pair, so the list of covered corridors never grows in the yearly loop.
         let touched = agreements.len() + 2 * bilateral_candidates.len();
