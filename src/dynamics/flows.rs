@@ -196,40 +196,13 @@ fn shares_by_region(world: &mut World) {
     let (n, nr) = (world.n_states, world.n_regions);
     let (af, al) = world.scratch_attract.split_at(n);
     let (af, al) = (&af[..n], &al[..n]);
-    let [m1, m2, m3, m4] = &mut world.moments;
-    let (m1f, m1l) = m1.split_at_mut(n);
-    let (m2f, m2l) = m2.split_at_mut(n);
-    let (m3f, m3l) = m3.split_at_mut(n);
-    let (m4f, m4l) = m4.split_at_mut(n);
-    let (max_f, max_l) = world.max_share.split_at_mut(n);
-    let (m1f, m2f, m3f, m4f, max_f) = (
-        &mut m1f[..n],
-        &mut m2f[..n],
-        &mut m3f[..n],
-        &mut m4f[..n],
-        &mut max_f[..n],
-    );
-    let (m1l, m2l, m3l, m4l, max_l) = (
-        &mut m1l[..n],
-        &mut m2l[..n],
-        &mut m3l[..n],
-        &mut m4l[..n],
-        &mut max_l[..n],
-    );
-    for m in [
-        &mut *m1f,
-        &mut *m2f,
-        &mut *m3f,
-        &mut *m4f,
-        &mut *max_f,
-        &mut *m1l,
-        &mut *m2l,
-        &mut *m3l,
-        &mut *m4l,
-        &mut *max_l,
-    ] {
+    for m in world.moments.iter_mut().chain([&mut world.max_share]) {
         m.fill(0.0);
     }
+    let [m1, m2, m3, m4] = &mut world.moments;
+    let ((m1f, m1l), (m2f, m2l)) = (streams(m1, n), streams(m2, n));
+    let ((m3f, m3l), (m4f, m4l)) = (streams(m3, n), streams(m4, n));
+    let (max_f, max_l) = streams(&mut world.max_share, n);
     let (share_f, share_l) = world.share.split_at_mut(nr * n);
     for r in 0..nr {
         let (pf, pl) = (world.pool[FORCED * nr + r], world.pool[LABOUR * nr + r]);
@@ -262,6 +235,14 @@ fn shares_by_region(world: &mut World) {
     }
     world.inflow[FORCED].copy_from_slice(m1f);
     world.inflow[LABOUR].copy_from_slice(m1l);
+}
+
+/// The forced and the labour halves of an array of one value per stream and destination, each of
+/// length `n` as the loops that index them can see.
+#[inline(always)]
+fn streams(v: &mut [f64], n: usize) -> (&mut [f64], &mut [f64]) {
+    let (forced, labour) = v.split_at_mut(n);
+    (&mut forced[..n], &mut labour[..n])
 }
 
 /// The shares of stream `s` from every origin region in destinations `j..j + W`, and their

@@ -724,8 +724,7 @@ fn build_penalties(world: &mut World, scenario: &Scenario) {
 }
 
 /// The levels each protection domain of State `i` can take this year: down, stay, up. Computed
-/// where they are used rather than stored (a store and reads of 72 bytes per State). A function,
-/// not a closure, so that it is compiled into the AVX2 build of the step.
+/// where they are used rather than stored (a store and reads of 72 bytes per State).
 #[inline(always)]
 fn levels_of(protection: [&[f64]; N_DOMAINS], i: usize, delta: f64) -> [[f64; 3]; N_DOMAINS] {
     let mut levels = [[0.0; 3]; N_DOMAINS];
@@ -853,8 +852,9 @@ mod tests {
                 .flat_map(|(u, v)| u.iter().chain(v).flat_map(|x| x.0.map(f64::to_bits)))
                 .collect()
         };
+        // Each block chooses on the world before any, and its levels are applied to `progress`,
+        // which ends as every choice applied after all the choices.
         let mut progress = before.clone();
-        let mut chosen = Vec::new();
         for first in (0..n).step_by(LANES) {
             let states = block(first, n);
             assert_eq!(
@@ -871,20 +871,14 @@ mod tests {
             let levels = kernel.choose(&before, &scenario, states, &u);
             for l in 0..LANES.min(n - first) {
                 let i = first + l;
-                chosen.push(levels.map(|v| v.0[l]));
                 for (k, v) in levels.iter().enumerate() {
+                    let old = progress.instrument(i, k);
                     progress.set_instrument(i, k, v.0[l]);
+                    progress.last_move[i][k] = progress.instrument(i, k) - old;
                 }
             }
         }
-        let mut reference = before;
-        for (i, c) in chosen.iter().enumerate() {
-            for (k, &v) in c.iter().enumerate() {
-                let old = reference.instrument(i, k);
-                reference.set_instrument(i, k, v);
-                reference.last_move[i][k] = reference.instrument(i, k) - old;
-            }
-        }
+        let reference = progress;
         let mut moved = 0;
         for i in 0..n {
             for k in 0..N_INSTRUMENTS {
