@@ -190,42 +190,116 @@ fn shares_in_registers(world: &mut World, s: usize) {
 
 /// The shares of both streams, the regions' rows one after the other, each destination's moments
 /// and largest share summed in memory (in ascending region order, as in [`shares`]). Both
-/// streams in one pass, so that a row of network factors is read once for the two.
+/// streams in one pass, so that a row of network factors is read once for the two. The first
+/// region's row writes the sums rather than adding to zeros: every term is at least $+0$ (the
+/// attraction, network and bilateral factors are positive, the pools non-negative), so $0 + t$
+/// is $t$ and the larger of $0$ and a share is the share, bit for bit, and the arrays need no
+/// fill.
 #[inline(always)]
 fn shares_by_region(world: &mut World) {
     let (n, nr) = (world.n_states, world.n_regions);
     let (af, al) = world.scratch_attract.split_at(n);
     let (af, al) = (&af[..n], &al[..n]);
-    for m in world.moments.iter_mut().chain([&mut world.max_share]) {
-        m.fill(0.0);
-    }
     let [m1, m2, m3, m4] = &mut world.moments;
     let ((m1f, m1l), (m2f, m2l)) = (streams(m1, n), streams(m2, n));
     let ((m3f, m3l), (m4f, m4l)) = (streams(m3, n), streams(m4, n));
     let (max_f, max_l) = streams(&mut world.max_share, n);
+    let mut sums = RowSums {
+        forced: [m1f, m2f, m3f, m4f, max_f],
+        labour: [m1l, m2l, m3l, m4l, max_l],
+    };
     let (share_f, share_l) = world.share.split_at_mut(nr * n);
     for r in 0..nr {
-        let (pf, pl) = (world.pool[FORCED * nr + r], world.pool[LABOUR * nr + r]);
-        let (inv_f, inv_l) = (
+        let row = r * n..(r + 1) * n;
+        let pools = [world.pool[FORCED * nr + r], world.pool[LABOUR * nr + r]];
+        let inverses = [
             world.scratch_inverse[FORCED * nr + r],
             world.scratch_inverse[LABOUR * nr + r],
-        );
-        let row = r * n..(r + 1) * n;
-        // Equal lengths, stated once, let the loop run without bounds checks and vectorise.
-        let net = &world.scratch_network[row.clone()][..n];
-        let bil = &world.labour_factor[row.clone()][..n];
-        let (out_f, out_l) = (&mut share_f[row.clone()][..n], &mut share_l[row][..n]);
-        for j in 0..n {
-            // The forced stream's corridors have no bilateral factor: a factor of one.
-            let (sh, [t1, t2, t3, t4]) = share_terms(af[j], net[j], 1.0, inv_f, pf);
-            out_f[j] = sh;
+        ];
+        let rows = RowInputs {
+            attract: [af, al],
+            net: &world.scratch_network[row.clone()],
+            bil: &world.labour_factor[row.clone()],
+            pools,
+            inverses,
+        };
+        let outs = [&mut share_f[row.clone()], &mut share_l[row]];
+        if r == 0 {
+            share_row::<true>(&rows, outs, &mut sums, n);
+        } else {
+            share_row::<false>(&rows, outs, &mut sums, n);
+        }
+    }
+    world.inflow[FORCED].copy_from_slice(&sums.forced[0][..n]);
+    world.inflow[LABOUR].copy_from_slice(&sums.labour[0][..n]);
+}
+
+/// What a region's row of the share pass reads: both streams' attractions of each destination,
+/// the row's network and bilateral factors, and the region's pools and inverse denominators.
+struct RowInputs<'a> {
+    attract: [&'a [f64]; 2],
+    net: &'a [f64],
+    bil: &'a [f64],
+    pools: [f64; 2],
+    inverses: [f64; 2],
+}
+
+/// The per-destination sums of the share pass, of each stream: the four moments, then the
+/// largest share.
+struct RowSums<'a> {
+    forced: [&'a mut [f64]; N_MOMENTS + 1],
+    labour: [&'a mut [f64]; N_MOMENTS + 1],
+}
+
+/// One region's row of [`shares_by_region`]: its shares, and their terms added to each
+/// destination's sums (written, for the first row).
+#[inline(always)]
+fn share_row<const FIRST: bool>(
+    rows: &RowInputs,
+    [out_f, out_l]: [&mut [f64]; 2],
+    sums: &mut RowSums,
+    n: usize,
+) {
+    // Equal lengths, stated once, let the loop run without bounds checks and vectorise.
+    let (af, al) = (&rows.attract[FORCED][..n], &rows.attract[LABOUR][..n]);
+    let (net, bil) = (&rows.net[..n], &rows.bil[..n]);
+    let (out_f, out_l) = (&mut out_f[..n], &mut out_l[..n]);
+    let [pf, pl] = rows.pools;
+    let [inv_f, inv_l] = rows.inverses;
+    let [m1f, m2f, m3f, m4f, max_f] = &mut sums.forced;
+    let (m1f, m2f, m3f, m4f, max_f) = (
+        &mut m1f[..n],
+        &mut m2f[..n],
+        &mut m3f[..n],
+        &mut m4f[..n],
+        &mut max_f[..n],
+    );
+    let [m1l, m2l, m3l, m4l, max_l] = &mut sums.labour;
+    let (m1l, m2l, m3l, m4l, max_l) = (
+        &mut m1l[..n],
+        &mut m2l[..n],
+        &mut m3l[..n],
+        &mut m4l[..n],
+        &mut max_l[..n],
+    );
+    for j in 0..n {
+        // The forced stream's corridors have no bilateral factor: a factor of one.
+        let (sh, [t1, t2, t3, t4]) = share_terms(af[j], net[j], 1.0, inv_f, pf);
+        out_f[j] = sh;
+        if FIRST {
+            (m1f[j], m2f[j], m3f[j], m4f[j], max_f[j]) = (t1, t2, t3, t4, sh);
+        } else {
             m1f[j] += t1;
             m2f[j] += t2;
             m3f[j] += t3;
             m4f[j] += t4;
             max_f[j] = fmax(max_f[j], sh);
-            let (sh, [t1, t2, t3, t4]) = share_terms(al[j], net[j], bil[j], inv_l, pl);
-            out_l[j] = sh;
+        }
+        let (sh, [t1, t2, t3, t4]) = share_terms(al[j], net[j], bil[j], inv_l, pl);
+        out_l[j] = sh;
+        if FIRST {
+            (m1l[j], m2l[j], m3l[j], m4l[j], max_l[j]) = (t1, t2, t3, t4, sh);
+        } else {
             m1l[j] += t1;
             m2l[j] += t2;
             m3l[j] += t3;
@@ -233,8 +307,6 @@ fn shares_by_region(world: &mut World) {
             max_l[j] = fmax(max_l[j], sh);
         }
     }
-    world.inflow[FORCED].copy_from_slice(m1f);
-    world.inflow[LABOUR].copy_from_slice(m1l);
 }
 
 /// The forced and the labour halves of an array of one value per stream and destination, each of
