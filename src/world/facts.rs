@@ -149,9 +149,13 @@ impl Facts {
                 sub_region,
                 continent,
             ] {
-                let states = by_region.entry(name.clone()).or_default();
-                if states.last() != Some(&(i as u32)) {
-                    states.push(i as u32);
+                // A name is copied into the map once, not for every State's lookup.
+                match by_region.get_mut(name) {
+                    Some(states) if states.last() == Some(&(i as u32)) => {}
+                    Some(states) => states.push(i as u32),
+                    None => {
+                        by_region.insert(name.clone(), vec![i as u32]);
+                    }
                 }
             }
         }
