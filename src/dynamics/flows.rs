@@ -624,6 +624,9 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
     }
     share_responsibility(world, keep);
     let forced_staying = &world.scratch_staying;
+    // Whether any stock came out negative or NaN, folded as the stocks are written: what
+    // `World::check_invariants` would otherwise find by reading them all again.
+    let mut invalid = false;
     for r in 0..nr {
         let (p_labour, p_forced) = (world.pool[LABOUR * nr + r], world.pool[FORCED * nr + r]);
         let labour = &world.share[(LABOUR * nr + r) * n..(LABOUR * nr + r + 1) * n];
@@ -637,9 +640,12 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
         );
         for j in 0..n {
             let arrived = p_labour * labour[j] + p_forced * forced[j] * staying[j];
-            row[j] = (row[j] + arrived) * keep;
+            let stock = (row[j] + arrived) * keep;
+            row[j] = stock;
+            invalid |= !(stock >= 0.0);
         }
     }
+    world.network_unchecked = invalid;
 }
 
 /// Responsibility sharing: of the refugees recognised this year in the parties of a treaty with

@@ -259,6 +259,39 @@ mod tests {
         }
     }
 
+    /// A negative network stock breaks the invariants, whether the world was built with it or a
+    /// year's admission wrote it (which folds the check into its writes instead of a second
+    /// read of every stock); after a sound year the check passes without a scan.
+    #[test]
+    fn a_negative_network_stock_breaks_the_invariants() {
+        use crate::experiment::seeds;
+        let scenario = Scenario::builtin_default().expect("scenario");
+        let facts = scenario.facts().expect("facts");
+        let key = seeds::replication_key(6, 0, 1);
+        let mut world = World::new(&facts, &scenario, &mut seeds::stream(key, seeds::WORLD));
+        let mut streams = seeds::streams(key, &scenario);
+        start(&mut world, &scenario, &facts, key, &mut streams);
+        let k = 2 * world.n_states + 5;
+        let mut built = world.clone();
+        built.network[k] = -1.0;
+        let found = built.check_invariants().expect("a negative stock as built");
+        assert!(found.contains(&format!("network stock at {k}")), "{found}");
+        // Set after destination choice has read the networks (a negative stock there would
+        // give a NaN pull, and NaN flows that an earlier check reports first).
+        let mut stepped = world.clone();
+        stepped.network_unchecked = false;
+        flows::allocate(&mut stepped, &scenario);
+        stepped.network[k] = -1e15;
+        flows::admit(&mut stepped, &scenario);
+        let found = stepped
+            .check_invariants()
+            .expect("a negative stock after admission");
+        assert!(found.contains(&format!("network stock at {k}")), "{found}");
+        step(&mut world, &scenario, &mut streams);
+        assert!(!world.network_unchecked);
+        assert_eq!(world.check_invariants(), None);
+    }
+
     /// Every level, stock, trust, anchor and membership of a world, as bits.
     fn fingerprint(world: &World) -> Vec<u64> {
         let mut bits: Vec<u64> = Vec::new();

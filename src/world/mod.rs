@@ -167,6 +167,11 @@ pub struct World {
     /// Stock in destination j from origin region r, at `r * n_states + j` (origin-major, so
     /// that the yearly flow loops run over destinations and vectorise).
     pub network: Vec<f64>,
+    /// Whether [`World::check_invariants`] must scan the network for a negative or NaN stock:
+    /// true until admission, which writes every stock each year, has seen them all non-negative
+    /// as it wrote them (`dynamics::flows::admit`), so the check does not read the whole
+    /// per-corridor array again.
+    pub network_unchecked: bool,
     pub discourse: Vec<f64>,
     pub reputation: Vec<f64>,
     /// Crisis multiplier per origin region.
@@ -681,6 +686,7 @@ impl World {
             stock_irregular,
             // Origin-major in the facts already.
             network: facts.network.clone(),
+            network_unchecked: true,
             discourse: vec![0.0; n],
             reputation: vec![1.0; n],
             crisis: vec![0.0; nr],
@@ -880,7 +886,12 @@ impl World {
             .or_else(|| nonneg("regular stock", &self.stock_regular))
             .or_else(|| nonneg("refugee stock", &self.stock_refugee))
             .or_else(|| nonneg("irregular stock", &self.stock_irregular))
-            .or_else(|| nonneg("network stock", &self.network))
+            .or_else(|| {
+                // Admission checks the stocks as it writes them (`network_unchecked`).
+                self.network_unchecked
+                    .then(|| nonneg("network stock", &self.network))
+                    .flatten()
+            })
             .or_else(|| nonneg("trafficking exposure", &self.trafficking))
             .or_else(|| {
                 self.forums.iter().find_map(|f| {
