@@ -642,7 +642,7 @@ pub fn admit(world: &mut World, scenario: &Scenario) {
             let arrived = p_labour * labour[j] + p_forced * forced[j] * staying[j];
             let stock = (row[j] + arrived) * keep;
             row[j] = stock;
-            invalid |= !(stock >= 0.0);
+            invalid |= stock.is_nan() | (stock < 0.0);
         }
     }
     world.network_unchecked = invalid;
