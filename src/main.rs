@@ -647,6 +647,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let facts = scenario.facts();
     warn_in(&scenario, facts.as_ref().ok());
     if let Some(text) = &args.shard {
+        drop(facts);
         return run_shard(scenario, sweep, text, &args);
     }
     let dir = args
@@ -660,6 +661,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             return Err(forumsim::experiment::stream::no_resume("a sweep").into());
         }
         output::check_destination(&dir, args.force)?;
+        drop(facts);
         return run_sweep(&scenario, &sweep, &config, &dir, &args);
     }
     let facts = facts?;

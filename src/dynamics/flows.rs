@@ -191,10 +191,10 @@ fn shares_in_registers(world: &mut World, s: usize) {
 /// The shares of both streams, the regions' rows one after the other, each destination's moments
 /// and largest share summed in memory (in ascending region order, as in [`shares`]). Both
 /// streams in one pass, so that a row of network factors is read once for the two. The first
-/// region's row writes the sums rather than adding to zeros: every term is at least $+0$ (the
-/// attraction, network and bilateral factors are positive, the pools non-negative), so $0 + t$
-/// is $t$ and the larger of $0$ and a share is the share, bit for bit, and the arrays need no
-/// fill.
+/// region's row writes $0 + t$ and the larger of $0$ and the share, in registers, rather than
+/// adding to arrays filled with zeros: the same bits for any input (a pool of $-0$, which the
+/// parameter bounds admit, gives $-0$ terms that $0 + t$ turns into $+0$ as the fill did), and
+/// the arrays need no fill.
 #[inline(always)]
 fn shares_by_region(world: &mut World) {
     let (n, nr) = (world.n_states, world.n_regions);
@@ -287,7 +287,8 @@ fn share_row<const FIRST: bool>(
         let (sh, [t1, t2, t3, t4]) = share_terms(af[j], net[j], 1.0, inv_f, pf);
         out_f[j] = sh;
         if FIRST {
-            (m1f[j], m2f[j], m3f[j], m4f[j], max_f[j]) = (t1, t2, t3, t4, sh);
+            (m1f[j], m2f[j], m3f[j], m4f[j]) = (0.0 + t1, 0.0 + t2, 0.0 + t3, 0.0 + t4);
+            max_f[j] = fmax(0.0, sh);
         } else {
             m1f[j] += t1;
             m2f[j] += t2;
@@ -298,7 +299,8 @@ fn share_row<const FIRST: bool>(
         let (sh, [t1, t2, t3, t4]) = share_terms(al[j], net[j], bil[j], inv_l, pl);
         out_l[j] = sh;
         if FIRST {
-            (m1l[j], m2l[j], m3l[j], m4l[j], max_l[j]) = (t1, t2, t3, t4, sh);
+            (m1l[j], m2l[j], m3l[j], m4l[j]) = (0.0 + t1, 0.0 + t2, 0.0 + t3, 0.0 + t4);
+            max_l[j] = fmax(0.0, sh);
         } else {
             m1l[j] += t1;
             m2l[j] += t2;
@@ -822,17 +824,31 @@ mod tests {
                 b.extend(w.inflow.iter().flatten().map(|x| x.to_bits()));
                 b
             };
-            let mut a = world.clone();
-            for v in a.moments.iter_mut().chain([&mut a.max_share]) {
-                v.fill(7.0);
+            // Also with the first region's pools at -0, which the parameter bounds admit: every
+            // term of that row is then -0, and both forms must still add it to +0.
+            for negative_zero in [false, true] {
+                let mut a = world.clone();
+                for v in a.moments.iter_mut().chain([&mut a.max_share]) {
+                    v.fill(7.0);
+                }
+                a.inflow.iter_mut().for_each(|v| v.fill(7.0));
+                if negative_zero {
+                    let nr = a.n_regions;
+                    a.pool[FORCED * nr] = -0.0;
+                    a.pool[LABOUR * nr] = -0.0;
+                }
+                let mut b = a.clone();
+                for s in [FORCED, LABOUR] {
+                    shares_in_registers(&mut a, s);
+                }
+                shares_by_region(&mut b);
+                assert_eq!(
+                    bits(&a),
+                    bits(&b),
+                    "{} States, pools of -0: {negative_zero}",
+                    world.n_states
+                );
             }
-            a.inflow.iter_mut().for_each(|v| v.fill(7.0));
-            let mut b = a.clone();
-            for s in [FORCED, LABOUR] {
-                shares_in_registers(&mut a, s);
-            }
-            shares_by_region(&mut b);
-            assert_eq!(bits(&a), bits(&b), "{} States", world.n_states);
             // Labour flows to compare (of the world as the year left it: the copies start at 7).
             assert!(world.inflow[LABOUR].iter().any(|&x| x > 0.0));
         }
